@@ -1,0 +1,4 @@
+//! One file per subcommand; each parses nothing (clap does) and does its I/O here.
+
+pub mod check;
+pub mod status;

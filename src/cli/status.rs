@@ -1,0 +1,228 @@
+//! `coord status [DIR] [--json]`: a one-shot summary for people, scripts and CI
+//! gates. Reads the directory's events into an engine in memory, ticks once at
+//! the current time, and prints. Exit 0 healthy, 1 when a Critical alert is open
+//! or an open alert breached its SLA, 2 on error.
+
+use crate::config::load_config;
+use crate::engine::agents::Liveness;
+use crate::engine::alerts::Status;
+use crate::engine::summary::Summary;
+use crate::engine::{Engine, Input, Time};
+use crate::ingest::read_events_dir;
+use crate::model::event::ParseOptions;
+use crate::model::plan::load_plan;
+use crate::model::{Event, Level};
+use crate::sanitize::sanitize;
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Builds the engine for a directory as of `now`: configuration, plan, every
+/// event (in time order), every parse error, then one tick.
+pub fn load(dir: &Path, now: Time) -> Result<Engine> {
+    if !dir.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    let config = load_config(dir)?;
+    let plan = load_plan(dir)?;
+    let max = config.ingest.max_line_bytes as usize;
+    let mut engine = Engine::new(config, plan.as_ref());
+    let mut events: Vec<Event> = Vec::new();
+    let opts = ParseOptions::default();
+    read_events_dir(dir, max, now, &opts, |r| match r {
+        Ok(e) => events.push(e),
+        Err(err) => {
+            engine.apply(Input::ParseError(err), now);
+        }
+    })
+    .with_context(|| format!("reading {}", dir.join("events").display()))?;
+    // A snapshot has no arrival order to keep: event time is the truth.
+    events.sort_by_key(|e| e.ts);
+    for e in events {
+        engine.apply(Input::Event(e), now);
+    }
+    engine.apply(Input::Tick, now);
+    Ok(engine)
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(dir: &Path, json: bool, now: Time, out: &mut dyn Write) -> Result<i32> {
+    let engine = load(dir, now)?;
+    let summary = engine.summary(now);
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &summary)?;
+        writeln!(out)?;
+    } else {
+        write_human(&summary, out)?;
+    }
+    Ok(if summary.healthy() { 0 } else { 1 })
+}
+
+fn ago(now: Time, t: Option<Time>) -> String {
+    let Some(t) = t else { return "never".into() };
+    let s = (now - t).num_seconds();
+    match s {
+        s if s < 0 => "in the future".into(),
+        s if s < 120 => format!("{s}s ago"),
+        s if s < 7200 => format!("{}m ago", s / 60),
+        s => format!("{}h ago", s / 3600),
+    }
+}
+
+fn bar(pct: f64, width: usize) -> String {
+    let full = ((pct / 100.0) * width as f64).round() as usize;
+    format!(
+        "{}{}",
+        "#".repeat(full.min(width)),
+        "-".repeat(width - full.min(width))
+    )
+}
+
+/// The human form: what an operator reads at a glance. Every string that came
+/// from an event is sanitised.
+pub fn write_human(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
+    let t = |x: &Option<String>| sanitize(x.as_deref().unwrap_or("-")).into_owned();
+    let when =
+        |x: Option<Time>| x.map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+    writeln!(
+        out,
+        "coord status — {}   as of {}",
+        t(&s.epic),
+        s.at.format("%Y-%m-%d %H:%M:%S UTC")
+    )?;
+    let p = &s.phase;
+    writeln!(
+        out,
+        "Phase {} ({}): {:.1} % {}  ETA {}  target {}  {}",
+        sanitize(&p.name),
+        sanitize(&p.id),
+        p.completion,
+        if p.complete { "COMPLETE" } else { "" },
+        when(p.eta),
+        when(p.target),
+        serde_json::to_value(p.outlook)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+            .replace('_', " "),
+    )?;
+    if !s.phases_complete.is_empty() {
+        writeln!(
+            out,
+            "Phases complete: {}",
+            sanitize(&s.phases_complete.join(", "))
+        )?;
+    }
+    let open: Vec<_> = s
+        .alerts
+        .iter()
+        .filter(|a| a.status != Status::Resolved)
+        .collect();
+    let per = |l: Level| open.iter().filter(|a| a.level == l).count();
+    writeln!(
+        out,
+        "\nAlerts: {} open — {} critical, {} high, {} medium, {} low; {} SLA breached{}",
+        open.len(),
+        per(Level::Critical),
+        per(Level::High),
+        per(Level::Medium),
+        per(Level::Low),
+        open.iter().filter(|a| a.sla_breached).count(),
+        if s.degraded { "; SYSTEM DEGRADED" } else { "" },
+    )?;
+    for a in &open {
+        let subject = [
+            ("agent", &a.agent),
+            ("component", &a.component),
+            ("gate", &a.gate),
+            ("task", &a.task),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", sanitize(v))))
+        .collect::<Vec<_>>()
+        .join(" ");
+        writeln!(
+            out,
+            "  {:<6} {:<8} {:<22} {:<9} {:<12} x{:<3} opened {}  {}{}{}",
+            a.id,
+            a.level.as_str().to_uppercase(),
+            sanitize(a.trigger.as_str()),
+            a.escalation.as_str(),
+            format!("{:?}", a.status).to_lowercase(),
+            a.count,
+            ago(s.at, Some(a.opened)),
+            subject,
+            if a.sla_breached { "  SLA-BREACHED" } else { "" },
+            if a.flapping { "  FLAPPING" } else { "" },
+        )?;
+    }
+    let live = |l: Liveness| s.agents.iter().filter(|a| a.liveness == l).count();
+    writeln!(
+        out,
+        "\nAgents: {} — {} healthy, {} late, {} timed out, {} offline, {} standby",
+        s.agents.len(),
+        live(Liveness::Healthy),
+        live(Liveness::Late),
+        live(Liveness::TimedOut),
+        live(Liveness::Offline),
+        live(Liveness::Standby),
+    )?;
+    for a in s
+        .agents
+        .iter()
+        .filter(|a| matches!(a.liveness, Liveness::TimedOut | Liveness::Late))
+    {
+        writeln!(
+            out,
+            "  {:<20} {:<9} last seen {:<10} tasks: {}",
+            sanitize(&a.id),
+            a.liveness.as_str(),
+            ago(s.at, a.last_seen),
+            sanitize(&a.open_tasks.join(", ")),
+        )?;
+    }
+    if !s.components.is_empty() {
+        writeln!(out, "\nComponents:")?;
+    }
+    for c in &s.components {
+        let gates = c
+            .gates
+            .iter()
+            .map(|(g, st)| {
+                format!(
+                    "{} {}",
+                    sanitize(if g.is_empty() { "(gate)" } else { g }),
+                    serde_json::to_value(st)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        writeln!(
+            out,
+            "  {:<20} [{}] {:>5.1} %  {}{}",
+            sanitize(&c.id),
+            bar(c.progress, 20),
+            c.progress,
+            if c.blocked { "BLOCKED  " } else { "" },
+            gates,
+        )?;
+    }
+    writeln!(
+        out,
+        "\nEvents: {} read, {} parse errors, {} duplicates, {} derived",
+        s.counts.events, s.counts.parse_errors, s.counts.duplicates, s.counts.derived
+    )?;
+    writeln!(
+        out,
+        "Status: {}",
+        if s.healthy() {
+            "HEALTHY"
+        } else {
+            "UNHEALTHY (a Critical alert is open or an SLA is breached)"
+        }
+    )?;
+    Ok(())
+}

@@ -1,0 +1,475 @@
+//! Agents, their liveness, their tasks, and automated reassignment (SPEC 6).
+//!
+//! Liveness is judged from event time: an agent is healthy while its last event is
+//! within `late_after`, late after that, and timed out after `agent_timeout` — the
+//! engine then derives an `agent_timeout` event itself, on a tick.
+
+use super::alerts::Alert;
+use super::{AutoAction, Effect, Engine, NotifyClass, Time};
+use crate::model::{Event, EventType};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeSet;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Liveness {
+    /// Ordered worst first, for the heartbeat grid.
+    TimedOut,
+    Late,
+    Offline,
+    Healthy,
+    Standby,
+}
+
+impl Liveness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Liveness::Healthy => "healthy",
+            Liveness::Late => "late",
+            Liveness::TimedOut => "timed_out",
+            Liveness::Offline => "offline",
+            Liveness::Standby => "standby",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Agent {
+    pub id: String,
+    pub liveness: Liveness,
+    pub last_seen: Option<Time>,
+    pub last_heartbeat: Option<Time>,
+    pub capabilities: Vec<String>,
+    pub backup: bool,
+    /// A backup agent brought in to replace a dead one.
+    pub activated: bool,
+    pub open_tasks: BTreeSet<String>,
+    /// The task it last reported on, while open.
+    pub current_task: Option<String>,
+    pub events: u64,
+}
+
+impl Agent {
+    pub fn new(id: &str) -> Agent {
+        Agent {
+            id: id.to_string(),
+            liveness: Liveness::Healthy,
+            last_seen: None,
+            last_heartbeat: None,
+            capabilities: Vec::new(),
+            backup: false,
+            activated: false,
+            open_tasks: BTreeSet::new(),
+            current_task: None,
+            events: 0,
+        }
+    }
+
+    fn can_do(&self, needs: &[String]) -> bool {
+        needs.iter().all(|n| self.capabilities.contains(n))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Task {
+    pub id: String,
+    pub agent: Option<String>,
+    pub component: Option<String>,
+    pub open: bool,
+    pub auto_reassignments: u32,
+    pub opened: Time,
+}
+
+impl Engine {
+    fn agent_mut(&mut self, id: &str) -> &mut Agent {
+        if !self.agents.contains_key(id) {
+            self.agents.insert(id.to_string(), Agent::new(id));
+        }
+        self.agents.get_mut(id).expect("inserted")
+    }
+
+    /// An event names an agent: it is known, and seen at the event's time.
+    pub(super) fn touch_agent(&mut self, id: &str, e: &Event, fx: &mut Vec<Effect>) {
+        let (late_after, timeout) = (self.timing.late_after, self.timing.agent_timeout);
+        let now = self.last_now.unwrap_or(e.ts);
+        let a = self.agent_mut(id);
+        a.events += 1;
+        if e.kind == EventType::AgentTimeout {
+            return; // a report about the agent, not a sign of life
+        }
+        a.last_seen = Some(a.last_seen.map_or(e.ts, |t| t.max(e.ts)));
+        let from = a.liveness;
+        let heartbeat = e.kind == EventType::AgentHeartbeat;
+        if heartbeat {
+            a.last_heartbeat = Some(a.last_heartbeat.map_or(e.ts, |t| t.max(e.ts)));
+        }
+        let going = e.status.as_deref().is_some_and(|s| {
+            s.eq_ignore_ascii_case("offline") || s.eq_ignore_ascii_case("stopping")
+        });
+        let age = now - a.last_seen.expect("just set");
+        // Past the timeout, age alone changes nothing: the tick derives the timeout.
+        let by_age = if age <= late_after {
+            Liveness::Healthy
+        } else if age <= timeout {
+            Liveness::Late
+        } else {
+            from
+        };
+        a.liveness = match from {
+            _ if going => Liveness::Offline,
+            // A standby backup stays in reserve until activated.
+            Liveness::Standby => Liveness::Standby,
+            // Only a heartbeat brings back a timed-out agent; other events are weaker.
+            Liveness::TimedOut if !heartbeat => Liveness::TimedOut,
+            _ => by_age,
+        };
+        let to = a.liveness;
+        if from != to {
+            fx.push(Effect::Action(AutoAction::LivenessChanged {
+                agent: id.to_string(),
+                from,
+                to,
+            }));
+            if to == Liveness::Offline {
+                let pick = |a: &Alert| {
+                    a.agent.as_deref() == Some(id)
+                        && matches!(
+                            a.trigger,
+                            EventType::AgentTimeout | EventType::CommunicationFailure
+                        )
+                };
+                self.supersede(pick, e.ts, &format!("{id} went offline"), fx);
+            }
+        }
+    }
+
+    /// Liveness by age at `now`; an agent past `agent_timeout` gets a derived
+    /// `agent_timeout` event, dated when it timed out.
+    pub(super) fn tick_agents(&mut self, now: Time, fx: &mut Vec<Effect>) {
+        let (late_after, timeout) = (self.timing.late_after, self.timing.agent_timeout);
+        let mut changes: Vec<(String, Liveness, Liveness)> = Vec::new();
+        for a in self.agents.values() {
+            let Some(seen) = a.last_seen else { continue };
+            if matches!(
+                a.liveness,
+                Liveness::Standby | Liveness::Offline | Liveness::TimedOut
+            ) {
+                continue;
+            }
+            let age = now - seen;
+            let to = if age > timeout {
+                Liveness::TimedOut
+            } else if age > late_after {
+                Liveness::Late
+            } else {
+                Liveness::Healthy
+            };
+            if to != a.liveness {
+                changes.push((a.id.clone(), a.liveness, to));
+            }
+        }
+        changes.sort();
+        for (id, from, to) in changes {
+            if to == Liveness::TimedOut {
+                let seen = self.agents[&id].last_seen.expect("checked");
+                let mut e = Event::new(
+                    EventType::AgentTimeout,
+                    seen + timeout,
+                    self.next_derived_id("agent_timeout"),
+                );
+                e.agent = Some(id.clone());
+                e.message = Some(format!(
+                    "no heartbeat for {} min",
+                    timeout.num_seconds() as f64 / 60.0
+                ));
+                self.derive(e, fx);
+            } else {
+                self.agent_mut(&id).liveness = to;
+                fx.push(Effect::Action(AutoAction::LivenessChanged {
+                    agent: id,
+                    from,
+                    to,
+                }));
+            }
+        }
+    }
+
+    /// The agent_timeout row's automatic actions: mark it timed out, activate a
+    /// standby backup, reassign its open tasks (or escalate to human).
+    pub(super) fn agent_timed_out(
+        &mut self,
+        id: &str,
+        alert: u64,
+        at: Time,
+        actions: &mut Vec<String>,
+        fx: &mut Vec<Effect>,
+    ) {
+        let a = self.agent_mut(id);
+        let from = a.liveness;
+        a.liveness = Liveness::TimedOut;
+        a.current_task = None;
+        if from != Liveness::TimedOut {
+            fx.push(Effect::Action(AutoAction::LivenessChanged {
+                agent: id.to_string(),
+                from,
+                to: Liveness::TimedOut,
+            }));
+        }
+        let tasks: Vec<String> = self.agents[id].open_tasks.iter().cloned().collect();
+        let needs: Vec<String> = tasks.iter().flat_map(|t| self.needs(t)).collect();
+        if let Some(backup) = self.activate_backup(id, &needs, at, fx) {
+            actions.push(format!("backup {backup} activated"));
+        }
+        if tasks.is_empty() {
+            actions.push("no open tasks to reassign".into());
+        }
+        let max = self.timing.max_auto_reassignments;
+        for t in tasks {
+            let moved = self.tasks[&t].auto_reassignments;
+            if moved >= max {
+                let reason = format!("task {t} would pass max_automated_reassignments ({max})");
+                actions.push(format!("{t} not moved: reassigned {moved} times already"));
+                self.escalate_to_human(alert, at, reason, fx);
+                continue;
+            }
+            match self.pick_target(&t, id) {
+                Some(to) => {
+                    actions.push(format!("{t} → {to}"));
+                    self.move_task(
+                        &t,
+                        &to,
+                        true,
+                        format!("agent {id} timed out"),
+                        Some(alert),
+                        at,
+                        fx,
+                    );
+                }
+                None => {
+                    actions.push(format!("{t} not moved: no healthy agent can take it"));
+                    self.escalate_to_human(
+                        alert,
+                        at,
+                        format!("no healthy agent can take task {t}"),
+                        fx,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Capabilities a task needs: its component's, from the plan.
+    fn needs(&self, task: &str) -> Vec<String> {
+        self.tasks
+            .get(task)
+            .and_then(|t| t.component.as_ref())
+            .and_then(|c| self.components.get(c))
+            .map(|c| c.capabilities.clone())
+            .unwrap_or_default()
+    }
+
+    /// An activated backup if one can take it, else the healthy agent with the
+    /// fewest open tasks that has the capability; ties by name.
+    fn pick_target(&self, task: &str, dead: &str) -> Option<String> {
+        let needs = self.needs(task);
+        let best = |backups: bool| {
+            self.agents
+                .values()
+                .filter(|a| {
+                    a.id != dead && a.activated == backups && self.healthy(a) && a.can_do(&needs)
+                })
+                .min_by(|a, b| {
+                    a.open_tasks
+                        .len()
+                        .cmp(&b.open_tasks.len())
+                        .then_with(|| a.id.cmp(&b.id))
+                })
+                .map(|a| a.id.clone())
+        };
+        best(true).or_else(|| best(false))
+    }
+
+    /// Brings in the first standby backup (by name) that can do the dead agent's
+    /// work, or any standby backup if none matches exactly.
+    fn activate_backup(
+        &mut self,
+        replacing: &str,
+        needs: &[String],
+        at: Time,
+        fx: &mut Vec<Effect>,
+    ) -> Option<String> {
+        let mut standby: Vec<&Agent> = self
+            .agents
+            .values()
+            .filter(|a| a.liveness == Liveness::Standby)
+            .collect();
+        standby.sort_by(|a, b| a.id.cmp(&b.id));
+        let pick = standby
+            .iter()
+            .find(|a| a.can_do(needs))
+            .or(standby.first())?
+            .id
+            .clone();
+        let a = self.agent_mut(&pick);
+        a.liveness = Liveness::Healthy;
+        a.activated = true;
+        // Activation counts as being seen, so the backup gets a full timeout to report in.
+        a.last_seen = Some(a.last_seen.map_or(at, |t| t.max(at)));
+        fx.push(Effect::Action(AutoAction::LivenessChanged {
+            agent: pick.clone(),
+            from: Liveness::Standby,
+            to: Liveness::Healthy,
+        }));
+        fx.push(Effect::Action(AutoAction::BackupActivated {
+            agent: pick.clone(),
+            replacing: replacing.to_string(),
+        }));
+        self.notify(
+            fx,
+            NotifyClass::Agents,
+            "backup_activated",
+            at,
+            json!({"agent": pick, "replacing": replacing}),
+        );
+        Some(pick)
+    }
+
+    /// Moves a task between agents. Automatic moves count against the limit.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn move_task(
+        &mut self,
+        task: &str,
+        to: &str,
+        automatic: bool,
+        reason: String,
+        alert: Option<u64>,
+        at: Time,
+        fx: &mut Vec<Effect>,
+    ) {
+        let t = self.tasks.get_mut(task).expect("task exists");
+        let from = t.agent.replace(to.to_string());
+        if automatic {
+            t.auto_reassignments += 1;
+        }
+        if let Some(f) = &from {
+            if let Some(a) = self.agents.get_mut(f) {
+                a.open_tasks.remove(task);
+                if a.current_task.as_deref() == Some(task) {
+                    a.current_task = None;
+                }
+            }
+        }
+        self.agent_mut(to).open_tasks.insert(task.to_string());
+        fx.push(Effect::Action(AutoAction::TaskReassigned {
+            task: task.to_string(),
+            from: from.clone(),
+            to: to.to_string(),
+            reason: reason.clone(),
+            automatic,
+            alert,
+        }));
+        self.notify(
+            fx,
+            NotifyClass::Agents,
+            "task_reassigned",
+            at,
+            json!({"task": task, "from": from, "to": to, "reason": reason}),
+        );
+    }
+
+    /// `task_assigned`, or a `progress_update` naming a task: the task is open and
+    /// owned by the event's agent.
+    pub(super) fn open_task(
+        &mut self,
+        task: &str,
+        agent: Option<&str>,
+        component: Option<&str>,
+        assign: bool,
+        at: Time,
+        fx: &mut Vec<Effect>,
+    ) {
+        let t = self.tasks.entry(task.to_string()).or_insert_with(|| Task {
+            id: task.to_string(),
+            agent: None,
+            component: None,
+            open: true,
+            auto_reassignments: 0,
+            opened: at,
+        });
+        if !t.open {
+            return; // a late report about finished work
+        }
+        if t.component.is_none() {
+            t.component = component.map(str::to_string);
+        }
+        let Some(agent) = agent else { return };
+        match t.agent.as_deref() {
+            Some(owner) if owner == agent => {}
+            Some(_) => {
+                // Only an assignment moves a task; progress from another agent does not.
+                if assign {
+                    self.move_task(task, agent, false, "task_assigned".into(), None, at, fx);
+                }
+                return;
+            }
+            None => {
+                t.agent = Some(agent.to_string());
+                self.agent_mut(agent).open_tasks.insert(task.to_string());
+            }
+        }
+        self.agent_mut(agent).current_task = Some(task.to_string());
+    }
+
+    pub(super) fn close_task(&mut self, task: &str) {
+        let Some(t) = self.tasks.get_mut(task) else {
+            return;
+        };
+        if !t.open {
+            return;
+        }
+        t.open = false;
+        if let Some(owner) = t.agent.clone() {
+            if let Some(a) = self.agents.get_mut(&owner) {
+                a.open_tasks.remove(task);
+                if a.current_task.as_deref() == Some(task) {
+                    a.current_task = a.open_tasks.iter().next().cloned();
+                }
+            }
+        }
+    }
+
+    /// The blocker row's "alternative path analysis": unblocked components of the
+    /// current phase still to finish, open tasks, idle healthy agents.
+    pub(super) fn alternative_paths(
+        &self,
+        blocked: Option<&str>,
+    ) -> (Vec<String>, usize, Vec<String>) {
+        let mut components: Vec<String> = self
+            .phases
+            .get(self.current)
+            .map(|p| {
+                p.components
+                    .iter()
+                    .filter(|c| Some(c.as_str()) != blocked)
+                    .filter(|c| {
+                        self.components
+                            .get(*c)
+                            .is_some_and(|c| !c.blocked() && c.progress < 100.0)
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        components.sort();
+        let open_tasks = self.tasks.values().filter(|t| t.open).count();
+        let mut idle: Vec<String> = self
+            .agents
+            .values()
+            .filter(|a| self.healthy(a) && a.open_tasks.is_empty())
+            .map(|a| a.id.clone())
+            .collect();
+        idle.sort();
+        (components, open_tasks, idle)
+    }
+}

@@ -1,0 +1,435 @@
+//! The pure core: events, ticks and operator actions in; state changes and effects
+//! out. `Engine::apply(input, now)` is the only door.
+//!
+//! This module never does I/O, never reads a clock, never spawns: time is the `now`
+//! parameter and every timer is a deadline stored in the state, re-checked on
+//! `Input::Tick`. Timers fire only on ticks, after the events available have been
+//! applied, so catching up on old events never raises an alert that a newer event
+//! already answered. Replaying the same inputs with the same `now`s gives the same
+//! state and the same effects: that is how the journal rebuilds the console.
+
+pub mod agents;
+pub mod alerts;
+pub mod classify;
+pub mod flapping;
+pub mod matrix;
+pub mod metrics;
+pub mod phases;
+pub mod summary;
+
+use crate::config::Config;
+use crate::model::{Escalation, Event, EventType, Level, ParseError, Plan};
+use agents::{Agent, Liveness, Task};
+use alerts::{AlertBook, Resolution};
+use chrono::{DateTime, TimeDelta, Utc};
+use classify::classify;
+use matrix::{Matrix, Trigger};
+use metrics::Counters;
+use phases::{Component, Phase};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+
+pub type Time = DateTime<Utc>;
+
+/// What the engine is fed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A validated event from a source.
+    Event(Event),
+    /// A line that did not parse: counted, and shown.
+    ParseError(ParseError),
+    /// Fire the timers that are due at `now`.
+    Tick,
+    /// Something the operator did at the console.
+    Operator(OperatorAction),
+}
+
+/// An operator's action on an alert, with the operator's name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OperatorAction {
+    pub operator: String,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Acknowledge {
+        alert: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Acknowledge every listed alert (an alert storm); resolved ones are skipped.
+    AcknowledgeAll {
+        alerts: Vec<u64>,
+    },
+    Escalate {
+        alert: u64,
+    },
+    Reassign {
+        alert: u64,
+        to: String,
+    },
+    Snooze {
+        alert: u64,
+        minutes: f64,
+    },
+    Resolve {
+        alert: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    FalseAlarm {
+        alert: u64,
+        reason: String,
+    },
+    Note {
+        alert: u64,
+        text: String,
+    },
+}
+
+/// Who or what caused a transition.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum Actor {
+    /// An event, by id.
+    Event(String),
+    /// The engine's own timers and rules.
+    Engine,
+    Operator(String),
+}
+
+/// What `apply` reports. Every state change of an alert, every automated action,
+/// every derived event and every notification to send is one effect, in order.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    /// An event the console derived itself (`agent_timeout`, `phase_completion`).
+    Derived {
+        event: Event,
+    },
+    Transition(alerts::Transition),
+    Action(AutoAction),
+    Notify(Notification),
+    /// An operator action that could not be taken, and why.
+    Rejected {
+        reason: String,
+    },
+}
+
+/// The automatic actions of the matrix and the engine's other state changes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum AutoAction {
+    TaskReassigned {
+        task: String,
+        from: Option<String>,
+        to: String,
+        reason: String,
+        automatic: bool,
+        alert: Option<u64>,
+    },
+    BackupActivated {
+        agent: String,
+        replacing: String,
+    },
+    ComponentBlocked {
+        component: String,
+        gate: Option<String>,
+    },
+    ComponentUnblocked {
+        component: String,
+    },
+    QualityReviewOpened {
+        component: String,
+        gate: Option<String>,
+    },
+    AlternativePaths {
+        alert: u64,
+        unblocked_components: Vec<String>,
+        open_tasks: usize,
+        idle_agents: Vec<String>,
+    },
+    SystemDegraded {
+        degraded: bool,
+    },
+    BackupChannels {
+        agent: Option<String>,
+    },
+    ResyncRequested,
+    LivenessChanged {
+        agent: String,
+        from: Liveness,
+        to: Liveness,
+    },
+    PhaseCompleted {
+        phase: String,
+        next: Option<String>,
+    },
+}
+
+/// Which notification channels a notification goes to (SPEC 8); the outbox maps a
+/// class to the channel names of `notification_config`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyClass {
+    /// `pm_agent_critical_channels`: Critical alerts and human escalations.
+    PmCritical,
+    /// `pm_agent_high_channels`: High and Medium alerts for the PM agent.
+    PmHigh,
+    /// `agent_notification_channels`: reassignments, backup activation, resync.
+    Agents,
+    /// `system_notification_channels`: console and ingest state, phase completion.
+    System,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Notification {
+    pub class: NotifyClass,
+    /// e.g. `alert_opened`, `human_escalation`, `task_reassigned`.
+    pub kind: String,
+    pub at: Time,
+    pub body: serde_json::Value,
+}
+
+/// Time values of the configuration, read once.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    pub escalation_timeout: TimeDelta,
+    pub ack_timeout: TimeDelta,
+    pub late_after: TimeDelta,
+    pub agent_timeout: TimeDelta,
+    pub eta_window: TimeDelta,
+    pub max_auto_reassignments: u32,
+    pub completion_threshold: f64,
+    pub gate_failure_threshold: u32,
+    pub gates_required: bool,
+}
+
+impl Timing {
+    fn from_config(cfg: &Config) -> Timing {
+        Timing {
+            escalation_timeout: cfg.escalation_timeout(),
+            ack_timeout: cfg.ack_timeout(),
+            late_after: cfg.late_after(),
+            agent_timeout: cfg.agent_timeout(),
+            eta_window: cfg.eta_window(),
+            max_auto_reassignments: cfg.crisis_response_config.max_automated_reassignments,
+            completion_threshold: cfg.crisis_response_config.phase1_completion_threshold,
+            gate_failure_threshold: cfg.quality_config.quality_gate_failure_threshold,
+            gates_required: cfg.quality_config.quality_validation_required,
+        }
+    }
+
+    /// The response window of a level when no matrix row sets one.
+    pub fn level_window(cfg: &Config, level: Level) -> TimeDelta {
+        cfg.response_window(level)
+    }
+}
+
+/// The whole state of the console's world. Views read it; only `apply` writes it.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub config: Config,
+    pub matrix: Matrix,
+    pub timing: Timing,
+    pub epic: Option<String>,
+    /// True when a plan was given (components are not discovered then).
+    pub planned: bool,
+    pub agents: FxHashMap<String, Agent>,
+    pub tasks: FxHashMap<String, Task>,
+    pub components: FxHashMap<String, Component>,
+    pub phases: Vec<Phase>,
+    /// Index into `phases` of the current phase.
+    pub current: usize,
+    pub alerts: AlertBook,
+    pub counters: Counters,
+    /// A system failure is open (the emergency protocol's "degraded" mark).
+    pub degraded: bool,
+    /// The last `now` seen, for views that need a clock-free reference.
+    pub last_now: Option<Time>,
+    seen_ids: FxHashSet<String>,
+    derived_seq: u64,
+}
+
+impl Engine {
+    pub fn new(config: Config, plan: Option<&Plan>) -> Engine {
+        let matrix = Matrix::from_config(&config);
+        let timing = Timing::from_config(&config);
+        let mut engine = Engine {
+            matrix,
+            timing,
+            epic: None,
+            planned: plan.is_some(),
+            agents: FxHashMap::default(),
+            tasks: FxHashMap::default(),
+            components: FxHashMap::default(),
+            phases: Vec::new(),
+            current: 0,
+            alerts: AlertBook::default(),
+            counters: Counters::default(),
+            degraded: false,
+            last_now: None,
+            seen_ids: FxHashSet::default(),
+            derived_seq: 0,
+            config,
+        };
+        engine.load_plan(plan);
+        engine
+    }
+
+    /// Applies one input at time `now` and returns what happened, in order.
+    pub fn apply(&mut self, input: Input, now: Time) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        self.last_now = Some(now);
+        match input {
+            Input::Event(event) => self.on_event(event, now, &mut fx),
+            Input::ParseError(_) => self.counters.parse_errors += 1,
+            Input::Tick => self.tick(now, &mut fx),
+            Input::Operator(op) => self.on_operator(op, now, &mut fx),
+        }
+        fx
+    }
+
+    fn on_event(&mut self, event: Event, now: Time, fx: &mut Vec<Effect>) {
+        if !self.seen_ids.insert(event.id.clone()) {
+            self.counters.duplicates += 1;
+            return;
+        }
+        self.counters.events += 1;
+        self.counters
+            .detection
+            .record((now - event.ts).num_milliseconds());
+        if matches!(event.kind, EventType::Other(_)) {
+            self.counters.unknown_types += 1;
+        }
+        self.handle(event, fx);
+    }
+
+    /// The effect of one event on the state; shared by ingested and derived events.
+    fn handle(&mut self, e: Event, fx: &mut Vec<Effect>) {
+        let at = e.ts;
+        if let Some(agent) = &e.agent {
+            self.touch_agent(agent, &e, fx);
+        }
+        if let Some(component) = &e.component {
+            self.ensure_component(component);
+        }
+        match &e.kind {
+            EventType::ProgressUpdate => {
+                if let Some(task) = &e.task {
+                    let (agent, component) = (e.agent.as_deref(), e.component.as_deref());
+                    self.open_task(task, agent, component, false, at, fx);
+                }
+                if let (Some(c), Some(p)) = (&e.component, e.progress) {
+                    self.set_progress(c, p, at, fx);
+                }
+            }
+            EventType::ComponentCompletion => {
+                if let Some(c) = &e.component {
+                    self.set_progress(c, 100.0, at, fx);
+                }
+            }
+            EventType::TaskAssigned => {
+                if let Some(task) = &e.task {
+                    let (agent, component) = (e.agent.as_deref(), e.component.as_deref());
+                    self.open_task(task, agent, component, true, at, fx);
+                }
+            }
+            EventType::TaskCompleted => {
+                if let Some(task) = &e.task {
+                    self.close_task(task);
+                }
+            }
+            EventType::QualityGateFailure => {
+                if let Some(c) = &e.component {
+                    self.gate_failed(c, e.gate.as_deref(), at, fx);
+                }
+            }
+            EventType::QualityGatePassed => {
+                if let Some(c) = &e.component {
+                    self.gate_passed(c, e.gate.as_deref(), at, fx);
+                }
+            }
+            EventType::CriterionMet => self.criterion_met(&e, at, fx),
+            _ => {}
+        }
+        let in_current = e
+            .component
+            .as_deref()
+            .is_some_and(|c| self.in_current_phase(c));
+        let class = classify(&e, &self.matrix, in_current);
+        if class.alerts {
+            self.trigger(&e, class.level, in_current, fx);
+        } else if let Some(trigger) = Trigger::answered_by(&e.kind) {
+            self.recover(&e, trigger, fx);
+        }
+        if e.kind == EventType::QualityGateFailure {
+            if let Some(c) = &e.component {
+                self.check_gate_threshold(c, e.gate.as_deref(), at, fx);
+            }
+        }
+        self.check_phase(at, fx);
+    }
+
+    /// Fires every timer due at `now`: liveness, then alert deadlines, then phases.
+    fn tick(&mut self, now: Time, fx: &mut Vec<Effect>) {
+        self.tick_agents(now, fx);
+        self.tick_alerts(now, fx);
+        self.check_phase(now, fx);
+        self.check_holding_back(now, fx);
+    }
+
+    fn next_derived_id(&mut self, what: &str) -> String {
+        self.derived_seq += 1;
+        format!("derived:{what}:{}", self.derived_seq)
+    }
+
+    /// Applies an event the console derived; it is journaled as derived.
+    fn derive(&mut self, event: Event, fx: &mut Vec<Effect>) {
+        self.counters.derived += 1;
+        fx.push(Effect::Derived {
+            event: event.clone(),
+        });
+        self.handle(event, fx);
+    }
+
+    fn notify(
+        &self,
+        fx: &mut Vec<Effect>,
+        class: NotifyClass,
+        kind: &str,
+        at: Time,
+        body: serde_json::Value,
+    ) {
+        fx.push(Effect::Notify(Notification {
+            class,
+            kind: kind.to_string(),
+            at,
+            body,
+        }));
+    }
+
+    /// The agents who could take work now: healthy and not standby.
+    fn healthy(&self, agent: &Agent) -> bool {
+        agent.liveness == Liveness::Healthy
+    }
+
+    pub fn liveness_of(&self, agent: &str) -> Option<Liveness> {
+        self.agents.get(agent).map(|a| a.liveness)
+    }
+
+    pub fn open_alert_count(&self, level: Level) -> usize {
+        self.alerts.open().filter(|a| a.level == level).count()
+    }
+
+    pub fn escalation_of(&self, alert: u64) -> Option<Escalation> {
+        self.alerts.get(alert).map(|a| a.escalation)
+    }
+
+    pub fn resolution_of(&self, alert: u64) -> Option<Resolution> {
+        self.alerts.get(alert).and_then(|a| a.resolution)
+    }
+}

@@ -1,0 +1,477 @@
+//! Components, quality gates, phases, completion and ETA (SPEC 7).
+//!
+//! Phase completion % is Σ weight·progress / Σ weight, kept incrementally so a
+//! progress event costs O(1). A phase completes when it reaches the threshold,
+//! every gate has passed, every criterion is met and no Critical alert is open;
+//! the console then derives `phase_completion` and makes the next phase current.
+
+use super::{AutoAction, Effect, Engine, NotifyClass, Time};
+use crate::model::{Event, EventType, Level, Plan};
+use chrono::TimeDelta;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, VecDeque};
+
+/// At most this many completion samples per phase are kept for the ETA.
+const MAX_SAMPLES: usize = 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateStatus {
+    Pending,
+    Passed,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gate {
+    pub status: GateStatus,
+    pub consecutive_failures: u32,
+    pub failed_since: Option<Time>,
+}
+
+impl Gate {
+    fn pending() -> Gate {
+        Gate {
+            status: GateStatus::Pending,
+            consecutive_failures: 0,
+            failed_since: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Component {
+    pub id: String,
+    /// Index of its phase; `None` for a component a plan does not name.
+    pub phase: Option<usize>,
+    pub weight: f64,
+    pub progress: f64,
+    pub owner: Option<String>,
+    pub capabilities: Vec<String>,
+    pub depends_on: Vec<String>,
+    /// Gates by name; a gate event without a name is the gate "".
+    pub gates: BTreeMap<String, Gate>,
+}
+
+impl Component {
+    /// A failing gate blocks the component (SPEC 7).
+    pub fn blocked(&self) -> bool {
+        self.gates.values().any(|g| g.status == GateStatus::Failed)
+    }
+
+    pub fn complete(&self) -> bool {
+        self.progress >= 100.0 && !self.blocked()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Criterion {
+    pub kind: String,
+    pub name: String,
+    pub met: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase {
+    pub id: String,
+    pub name: String,
+    pub target: Option<Time>,
+    pub components: Vec<String>,
+    pub criteria: Vec<Criterion>,
+    weight_sum: f64,
+    weighted_progress: f64,
+    pub complete: bool,
+    pub completed_at: Option<Time>,
+    /// (time, completion %) samples, oldest first, for the ETA.
+    pub samples: VecDeque<(Time, f64)>,
+}
+
+impl Phase {
+    fn new(id: &str, name: &str, target: Option<Time>) -> Phase {
+        Phase {
+            id: id.to_string(),
+            name: name.to_string(),
+            target,
+            components: Vec::new(),
+            criteria: Vec::new(),
+            weight_sum: 0.0,
+            weighted_progress: 0.0,
+            complete: false,
+            completed_at: None,
+            samples: VecDeque::new(),
+        }
+    }
+
+    /// Completion in percent, 0–100.
+    pub fn completion(&self) -> f64 {
+        if self.weight_sum <= 0.0 {
+            return 0.0;
+        }
+        (self.weighted_progress / self.weight_sum).clamp(0.0, 100.0)
+    }
+
+    /// When the least-squares line through the window's samples reaches `goal` %.
+    /// `None` without two distinct times or without forward progress.
+    pub fn eta(&self, goal: f64) -> Option<Time> {
+        let (t0, _) = *self.samples.front()?;
+        let n = self.samples.len() as f64;
+        let xs = || {
+            self.samples
+                .iter()
+                .map(|(t, _)| (*t - t0).num_milliseconds() as f64 / 1000.0)
+        };
+        let mean_x = xs().sum::<f64>() / n;
+        let mean_y = self.samples.iter().map(|(_, y)| y).sum::<f64>() / n;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (x, (_, y)) in xs().zip(self.samples.iter()) {
+            sxy += (x - mean_x) * (y - mean_y);
+            sxx += (x - mean_x) * (x - mean_x);
+        }
+        if sxx <= 0.0 {
+            return None;
+        }
+        let slope = sxy / sxx; // % per second
+        if slope <= 0.0 {
+            return None;
+        }
+        let x = mean_x + (goal - mean_y) / slope;
+        let ms = (x * 1000.0).clamp(-1e15, 1e15) as i64;
+        t0.checked_add_signed(TimeDelta::milliseconds(ms))
+    }
+}
+
+/// On track or at risk against the phase target (SPEC 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outlook {
+    OnTrack,
+    AtRisk,
+    /// No target to judge against.
+    NoTarget,
+}
+
+impl Engine {
+    pub(super) fn load_plan(&mut self, plan: Option<&Plan>) {
+        let Some(plan) = plan else {
+            self.phases.push(Phase::new("phase-1", "Phase 1", None));
+            return;
+        };
+        self.epic = plan.epic.clone();
+        for (i, p) in plan.phases.iter().enumerate() {
+            let mut phase = Phase::new(&p.id, p.name.as_deref().unwrap_or(&p.id), p.target);
+            for c in &p.components {
+                phase.components.push(c.id.clone());
+                phase.weight_sum += c.weight;
+                let gates = c
+                    .gates
+                    .iter()
+                    .map(|g| (g.clone(), Gate::pending()))
+                    .collect();
+                self.components.insert(
+                    c.id.clone(),
+                    Component {
+                        id: c.id.clone(),
+                        phase: Some(i),
+                        weight: c.weight,
+                        progress: 0.0,
+                        owner: c.owner.clone(),
+                        capabilities: c.capabilities.clone(),
+                        depends_on: c.depends_on.clone(),
+                        gates,
+                    },
+                );
+            }
+            for (kind, names) in &p.criteria {
+                for name in names {
+                    phase.criteria.push(Criterion {
+                        kind: kind.clone(),
+                        name: name.clone(),
+                        met: false,
+                    });
+                }
+            }
+            self.phases.push(phase);
+        }
+        for a in &plan.agents {
+            let agent = self
+                .agents
+                .entry(a.id.clone())
+                .or_insert_with(|| super::agents::Agent::new(&a.id));
+            agent.capabilities = a.capabilities.clone();
+            agent.backup = a.backup;
+            // Until it reports in, a planned agent is not running: offline (no
+            // alert), or standby for a backup.
+            agent.liveness = if a.backup {
+                super::agents::Liveness::Standby
+            } else {
+                super::agents::Liveness::Offline
+            };
+        }
+    }
+
+    /// Without a plan, a component named by an event joins the single phase.
+    pub(super) fn ensure_component(&mut self, id: &str) {
+        if self.components.contains_key(id) {
+            return;
+        }
+        let phase = (!self.planned).then_some(0);
+        if let Some(p) = phase {
+            self.phases[p].components.push(id.to_string());
+            self.phases[p].weight_sum += 1.0;
+        }
+        self.components.insert(
+            id.to_string(),
+            Component {
+                id: id.to_string(),
+                phase,
+                weight: 1.0,
+                progress: 0.0,
+                owner: None,
+                capabilities: Vec::new(),
+                depends_on: Vec::new(),
+                gates: BTreeMap::new(),
+            },
+        );
+    }
+
+    pub fn in_current_phase(&self, component: &str) -> bool {
+        self.components.get(component).and_then(|c| c.phase) == Some(self.current)
+    }
+
+    pub(super) fn set_progress(&mut self, id: &str, progress: f64, at: Time, fx: &mut Vec<Effect>) {
+        let Some(c) = self.components.get_mut(id) else {
+            return;
+        };
+        let delta = progress - c.progress;
+        if delta == 0.0 {
+            return;
+        }
+        c.progress = progress;
+        let (weight, phase) = (c.weight, c.phase);
+        if let Some(p) = phase {
+            let window = self.timing.eta_window;
+            let phase = &mut self.phases[p];
+            phase.weighted_progress += weight * delta;
+            let sample = (at, phase.completion());
+            if phase.samples.len() == MAX_SAMPLES {
+                phase.samples.pop_front();
+            }
+            phase.samples.push_back(sample);
+            let newest = phase.samples.iter().map(|s| s.0).max().unwrap_or(at);
+            while phase.samples.front().is_some_and(|s| newest - s.0 > window) {
+                phase.samples.pop_front();
+            }
+        }
+        if self.components.get(id).is_some_and(Component::complete) {
+            self.close_tasks_if_complete(id);
+            let pick = |a: &super::alerts::Alert| {
+                a.trigger == EventType::BlockerDetected && a.component.as_deref() == Some(id)
+            };
+            self.supersede(pick, at, &format!("{id} completed"), fx);
+        }
+    }
+
+    /// A component's completion closes its open tasks (SPEC 6).
+    fn close_tasks_if_complete(&mut self, id: &str) {
+        if !self.components.get(id).is_some_and(Component::complete) {
+            return;
+        }
+        let mut done: Vec<String> = self
+            .tasks
+            .values()
+            .filter(|t| t.open && t.component.as_deref() == Some(id))
+            .map(|t| t.id.clone())
+            .collect();
+        done.sort();
+        for t in done {
+            self.close_task(&t);
+        }
+    }
+
+    pub(super) fn gate_failed(
+        &mut self,
+        id: &str,
+        gate: Option<&str>,
+        at: Time,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(c) = self.components.get_mut(id) else {
+            return;
+        };
+        let was_blocked = c.blocked();
+        let g = c
+            .gates
+            .entry(gate.unwrap_or("").to_string())
+            .or_insert_with(Gate::pending);
+        g.status = GateStatus::Failed;
+        g.consecutive_failures += 1;
+        g.failed_since.get_or_insert(at);
+        if !was_blocked {
+            fx.push(Effect::Action(AutoAction::ComponentBlocked {
+                component: id.to_string(),
+                gate: gate.map(str::to_string),
+            }));
+        }
+    }
+
+    pub(super) fn gate_passed(
+        &mut self,
+        id: &str,
+        gate: Option<&str>,
+        _at: Time,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(c) = self.components.get_mut(id) else {
+            return;
+        };
+        let was_blocked = c.blocked();
+        let g = c
+            .gates
+            .entry(gate.unwrap_or("").to_string())
+            .or_insert_with(Gate::pending);
+        g.status = GateStatus::Passed;
+        g.consecutive_failures = 0;
+        g.failed_since = None;
+        if was_blocked && !c.blocked() {
+            fx.push(Effect::Action(AutoAction::ComponentUnblocked {
+                component: id.to_string(),
+            }));
+            self.close_tasks_if_complete(id);
+        }
+    }
+
+    /// `criterion_met`: the criterion named by `data.criterion` (or `message`),
+    /// as `name` or `kind:name`, in the event's phase or the current one.
+    pub(super) fn criterion_met(&mut self, e: &Event, _at: Time, _fx: &mut Vec<Effect>) {
+        let Some(text) = e.data_str("criterion").or(e.message.as_deref()) else {
+            return;
+        };
+        let phase = match &e.phase {
+            Some(id) => self.phases.iter().position(|p| &p.id == id),
+            None => Some(self.current),
+        };
+        let Some(phase) = phase.and_then(|i| self.phases.get_mut(i)) else {
+            return;
+        };
+        let (kind, name) = match text.split_once(':') {
+            Some((k, n))
+                if phase
+                    .criteria
+                    .iter()
+                    .any(|c| c.kind.eq_ignore_ascii_case(k.trim())) =>
+            {
+                (Some(k.trim()), n.trim())
+            }
+            _ => (None, text.trim()),
+        };
+        for c in &mut phase.criteria {
+            if c.name.eq_ignore_ascii_case(name)
+                && kind.is_none_or(|k| c.kind.eq_ignore_ascii_case(k))
+            {
+                c.met = true;
+            }
+        }
+    }
+
+    /// The gates of a phase that have not passed, as (component, gate).
+    fn unpassed_gates(&self, phase: usize) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.phases[phase]
+            .components
+            .iter()
+            .filter_map(|c| self.components.get(c))
+            .flat_map(|c| {
+                c.gates
+                    .iter()
+                    .filter(|(_, g)| g.status != GateStatus::Passed)
+                    .map(move |(name, _)| (c.id.as_str(), name.as_str()))
+            })
+    }
+
+    /// Everything but the gates: threshold, criteria, no Critical alert open.
+    fn phase_ready_but_gates(&self, p: usize) -> bool {
+        let phase = &self.phases[p];
+        !phase.components.is_empty()
+            && phase.completion() >= self.timing.completion_threshold
+            && phase.criteria.iter().all(|c| c.met)
+            && !self.alerts.open().any(|a| a.level == Level::Critical)
+    }
+
+    /// Would the current phase complete if only this gate passed?
+    pub(super) fn only_gate_holding_phase(&self, component: &str, gate: &str) -> bool {
+        if !self.in_current_phase(component)
+            || !self.timing.gates_required
+            || !self.phase_ready_but_gates(self.current)
+        {
+            return false;
+        }
+        let mut rest = self.unpassed_gates(self.current);
+        rest.next() == Some((component, gate)) && rest.next().is_none()
+    }
+
+    /// The completion rule and the cascade to the next phase.
+    pub(super) fn check_phase(&mut self, at: Time, fx: &mut Vec<Effect>) {
+        while let Some(phase) = self.phases.get(self.current) {
+            if phase.complete || phase.completion() < self.timing.completion_threshold {
+                return;
+            }
+            let gates_ok =
+                !self.timing.gates_required || self.unpassed_gates(self.current).next().is_none();
+            if !gates_ok || !self.phase_ready_but_gates(self.current) {
+                return;
+            }
+            let done = self.current;
+            let next = self.phases.get(done + 1).map(|p| p.id.clone());
+            let phase = &mut self.phases[done];
+            phase.complete = true;
+            phase.completed_at = Some(at);
+            let (id, name, completion) = (phase.id.clone(), phase.name.clone(), phase.completion());
+            let mut e = Event::new(
+                EventType::PhaseCompletion,
+                at,
+                self.next_derived_id("phase_completion"),
+            );
+            e.phase = Some(id.clone());
+            e.progress = Some(completion);
+            e.message = Some(format!("{name} complete"));
+            self.counters.derived += 1;
+            fx.push(Effect::Derived { event: e });
+            fx.push(Effect::Action(AutoAction::PhaseCompleted {
+                phase: id.clone(),
+                next: next.clone(),
+            }));
+            self.notify(
+                fx,
+                NotifyClass::System,
+                "phase_completion",
+                at,
+                json!({"phase": id, "name": name, "completion": completion, "next": next}),
+            );
+            if next.is_none() {
+                return;
+            }
+            self.current = done + 1;
+        }
+    }
+
+    pub fn current_phase(&self) -> Option<&Phase> {
+        self.phases.get(self.current)
+    }
+
+    pub fn outlook(&self, phase: &Phase) -> Outlook {
+        let Some(target) = phase.target else {
+            return Outlook::NoTarget;
+        };
+        if phase.complete {
+            return if phase.completed_at.is_some_and(|t| t <= target) {
+                Outlook::OnTrack
+            } else {
+                Outlook::AtRisk
+            };
+        }
+        match phase.eta(self.timing.completion_threshold) {
+            Some(eta) if eta <= target => Outlook::OnTrack,
+            _ => Outlook::AtRisk,
+        }
+    }
+}

@@ -1,0 +1,856 @@
+//! Events (SPEC 3): the schema, the types and their categories, the seed project's
+//! field aliases, and the line parser with its precise errors.
+//!
+//! Parsing is the hot path of ingestion, so the parser walks the JSON object once
+//! with a visitor: known keys (and their aliases) fill fields, every other key goes
+//! to `data`. It never panics on any input.
+
+use crate::model::Level;
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// How many bytes of a bad line a parse error keeps (SPEC 3.4).
+pub const EXCERPT_BYTES: usize = 200;
+
+/// Every type of SPEC 3.2, plus `criterion_met` (SPEC 7) and the unknown rest.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    ProgressUpdate,
+    ComponentCompletion,
+    TaskAssigned,
+    TaskCompleted,
+    BlockerDetected,
+    BlockerResolved,
+    AgentTimeout,
+    QualityGateFailure,
+    QualityGatePassed,
+    SystemFailure,
+    SystemRecovered,
+    PhaseCompletion,
+    EpicMilestone,
+    CriterionMet,
+    AgentHeartbeat,
+    CommunicationFailure,
+    CommunicationRestored,
+    CoordinationAlert,
+    /// Accepted, shown as category `other`, level Low, and counted.
+    Other(Box<str>),
+}
+
+/// The categories of SPEC 3.2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Progress,
+    Crisis,
+    Completion,
+    Coordination,
+    Other,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Progress => "progress",
+            Category::Crisis => "crisis",
+            Category::Completion => "completion",
+            Category::Coordination => "coordination",
+            Category::Other => "other",
+        }
+    }
+}
+
+impl EventType {
+    /// Every known type, for table tests and the JSON schema.
+    pub const KNOWN: [EventType; 18] = [
+        EventType::ProgressUpdate,
+        EventType::ComponentCompletion,
+        EventType::TaskAssigned,
+        EventType::TaskCompleted,
+        EventType::BlockerDetected,
+        EventType::BlockerResolved,
+        EventType::AgentTimeout,
+        EventType::QualityGateFailure,
+        EventType::QualityGatePassed,
+        EventType::SystemFailure,
+        EventType::SystemRecovered,
+        EventType::PhaseCompletion,
+        EventType::EpicMilestone,
+        EventType::CriterionMet,
+        EventType::AgentHeartbeat,
+        EventType::CommunicationFailure,
+        EventType::CommunicationRestored,
+        EventType::CoordinationAlert,
+    ];
+
+    /// Reads a type name (already lower-case). `milestone_update` is the seed's name
+    /// for `epic_milestone`.
+    pub fn from_name(name: &str) -> EventType {
+        use EventType::*;
+        match name {
+            "progress_update" => ProgressUpdate,
+            "component_completion" => ComponentCompletion,
+            "task_assigned" => TaskAssigned,
+            "task_completed" => TaskCompleted,
+            "blocker_detected" => BlockerDetected,
+            "blocker_resolved" => BlockerResolved,
+            "agent_timeout" => AgentTimeout,
+            "quality_gate_failure" => QualityGateFailure,
+            "quality_gate_passed" => QualityGatePassed,
+            "system_failure" => SystemFailure,
+            "system_recovered" => SystemRecovered,
+            "phase_completion" => PhaseCompletion,
+            "epic_milestone" | "milestone_update" => EpicMilestone,
+            "criterion_met" => CriterionMet,
+            "agent_heartbeat" => AgentHeartbeat,
+            "communication_failure" => CommunicationFailure,
+            "communication_restored" => CommunicationRestored,
+            "coordination_alert" => CoordinationAlert,
+            other => Other(other.into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        use EventType::*;
+        match self {
+            ProgressUpdate => "progress_update",
+            ComponentCompletion => "component_completion",
+            TaskAssigned => "task_assigned",
+            TaskCompleted => "task_completed",
+            BlockerDetected => "blocker_detected",
+            BlockerResolved => "blocker_resolved",
+            AgentTimeout => "agent_timeout",
+            QualityGateFailure => "quality_gate_failure",
+            QualityGatePassed => "quality_gate_passed",
+            SystemFailure => "system_failure",
+            SystemRecovered => "system_recovered",
+            PhaseCompletion => "phase_completion",
+            EpicMilestone => "epic_milestone",
+            CriterionMet => "criterion_met",
+            AgentHeartbeat => "agent_heartbeat",
+            CommunicationFailure => "communication_failure",
+            CommunicationRestored => "communication_restored",
+            CoordinationAlert => "coordination_alert",
+            Other(name) => name,
+        }
+    }
+
+    pub fn category(&self) -> Category {
+        use EventType::*;
+        match self {
+            ProgressUpdate | ComponentCompletion | TaskAssigned | TaskCompleted => {
+                Category::Progress
+            }
+            BlockerDetected | BlockerResolved | AgentTimeout | QualityGateFailure
+            | QualityGatePassed | SystemFailure | SystemRecovered => Category::Crisis,
+            PhaseCompletion | EpicMilestone | CriterionMet => Category::Completion,
+            AgentHeartbeat | CommunicationFailure | CommunicationRestored | CoordinationAlert => {
+                Category::Coordination
+            }
+            Other(_) => Category::Other,
+        }
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One event, validated. Optional fields are `None` when absent or `null`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub ts: DateTime<Utc>,
+    /// `ts` was missing and the ingest time stands in (SPEC 3.1).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ts_assumed: bool,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Level>,
+    /// An agent's own status word (`offline`, `stopping`, …), from heartbeats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Unknown fields and the event's own `data` object.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub data: Map<String, Value>,
+}
+
+impl Event {
+    /// A bare event, for derived events and tests.
+    pub fn new(kind: EventType, ts: DateTime<Utc>, id: impl Into<String>) -> Event {
+        Event {
+            kind,
+            ts,
+            ts_assumed: false,
+            id: id.into(),
+            agent: None,
+            task: None,
+            component: None,
+            phase: None,
+            gate: None,
+            progress: None,
+            severity: None,
+            status: None,
+            message: None,
+            data: Map::new(),
+        }
+    }
+
+    pub fn category(&self) -> Category {
+        self.kind.category()
+    }
+
+    /// A string from `data` (e.g. `criterion` of `criterion_met`).
+    pub fn data_str(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(Value::as_str)
+    }
+}
+
+/// Where a line came from: for parse errors and for the id of an event without one.
+#[derive(Clone, Debug)]
+pub struct Origin<'a> {
+    pub source: &'a str,
+    /// 1-based line number.
+    pub line: u64,
+    /// Byte offset of the line's first byte.
+    pub offset: u64,
+}
+
+/// How to read times without a zone.
+#[derive(Clone, Copy, Debug)]
+pub struct ParseOptions {
+    /// Offset applied to a `ts` with no zone: UTC (SPEC 3.1), or local time for the
+    /// seed's legacy files.
+    pub naive_offset: FixedOffset,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            naive_offset: FixedOffset::east_opt(0).expect("zero offset"),
+        }
+    }
+}
+
+/// A line that did not become an event (SPEC 3.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ParseError {
+    pub source: String,
+    pub line: u64,
+    pub offset: u64,
+    pub reason: String,
+    /// The first 200 bytes of the line, lossily decoded; raw, not yet sanitised.
+    pub excerpt: String,
+}
+
+impl ParseError {
+    pub fn new(origin: &Origin, reason: impl Into<String>, bytes: &[u8]) -> ParseError {
+        let cut = &bytes[..bytes.len().min(EXCERPT_BYTES)];
+        ParseError {
+            source: origin.source.to_string(),
+            line: origin.line,
+            offset: origin.offset,
+            reason: reason.into(),
+            excerpt: String::from_utf8_lossy(cut).into_owned(),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{} (byte {}): {}",
+            self.source, self.line, self.offset, self.reason
+        )
+    }
+}
+
+/// Parses one line (without its newline) into an event.
+pub fn parse_line(
+    bytes: &[u8],
+    origin: &Origin,
+    ingest_now: DateTime<Utc>,
+    opts: &ParseOptions,
+) -> Result<Event, ParseError> {
+    let fail = |reason: String| ParseError::new(origin, reason, bytes);
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| fail(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with('{') {
+        return Err(fail(match serde_json::from_str::<Value>(text) {
+            Ok(v) => format!("not a JSON object (found {})", json_kind(&v)),
+            Err(e) => format!("not valid JSON: {e}"),
+        }));
+    }
+    let raw = parse_object(text).map_err(fail)?;
+    raw.into_event(origin, ingest_now, opts).map_err(fail)
+}
+
+/// Parses an already-decoded JSON value (a whole `*.json` drop, a legacy file).
+pub fn parse_value(
+    value: Value,
+    origin: &Origin,
+    ingest_now: DateTime<Utc>,
+    opts: &ParseOptions,
+) -> Result<Event, ParseError> {
+    let text = value.to_string();
+    let fail = |reason: String| ParseError::new(origin, reason, text.as_bytes());
+    let Value::Object(map) = value else {
+        return Err(fail(format!(
+            "not a JSON object (found {})",
+            json_kind(&value)
+        )));
+    };
+    let mut raw = RawEvent::default();
+    for (key, value) in map {
+        raw.set(Key::of(&key), key, value);
+    }
+    raw.into_event(origin, ingest_now, opts).map_err(fail)
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn parse_object(text: &str) -> Result<RawEvent, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let raw = de
+        .deserialize_map(RawVisitor)
+        .map_err(|e| format!("not valid JSON: {e}"))?;
+    de.end().map_err(|e| format!("not valid JSON: {e}"))?;
+    Ok(raw)
+}
+
+/// A field slot that remembers whether it was filled by a seed alias, so the
+/// canonical name wins whatever the key order.
+#[derive(Default)]
+struct Slot {
+    value: Option<Value>,
+    from_alias: bool,
+}
+
+impl Slot {
+    fn offer(&mut self, value: Value, alias: bool) {
+        if self.value.is_none() || (self.from_alias && !alias) {
+            self.value = Some(value);
+            self.from_alias = alias;
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Type,
+    Ts,
+    Id,
+    Agent,
+    Task,
+    Component,
+    Phase,
+    Gate,
+    Progress,
+    Severity,
+    Status,
+    Message,
+    Data,
+}
+
+const FIELDS: usize = 13;
+
+/// A key as read: a known field (and whether by alias) or anything else.
+enum Key {
+    Known(Field, bool),
+    Other,
+}
+
+impl Key {
+    fn of(key: &str) -> Key {
+        use Field::*;
+        match key {
+            "type" => Key::Known(Type, false),
+            "event_type" => Key::Known(Type, true),
+            "ts" => Key::Known(Ts, false),
+            "timestamp" => Key::Known(Ts, true),
+            "id" => Key::Known(Id, false),
+            "event_id" => Key::Known(Id, true),
+            "agent" => Key::Known(Agent, false),
+            "agent_id" => Key::Known(Agent, true),
+            "task" => Key::Known(Task, false),
+            "current_task" => Key::Known(Task, true),
+            "component" => Key::Known(Component, false),
+            "phase" => Key::Known(Phase, false),
+            "gate" => Key::Known(Gate, false),
+            "progress" => Key::Known(Progress, false),
+            "progress_percentage" | "completion_percentage" => Key::Known(Progress, true),
+            "severity" => Key::Known(Severity, false),
+            "status" => Key::Known(Status, false),
+            "message" => Key::Known(Message, false),
+            "blocker_description" | "milestone_name" => Key::Known(Message, true),
+            "data" => Key::Known(Data, false),
+            _ => Key::Other,
+        }
+    }
+}
+
+#[derive(Default)]
+struct RawEvent {
+    slots: [Slot; FIELDS],
+    extra: Map<String, Value>,
+}
+
+impl RawEvent {
+    fn set(&mut self, key: Key, name: String, value: Value) {
+        match key {
+            Key::Known(field, alias) => self.slots[field as usize].offer(value, alias),
+            Key::Other => {
+                self.extra.insert(name, value);
+            }
+        }
+    }
+
+    fn take(&mut self, field: Field) -> Option<Value> {
+        match self.slots[field as usize].value.take() {
+            Some(Value::Null) | None => None,
+            Some(v) => Some(v),
+        }
+    }
+
+    fn into_event(
+        mut self,
+        origin: &Origin,
+        ingest_now: DateTime<Utc>,
+        opts: &ParseOptions,
+    ) -> Result<Event, String> {
+        // The event's own `data` object merges with the unknown top-level keys; the
+        // seed nested its fields there, so a missing field is looked up in it too.
+        let mut data = match self.take(Field::Data) {
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                let mut m = Map::new();
+                m.insert("data".into(), other);
+                m
+            }
+            None => Map::new(),
+        };
+        for (k, v) in std::mem::take(&mut self.extra) {
+            data.entry(k).or_insert(v);
+        }
+        for (name, value) in data.iter() {
+            if let Key::Known(field, _) = Key::of(name) {
+                if field != Field::Type && field != Field::Data && !value.is_null() {
+                    let slot = &mut self.slots[field as usize];
+                    if slot.value.is_none() {
+                        slot.value = Some(value.clone());
+                        slot.from_alias = true;
+                    }
+                }
+            }
+        }
+
+        let kind = match self.take(Field::Type) {
+            None => return Err("no \"type\" field".into()),
+            Some(Value::String(s)) => event_type(&s)?,
+            Some(v) => return Err(format!("type must be a string, found {}", json_kind(&v))),
+        };
+        let (ts, ts_assumed) = match self.take(Field::Ts) {
+            None => (ingest_now, true),
+            Some(Value::String(s)) => (parse_ts(&s, opts)?, false),
+            Some(v) => return Err(format!("ts must be a string, found {}", json_kind(&v))),
+        };
+        let id = match self.take(Field::Id) {
+            None => format!("{}:{}", origin.source, origin.offset),
+            Some(Value::String(s)) if !s.is_empty() => s,
+            Some(Value::String(_)) => return Err("id is empty".into()),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(v) => return Err(format!("id must be a string, found {}", json_kind(&v))),
+        };
+        let progress = match self.take(Field::Progress) {
+            None => None,
+            Some(Value::Number(n)) => {
+                let p = n.as_f64().unwrap_or(f64::NAN);
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(format!("progress {n} is out of range 0–100"));
+                }
+                Some(p)
+            }
+            Some(v) => {
+                return Err(format!(
+                    "progress must be a number, found {}",
+                    json_kind(&v)
+                ))
+            }
+        };
+        let severity = match self.take(Field::Severity) {
+            None => None,
+            Some(Value::String(s)) => Some(Level::parse(&s).ok_or_else(|| {
+                format!("severity {s:?} is not one of critical, high, medium, low")
+            })?),
+            Some(Value::Number(n)) => Some(
+                Level::parse(&n.to_string())
+                    .ok_or_else(|| format!("severity {n} is not one of 1 (critical) to 4 (low)"))?,
+            ),
+            Some(v) => {
+                return Err(format!(
+                    "severity must be a string, found {}",
+                    json_kind(&v)
+                ))
+            }
+        };
+        let mut text = |field: Field, name: &str| -> Result<Option<String>, String> {
+            match self.take(field) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(v) => Err(format!("{name} must be a string, found {}", json_kind(&v))),
+            }
+        };
+        Ok(Event {
+            kind,
+            ts,
+            ts_assumed,
+            id,
+            agent: text(Field::Agent, "agent")?,
+            task: text(Field::Task, "task")?,
+            component: text(Field::Component, "component")?,
+            phase: text(Field::Phase, "phase")?,
+            gate: text(Field::Gate, "gate")?,
+            status: text(Field::Status, "status")?,
+            message: text(Field::Message, "message")?,
+            progress,
+            severity,
+            data,
+        })
+    }
+}
+
+/// Validates and normalises a type name: snake_case words, at most 64 bytes.
+fn event_type(s: &str) -> Result<EventType, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !ok {
+        return Err(format!(
+            "type {:?} is not a name (letters, digits, _ - . ; at most 64 bytes)",
+            truncate(s, 80)
+        ));
+    }
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Ok(EventType::from_name(&s.to_ascii_lowercase()))
+    } else {
+        Ok(EventType::from_name(s))
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// RFC 3339, or a time without a zone (read at `opts.naive_offset`).
+pub fn parse_ts(s: &str, opts: &ParseOptions) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
+            if let Some(t) = opts.naive_offset.from_local_datetime(&naive).single() {
+                return Ok(t.with_timezone(&Utc));
+            }
+        }
+    }
+    Err(format!(
+        "ts {:?} is not an RFC 3339 time (e.g. 2026-11-24T13:00:00Z)",
+        truncate(s, 80)
+    ))
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = RawEvent;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEvent, A::Error> {
+        let mut raw = RawEvent::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let value: Value = map.next_value()?;
+            raw.set(key.0, key.1, value);
+        }
+        Ok(raw)
+    }
+}
+
+/// Reads a key without allocating for the known ones.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = (Key, String);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(KeySeed)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = (Key, String);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(match Key::of(v) {
+            Key::Other => (Key::Other, v.to_string()),
+            known => (known, String::new()),
+        })
+    }
+}
+
+/// Checks that a text is JSON at all, without building it (for whole-file drops).
+pub fn is_json(text: &str) -> bool {
+    serde_json::from_str::<IgnoredAny>(text).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        "2026-11-24T12:00:00Z".parse().unwrap()
+    }
+
+    fn parse(line: &str) -> Result<Event, ParseError> {
+        let origin = Origin {
+            source: "events/a.jsonl",
+            line: 3,
+            offset: 120,
+        };
+        parse_line(line.as_bytes(), &origin, at(), &ParseOptions::default())
+    }
+
+    #[test]
+    fn reads_the_spec_example() {
+        let e = parse(
+            r#"{"type":"progress_update","ts":"2026-11-24T13:00:00.123Z","id":"be-1-000042",
+ "agent":"backend-1","task":"T-17","component":"auth-api","phase":"phase-1",
+ "progress":62.5,"gate":null,"severity":null,"message":"tests green",
+ "data":{"anything":"else"}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.kind, EventType::ProgressUpdate);
+        assert_eq!(e.ts.to_rfc3339(), "2026-11-24T13:00:00.123+00:00");
+        assert_eq!(e.id, "be-1-000042");
+        assert_eq!(e.agent.as_deref(), Some("backend-1"));
+        assert_eq!(e.progress, Some(62.5));
+        assert_eq!(e.gate, None);
+        assert_eq!(e.data_str("anything"), Some("else"));
+        assert!(!e.ts_assumed);
+    }
+
+    #[test]
+    fn every_type_has_its_category() {
+        use Category::*;
+        let expect = [
+            ("progress_update", Progress),
+            ("component_completion", Progress),
+            ("task_assigned", Progress),
+            ("task_completed", Progress),
+            ("blocker_detected", Crisis),
+            ("blocker_resolved", Crisis),
+            ("agent_timeout", Crisis),
+            ("quality_gate_failure", Crisis),
+            ("quality_gate_passed", Crisis),
+            ("system_failure", Crisis),
+            ("system_recovered", Crisis),
+            ("phase_completion", Completion),
+            ("epic_milestone", Completion),
+            ("milestone_update", Completion),
+            ("criterion_met", Completion),
+            ("agent_heartbeat", Coordination),
+            ("communication_failure", Coordination),
+            ("communication_restored", Coordination),
+            ("coordination_alert", Coordination),
+            ("deploy_started", Other),
+        ];
+        for (name, cat) in expect {
+            let e = parse(&format!(r#"{{"type":"{name}"}}"#)).unwrap();
+            assert_eq!(e.category(), cat, "{name}");
+        }
+        for t in EventType::KNOWN {
+            assert_eq!(EventType::from_name(t.as_str()), t);
+        }
+        assert_eq!(
+            parse(r#"{"type":"milestone_update"}"#).unwrap().kind,
+            EventType::EpicMilestone
+        );
+    }
+
+    #[test]
+    fn seed_aliases_are_read() {
+        let e = parse(
+            r#"{"event_type":"progress_update","event_id":"x1","timestamp":"2026-11-24T13:00:00.5",
+                "agent_id":"be-1","progress_percentage":40,"current_task":"T-1",
+                "blocker_description":"waiting"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.kind, EventType::ProgressUpdate);
+        assert_eq!(e.id, "x1");
+        assert_eq!(e.ts.to_rfc3339(), "2026-11-24T13:00:00.500+00:00");
+        assert_eq!(e.agent.as_deref(), Some("be-1"));
+        assert_eq!(e.progress, Some(40.0));
+        assert_eq!(e.task.as_deref(), Some("T-1"));
+        assert_eq!(e.message.as_deref(), Some("waiting"));
+
+        let e =
+            parse(r#"{"type":"epic_milestone","milestone_name":"M1","completion_percentage":80}"#)
+                .unwrap();
+        assert_eq!(e.message.as_deref(), Some("M1"));
+        assert_eq!(e.progress, Some(80.0));
+    }
+
+    #[test]
+    fn canonical_name_beats_alias_in_any_order() {
+        let e = parse(r#"{"agent_id":"old","type":"x","agent":"new"}"#).unwrap();
+        assert_eq!(e.agent.as_deref(), Some("new"));
+        let e = parse(r#"{"agent":"new","type":"x","agent_id":"old"}"#).unwrap();
+        assert_eq!(e.agent.as_deref(), Some("new"));
+    }
+
+    #[test]
+    fn seed_fields_nested_in_data_are_lifted() {
+        let e = parse(
+            r#"{"event_type":"blocker_detected","data":{"agent_id":"qa-1","component":"db","progress_percentage":10}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.agent.as_deref(), Some("qa-1"));
+        assert_eq!(e.component.as_deref(), Some("db"));
+        assert_eq!(e.progress, Some(10.0));
+    }
+
+    #[test]
+    fn unknown_fields_go_to_data_and_defaults_fill_in() {
+        let e = parse(r#"{"type":"Agent_Heartbeat","cpu":0.5}"#).unwrap();
+        assert_eq!(e.kind, EventType::AgentHeartbeat);
+        assert_eq!(e.data.get("cpu"), Some(&serde_json::json!(0.5)));
+        assert_eq!(e.id, "events/a.jsonl:120");
+        assert_eq!(e.ts, at());
+        assert!(e.ts_assumed);
+    }
+
+    #[test]
+    fn precise_errors() {
+        let cases = [
+            ("{not json", "not valid JSON"),
+            ("", "not valid JSON"),
+            ("[1,2]", "not a JSON object (found an array)"),
+            ("42", "not a JSON object (found a number)"),
+            ("\"x\"", "not a JSON object (found a string)"),
+            (r#"{"agent":"a"}"#, "no \"type\" field"),
+            (r#"{"type":null}"#, "no \"type\" field"),
+            (r#"{"type":7}"#, "type must be a string, found a number"),
+            (r#"{"type":""}"#, "is not a name"),
+            (r#"{"type":"a b"}"#, "is not a name"),
+            (
+                r#"{"type":"progress_update","progress":250}"#,
+                "progress 250 is out of range 0–100",
+            ),
+            (
+                r#"{"type":"progress_update","progress":-1}"#,
+                "progress -1 is out of range 0–100",
+            ),
+            (
+                r#"{"type":"progress_update","progress":"50"}"#,
+                "progress must be a number",
+            ),
+            (
+                r#"{"type":"x","ts":"yesterday"}"#,
+                "is not an RFC 3339 time",
+            ),
+            (r#"{"type":"x","ts":12}"#, "ts must be a string"),
+            (r#"{"type":"x","severity":"urgent"}"#, "severity \"urgent\""),
+            (r#"{"type":"x","agent":["a"]}"#, "agent must be a string"),
+            (r#"{"type":"x"} trailing"#, "not valid JSON"),
+        ];
+        for (line, want) in cases {
+            let err = parse(line).expect_err(line);
+            assert!(err.reason.contains(want), "{line}: {}", err.reason);
+            assert_eq!((err.line, err.offset), (3, 120));
+        }
+    }
+
+    #[test]
+    fn bad_bytes_are_errors_not_panics() {
+        let origin = Origin {
+            source: "s",
+            line: 1,
+            offset: 0,
+        };
+        let opts = ParseOptions::default();
+        let err = parse_line(b"{\"type\":\"x\xff\"}", &origin, at(), &opts).unwrap_err();
+        assert_eq!(err.reason, "invalid UTF-8 at byte 10");
+        let err = parse_line(b"{\"type\":\"x\0\"}", &origin, at(), &opts).unwrap_err();
+        assert!(err.reason.starts_with("not valid JSON"), "{}", err.reason);
+        let deep = "[".repeat(100_000);
+        let err = parse_line(deep.as_bytes(), &origin, at(), &opts).unwrap_err();
+        assert!(err.reason.starts_with("not valid JSON"));
+        let deep = format!("{{\"type\":\"x\",\"d\":{}", "[".repeat(100_000));
+        let err = parse_line(deep.as_bytes(), &origin, at(), &opts).unwrap_err();
+        assert!(err.reason.starts_with("not valid JSON"));
+        let long = "x".repeat(1000);
+        let err = parse_line(long.as_bytes(), &origin, at(), &opts).unwrap_err();
+        assert_eq!(err.excerpt.len(), EXCERPT_BYTES);
+    }
+
+    #[test]
+    fn parse_value_matches_parse_line() {
+        let line = r#"{"type":"task_assigned","agent":"a","task":"T","id":"i","ts":"2026-11-24T10:00:00Z"}"#;
+        let origin = Origin {
+            source: "s",
+            line: 1,
+            offset: 0,
+        };
+        let opts = ParseOptions::default();
+        let a = parse_line(line.as_bytes(), &origin, at(), &opts).unwrap();
+        let v: Value = serde_json::from_str(line).unwrap();
+        let b = parse_value(v, &origin, at(), &opts).unwrap();
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,9 @@
+//! Plain data: events, levels, the plan. Serde and validation, no behaviour.
+
+pub mod event;
+pub mod level;
+pub mod plan;
+
+pub use event::{Category, Event, EventType, ParseError};
+pub use level::{Escalation, Level};
+pub use plan::Plan;
