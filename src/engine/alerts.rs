@@ -729,6 +729,9 @@ impl Engine {
                 a.operator_touched = true;
                 a.snoozed_until = Some(until);
                 a.suppressed = true;
+                // Snoozing is a human response: the SLA clock stops.
+                a.response_due = None;
+                a.responded_at.get_or_insert(now);
                 a.escalate_at = None; // paused while snoozed; restarts on expiry
                 self.record(
                     alert_id,
