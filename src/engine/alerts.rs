@@ -153,15 +153,16 @@ impl AlertBook {
 
 /// The dedup key of SPEC 5.2 rule 1: type + agent + component + gate + task.
 pub fn dedup_key(e: &Event) -> String {
-    let f = |s: &Option<String>| s.as_deref().unwrap_or("").to_string();
-    [
-        e.kind.as_str().to_string(),
-        f(&e.agent),
-        f(&e.component),
-        f(&e.gate),
-        f(&e.task),
-    ]
-    .join("\u{1f}")
+    key_of(e.kind.as_str(), e)
+}
+
+/// The key `e`'s subject would have for an alert of type `kind`.
+fn key_of(kind: &str, e: &Event) -> String {
+    fn f(s: &Option<String>) -> &str {
+        s.as_deref().unwrap_or("")
+    }
+    let parts = [kind, f(&e.agent), f(&e.component), f(&e.gate), f(&e.task)];
+    parts.join("\u{1f}")
 }
 
 fn fmt_span(d: TimeDelta) -> String {
@@ -399,15 +400,17 @@ impl Engine {
             })
             .map(|a| a.id)
             .collect();
-        if trigger == Trigger::AgentTimeout && matches.is_empty() {
-            // A heartbeat of a healthy agent is a "closed" sample for a key that has
-            // a history, so an agent that stays up ages its flaps out.
-            let key = dedup_key(&Event {
-                kind: kind.clone(),
-                ..e.clone()
-            });
-            if let Some(ks) = self.alerts.keys.get_mut(&key) {
-                ks.flap.record(false);
+        if matches.is_empty() {
+            // A recovery with nothing to resolve is a "closed" sample for a key that
+            // has a history, so a subject that stays well ages its flaps out.
+            if self.alerts.keys.is_empty() {
+                return;
+            }
+            if let Some(ks) = self.alerts.keys.get_mut(&key_of(kind.as_str(), e)) {
+                let change = ks.flap.record(false);
+                if let Some(last) = ks.last {
+                    self.flap_changed(last, change, e.ts, fx);
+                }
             }
             return;
         }
