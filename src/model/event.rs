@@ -365,6 +365,10 @@ struct Slot {
 
 impl Slot {
     fn offer(&mut self, value: Value, alias: bool) {
+        // `null` is absent: it neither fills a field nor hides its alias.
+        if value.is_null() {
+            return;
+        }
         if self.value.is_none() || (self.from_alias && !alias) {
             self.value = Some(value);
             self.from_alias = alias;
@@ -533,6 +537,8 @@ impl RawEvent {
         let mut text = |field: Field, name: &str| -> Result<Option<String>, String> {
             match self.take(field) {
                 None => Ok(None),
+                // An empty name names nothing.
+                Some(Value::String(s)) if s.is_empty() => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s)),
                 Some(Value::Number(n)) => Ok(Some(n.to_string())),
                 Some(v) => Err(format!("{name} must be a string, found {}", json_kind(&v))),
@@ -744,6 +750,14 @@ mod tests {
                 .unwrap();
         assert_eq!(e.message.as_deref(), Some("M1"));
         assert_eq!(e.progress, Some(80.0));
+    }
+
+    #[test]
+    fn null_is_absent_and_does_not_hide_an_alias() {
+        let e = parse(r#"{"type":null,"event_type":"agent_heartbeat","agent":null,"agent_id":"a","ts":null,"timestamp":"2026-11-24T11:00:00"}"#).unwrap();
+        assert_eq!(e.kind, EventType::AgentHeartbeat);
+        assert_eq!(e.agent.as_deref(), Some("a"));
+        assert_eq!(e.ts.to_rfc3339(), "2026-11-24T11:00:00+00:00");
     }
 
     #[test]
