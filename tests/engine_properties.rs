@@ -412,6 +412,10 @@ fn check(engine: &Engine, seen: &mut Seen) -> Result<(), TestCaseError> {
         .config
         .crisis_response_config
         .max_automated_reassignments;
+    prop_assert_eq!(
+        engine.open_tasks,
+        engine.tasks.values().filter(|t| t.open).count()
+    );
     for (id, t) in &engine.tasks {
         prop_assert_eq!(&t.id, id);
         prop_assert!(

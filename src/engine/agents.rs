@@ -48,6 +48,10 @@ pub struct Agent {
     /// The task it last reported on, while open.
     pub current_task: Option<String>,
     pub events: u64,
+    /// Open agent_timeout alerts naming it: a heartbeat looks for them only then.
+    pub open_timeouts: u32,
+    /// It has timed out at least once, so its heartbeats feed a flap history.
+    pub ever_timed_out: bool,
 }
 
 impl Agent {
@@ -63,6 +67,8 @@ impl Agent {
             open_tasks: BTreeSet::new(),
             current_task: None,
             events: 0,
+            open_timeouts: 0,
+            ever_timed_out: false,
         }
     }
 
@@ -83,22 +89,43 @@ pub struct Task {
 
 impl Engine {
     fn agent_mut(&mut self, id: &str) -> &mut Agent {
-        if !self.agents.contains_key(id) {
-            self.agents.insert(id.to_string(), Agent::new(id));
+        self.agents.entry_ref(id).or_insert_with(|| Agent::new(id))
+    }
+
+    /// Open agent_timeout alerts per agent, kept as alerts open and close.
+    pub(super) fn count_timeout(&mut self, agent: &str, open: bool) {
+        let a = self.agent_mut(agent);
+        if open {
+            a.open_timeouts += 1;
+            a.ever_timed_out = true;
+        } else {
+            a.open_timeouts = a.open_timeouts.saturating_sub(1);
         }
-        self.agents.get_mut(id).expect("inserted")
     }
 
     /// An event names an agent: it is known, and seen at the event's time.
-    pub(super) fn touch_agent(&mut self, id: &str, e: &Event, fx: &mut Vec<Effect>) {
-        let (late_after, timeout) = (self.timing.late_after, self.timing.agent_timeout);
-        let now = self.last_now.unwrap_or(e.ts);
+    /// Returns whether the agent has ever timed out (so a heartbeat has an
+    /// alert or a flap history to look at).
+    pub(super) fn touch_agent(&mut self, id: &str, e: &Event, fx: &mut Vec<Effect>) -> bool {
+        let (late_after, timeout) = (self.timing.late_after_ms, self.timing.agent_timeout_ms);
+        let (now, ts_ms) = (self.now_ms(), self.ts_ms);
         let a = self.agent_mut(id);
         a.events += 1;
+        let ever_timed_out = a.ever_timed_out;
         if e.kind == EventType::AgentTimeout {
-            return; // a report about the agent, not a sign of life
+            return ever_timed_out; // a report about the agent, not a sign of life
         }
-        a.last_seen = Some(a.last_seen.map_or(e.ts, |t| t.max(e.ts)));
+        let seen = a.last_seen.map_or(e.ts, |t| t.max(e.ts));
+        a.last_seen = Some(seen);
+        // The task it reports on is its current one (set here, where the agent is
+        // at hand; `open_task` clears it if the task turns out to be finished).
+        if let (Some(task), EventType::ProgressUpdate | EventType::TaskAssigned) =
+            (&e.task, &e.kind)
+        {
+            if a.current_task.as_ref() != Some(task) {
+                a.current_task = Some(task.clone());
+            }
+        }
         let from = a.liveness;
         let heartbeat = e.kind == EventType::AgentHeartbeat;
         if heartbeat {
@@ -107,7 +134,12 @@ impl Engine {
         let going = e.status.as_deref().is_some_and(|s| {
             s.eq_ignore_ascii_case("offline") || s.eq_ignore_ascii_case("stopping")
         });
-        let age = now - a.last_seen.expect("just set");
+        let seen_ms = if seen == e.ts {
+            ts_ms
+        } else {
+            seen.timestamp_millis()
+        };
+        let age = now - seen_ms;
         // Past the timeout, age alone changes nothing: the tick derives the timeout.
         let by_age = if age <= late_after {
             Liveness::Healthy
@@ -142,6 +174,7 @@ impl Engine {
                 self.supersede(pick, e.ts, &format!("{id} went offline"), fx);
             }
         }
+        ever_timed_out
     }
 
     /// Liveness by age at `now`; an agent past `agent_timeout` gets a derived
@@ -389,16 +422,29 @@ impl Engine {
         at: Time,
         fx: &mut Vec<Effect>,
     ) {
-        let t = self.tasks.entry(task.to_string()).or_insert_with(|| Task {
-            id: task.to_string(),
-            agent: None,
-            component: None,
-            open: true,
-            auto_reassignments: 0,
-            opened: at,
+        let mut new = false;
+        let t = self.tasks.entry_ref(task).or_insert_with(|| {
+            new = true;
+            Task {
+                id: task.to_string(),
+                agent: None,
+                component: None,
+                open: true,
+                auto_reassignments: 0,
+                opened: at,
+            }
         });
+        if new {
+            self.open_tasks += 1;
+        }
         if !t.open {
-            return; // a late report about finished work
+            // A late report about finished work: it is nobody's current task.
+            if let Some(a) = agent.and_then(|a| self.agents.get_mut(a)) {
+                if a.current_task.as_deref() == Some(task) {
+                    a.current_task = None;
+                }
+            }
+            return;
         }
         if t.component.is_none() {
             t.component = component.map(str::to_string);
@@ -411,14 +457,12 @@ impl Engine {
                 if assign {
                     self.move_task(task, agent, false, "task_assigned".into(), None, at, fx);
                 }
-                return;
             }
             None => {
                 t.agent = Some(agent.to_string());
                 self.agent_mut(agent).open_tasks.insert(task.to_string());
             }
         }
-        self.agent_mut(agent).current_task = Some(task.to_string());
     }
 
     pub(super) fn close_task(&mut self, task: &str) {
@@ -429,6 +473,7 @@ impl Engine {
             return;
         }
         t.open = false;
+        self.open_tasks -= 1;
         if let Some(owner) = t.agent.clone() {
             if let Some(a) = self.agents.get_mut(&owner) {
                 a.open_tasks.remove(task);
@@ -462,7 +507,7 @@ impl Engine {
             })
             .unwrap_or_default();
         components.sort();
-        let open_tasks = self.tasks.values().filter(|t| t.open).count();
+        let open_tasks = self.open_tasks;
         let mut idle: Vec<String> = self
             .agents
             .values()

@@ -10,7 +10,6 @@ use super::matrix::Trigger;
 use super::{Action, Actor, AutoAction, Effect, Engine, NotifyClass, OperatorAction, Time};
 use crate::model::{Escalation, Event, EventType, Level};
 use chrono::TimeDelta;
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -94,6 +93,23 @@ impl Alert {
     }
 }
 
+/// An alert as a notification tells it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertNotice {
+    pub alert: String,
+    pub trigger: EventType,
+    pub level: Level,
+    pub escalation: Escalation,
+    pub status: Status,
+    pub agent: Option<String>,
+    pub component: Option<String>,
+    pub gate: Option<String>,
+    pub task: Option<String>,
+    pub count: u32,
+    pub message: Option<String>,
+    pub assignee: Option<String>,
+}
+
 /// One alert transition: a journal record (SPEC 5.2, last paragraph).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Transition {
@@ -121,7 +137,7 @@ pub struct AlertBook {
     /// Every alert, by id - 1.
     all: Vec<Alert>,
     open: BTreeSet<u64>,
-    pub keys: FxHashMap<String, KeyState>,
+    pub keys: super::Map<String, KeyState>,
 }
 
 impl AlertBook {
@@ -286,6 +302,9 @@ impl Engine {
         };
         self.alerts.all.push(alert);
         self.alerts.open.insert(id);
+        if let (EventType::AgentTimeout, Some(agent)) = (&e.kind, &e.agent) {
+            self.count_timeout(agent, true);
+        }
         let reason = match reopened_of {
             Some(old) => format!("reopened (was A-{old})"),
             None => format!("{} opened at {level}, escalation {open_at}", e.kind),
@@ -468,6 +487,9 @@ impl Engine {
             a.operator_touched = true;
         }
         let (key, level, escalation, flapping) = (a.key.clone(), a.level, a.escalation, a.flapping);
+        if let (EventType::AgentTimeout, Some(agent)) = (&a.trigger, a.agent.clone()) {
+            self.count_timeout(&agent, false);
+        }
         self.alerts.open.remove(&id);
         let mut flap_change = None;
         if let Some(ks) = self.alerts.keys.get_mut(&key) {
@@ -938,7 +960,7 @@ impl Engine {
 
     /// Sends an alert notification to the class its level and escalation call for,
     /// unless notifications are held (snoozed or flapping).
-    fn notify_alert(&mut self, id: u64, kind: &str, at: Time, fx: &mut Vec<Effect>) {
+    fn notify_alert(&mut self, id: u64, kind: &'static str, at: Time, fx: &mut Vec<Effect>) {
         let a = self.alerts.get(id).expect("alert exists");
         if a.suppressed {
             return;
@@ -950,13 +972,26 @@ impl Engine {
         } else {
             NotifyClass::PmHigh
         };
-        let body = json!({
-            "alert": a.label(), "trigger": a.trigger, "level": a.level,
-            "escalation": a.escalation, "status": a.status, "agent": a.agent,
-            "component": a.component, "gate": a.gate, "task": a.task,
-            "count": a.count, "message": a.message, "assignee": a.assignee,
-        });
-        self.notify(fx, class, kind, at, body);
+        let notice = AlertNotice {
+            alert: a.label(),
+            trigger: a.trigger.clone(),
+            level: a.level,
+            escalation: a.escalation,
+            status: a.status,
+            agent: a.agent.clone(),
+            component: a.component.clone(),
+            gate: a.gate.clone(),
+            task: a.task.clone(),
+            count: a.count,
+            message: a.message.clone(),
+            assignee: a.assignee.clone(),
+        };
+        fx.push(Effect::Notify(super::Notification {
+            class,
+            kind,
+            at,
+            body: super::Body::Alert(Box::new(notice)),
+        }));
     }
 
     fn flap_changed(&mut self, id: u64, change: Option<bool>, at: Time, fx: &mut Vec<Effect>) {

@@ -26,13 +26,19 @@ use classify::classify;
 use matrix::{Matrix, Trigger};
 use metrics::Counters;
 use phases::{Component, Phase};
-use rustc_hash::{FxHashMap, FxHashSet};
+/// Hash maps keyed by names: FxHash (fast on short strings, deterministic, so
+/// replay iterates in the same order) and hashbrown's `entry_ref`, which looks a
+/// name up once and allocates its key only when inserting.
+pub type Map<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;
+pub type Set<K> = hashbrown::HashSet<K, rustc_hash::FxBuildHasher>;
 use serde::{Deserialize, Serialize};
 
 pub type Time = DateTime<Utc>;
 
-/// What the engine is fed.
+/// What the engine is fed. Events are by far the most frequent input, so they
+/// are carried inline, not boxed.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Input {
     /// A validated event from a source.
     Event(Event),
@@ -101,6 +107,33 @@ pub enum Actor {
     Operator(String),
 }
 
+/// Every event id applied, for deduplication; each id is hashed once per event.
+#[derive(Clone, Debug, Default)]
+struct IdSet {
+    table: hashbrown::HashTable<String>,
+}
+
+impl IdSet {
+    fn with_capacity(n: usize) -> IdSet {
+        IdSet {
+            table: hashbrown::HashTable::with_capacity(n),
+        }
+    }
+
+    fn hash(id: &str) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(id)
+    }
+
+    fn contains(&self, hash: u64, id: &str) -> bool {
+        self.table.find(hash, |s| s == id).is_some()
+    }
+
+    fn insert(&mut self, hash: u64, id: String) {
+        self.table.insert_unique(hash, id, |s| IdSet::hash(s));
+    }
+}
+
 /// What `apply` reports. Every state change of an alert, every automated action,
 /// every derived event and every notification to send is one effect, in order.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -108,7 +141,7 @@ pub enum Actor {
 pub enum Effect {
     /// An event the console derived itself (`agent_timeout`, `phase_completion`).
     Derived {
-        event: Event,
+        event: Box<Event>,
     },
     Transition(alerts::Transition),
     Action(AutoAction),
@@ -189,14 +222,25 @@ pub enum NotifyClass {
 pub struct Notification {
     pub class: NotifyClass,
     /// e.g. `alert_opened`, `human_escalation`, `task_reassigned`.
-    pub kind: String,
+    pub kind: &'static str,
     pub at: Time,
-    pub body: serde_json::Value,
+    pub body: Body,
+}
+
+/// What a notification says: an alert's state, or a small JSON object.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Body {
+    Alert(Box<alerts::AlertNotice>),
+    Json(serde_json::Value),
 }
 
 /// Time values of the configuration, read once.
 #[derive(Clone, Debug)]
 pub struct Timing {
+    pub late_after_ms: i64,
+    pub agent_timeout_ms: i64,
+    pub eta_window_ms: i64,
     pub escalation_timeout: TimeDelta,
     pub ack_timeout: TimeDelta,
     pub late_after: TimeDelta,
@@ -211,6 +255,9 @@ pub struct Timing {
 impl Timing {
     fn from_config(cfg: &Config) -> Timing {
         Timing {
+            late_after_ms: cfg.late_after().num_milliseconds(),
+            agent_timeout_ms: cfg.agent_timeout().num_milliseconds(),
+            eta_window_ms: cfg.eta_window().num_milliseconds(),
             escalation_timeout: cfg.escalation_timeout(),
             ack_timeout: cfg.ack_timeout(),
             late_after: cfg.late_after(),
@@ -238,9 +285,13 @@ pub struct Engine {
     pub epic: Option<String>,
     /// True when a plan was given (components are not discovered then).
     pub planned: bool,
-    pub agents: FxHashMap<String, Agent>,
-    pub tasks: FxHashMap<String, Task>,
-    pub components: FxHashMap<String, Component>,
+    pub agents: Map<String, Agent>,
+    pub tasks: Map<String, Task>,
+    /// How many of `tasks` are open.
+    pub open_tasks: usize,
+    /// Something that can complete a phase changed since the last check.
+    phase_dirty: bool,
+    pub components: Map<String, Component>,
     pub phases: Vec<Phase>,
     /// Index into `phases` of the current phase.
     pub current: usize,
@@ -250,7 +301,11 @@ pub struct Engine {
     pub degraded: bool,
     /// The last `now` seen, for views that need a clock-free reference.
     pub last_now: Option<Time>,
-    seen_ids: FxHashSet<String>,
+    /// `last_now` in epoch milliseconds: the hot paths do integer time.
+    now_ms: i64,
+    /// The `ts` of the event being applied, in epoch milliseconds.
+    ts_ms: i64,
+    seen_ids: IdSet,
     derived_seq: u64,
 }
 
@@ -263,16 +318,20 @@ impl Engine {
             timing,
             epic: None,
             planned: plan.is_some(),
-            agents: FxHashMap::default(),
-            tasks: FxHashMap::default(),
-            components: FxHashMap::default(),
+            agents: Map::default(),
+            tasks: Map::default(),
+            open_tasks: 0,
+            phase_dirty: false,
+            components: Map::default(),
             phases: Vec::new(),
             current: 0,
             alerts: AlertBook::default(),
             counters: Counters::default(),
             degraded: false,
             last_now: None,
-            seen_ids: FxHashSet::default(),
+            now_ms: 0,
+            ts_ms: 0,
+            seen_ids: IdSet::with_capacity(1 << 16),
             derived_seq: 0,
             config,
         };
@@ -283,40 +342,54 @@ impl Engine {
     /// Applies one input at time `now` and returns what happened, in order.
     pub fn apply(&mut self, input: Input, now: Time) -> Vec<Effect> {
         let mut fx = Vec::new();
-        self.last_now = Some(now);
-        match input {
-            Input::Event(event) => self.on_event(event, now, &mut fx),
-            Input::ParseError(_) => self.counters.parse_errors += 1,
-            Input::Tick => self.tick(now, &mut fx),
-            Input::Operator(op) => self.on_operator(op, now, &mut fx),
-        }
+        self.apply_into(input, now, &mut fx);
         fx
     }
 
-    fn on_event(&mut self, event: Event, now: Time, fx: &mut Vec<Effect>) {
-        if !self.seen_ids.insert(event.id.clone()) {
+    /// `apply`, appending the effects to `fx`: a caller applying many inputs
+    /// reuses one buffer.
+    pub fn apply_into(&mut self, mut input: Input, now: Time, fx: &mut Vec<Effect>) {
+        if self.last_now != Some(now) {
+            self.last_now = Some(now);
+            self.now_ms = now.timestamp_millis();
+        }
+        match input {
+            // By reference: an event is large, and moving it out costs a copy.
+            Input::Event(ref mut event) => self.on_event(event, fx),
+            Input::ParseError(_) => self.counters.parse_errors += 1,
+            Input::Tick => self.tick(now, fx),
+            Input::Operator(op) => self.on_operator(op, now, fx),
+        }
+    }
+
+    fn on_event(&mut self, event: &mut Event, fx: &mut Vec<Effect>) {
+        let hash = IdSet::hash(&event.id);
+        if self.seen_ids.contains(hash, &event.id) {
             self.counters.duplicates += 1;
             return;
         }
         self.counters.events += 1;
-        self.counters
-            .detection
-            .record((now - event.ts).num_milliseconds());
+        self.ts_ms = event.ts.timestamp_millis();
+        self.counters.detection.record(self.now_ms - self.ts_ms);
         if matches!(event.kind, EventType::Other(_)) {
             self.counters.unknown_types += 1;
         }
         self.handle(event, fx);
+        self.seen_ids.insert(hash, std::mem::take(&mut event.id));
     }
 
     /// The effect of one event on the state; shared by ingested and derived events.
-    fn handle(&mut self, e: Event, fx: &mut Vec<Effect>) {
+    fn handle(&mut self, e: &Event, fx: &mut Vec<Effect>) {
         let at = e.ts;
-        if let Some(agent) = &e.agent {
-            self.touch_agent(agent, &e, fx);
-        }
-        if let Some(component) = &e.component {
-            self.ensure_component(component);
-        }
+        let ever_timed_out = match &e.agent {
+            Some(agent) => self.touch_agent(agent, e, fx),
+            None => false,
+        };
+        // The component's phase, looked up once for the whole event.
+        let component_phase = e
+            .component
+            .as_deref()
+            .and_then(|c| self.ensure_component(c));
         match &e.kind {
             EventType::ProgressUpdate => {
                 if let Some(task) = &e.task {
@@ -353,25 +426,28 @@ impl Engine {
                     self.gate_passed(c, e.gate.as_deref(), at, fx);
                 }
             }
-            EventType::CriterionMet => self.criterion_met(&e, at, fx),
+            EventType::CriterionMet => self.criterion_met(e, at, fx),
             _ => {}
         }
-        let in_current = e
-            .component
-            .as_deref()
-            .is_some_and(|c| self.in_current_phase(c));
-        let class = classify(&e, &self.matrix, in_current);
+        let in_current = component_phase == Some(self.current);
+        let class = classify(e, &self.matrix, in_current);
         if class.alerts {
-            self.trigger(&e, class.level, in_current, fx);
+            self.trigger(e, class.level, in_current, fx);
         } else if let Some(trigger) = Trigger::answered_by(&e.kind) {
-            self.recover(&e, trigger, fx);
+            // The hot path: a heartbeat from an agent that never timed out answers nothing.
+            if trigger != Trigger::AgentTimeout || ever_timed_out {
+                self.recover(e, trigger, fx);
+            }
         }
         if e.kind == EventType::QualityGateFailure {
             if let Some(c) = &e.component {
                 self.check_gate_threshold(c, e.gate.as_deref(), at, fx);
             }
         }
-        self.check_phase(at, fx);
+        // Only progress, a passed gate or a met criterion can complete a phase.
+        if std::mem::take(&mut self.phase_dirty) {
+            self.check_phase(at, fx);
+        }
     }
 
     /// Fires every timer due at `now`: liveness, then alert deadlines, then phases.
@@ -390,26 +466,36 @@ impl Engine {
     /// Applies an event the console derived; it is journaled as derived.
     fn derive(&mut self, event: Event, fx: &mut Vec<Effect>) {
         self.counters.derived += 1;
-        fx.push(Effect::Derived {
-            event: event.clone(),
-        });
-        self.handle(event, fx);
+        self.ts_ms = event.ts.timestamp_millis();
+        let first = fx.len();
+        self.handle(&event, fx);
+        // The derived event comes before the effects it caused.
+        fx.insert(
+            first,
+            Effect::Derived {
+                event: Box::new(event),
+            },
+        );
     }
 
     fn notify(
         &self,
         fx: &mut Vec<Effect>,
         class: NotifyClass,
-        kind: &str,
+        kind: &'static str,
         at: Time,
         body: serde_json::Value,
     ) {
         fx.push(Effect::Notify(Notification {
             class,
-            kind: kind.to_string(),
+            kind,
             at,
-            body,
+            body: Body::Json(body),
         }));
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.now_ms
     }
 
     /// The agents who could take work now: healthy and not standby.

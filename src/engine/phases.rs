@@ -7,7 +7,7 @@
 
 use super::{AutoAction, Effect, Engine, NotifyClass, Time};
 use crate::model::{Event, EventType, Level, Plan};
-use chrono::TimeDelta;
+use chrono::DateTime;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, VecDeque};
@@ -83,8 +83,10 @@ pub struct Phase {
     weighted_progress: f64,
     pub complete: bool,
     pub completed_at: Option<Time>,
-    /// (time, completion %) samples, oldest first, for the ETA.
-    pub samples: VecDeque<(Time, f64)>,
+    /// (epoch ms, completion %) samples, oldest first, for the ETA.
+    pub samples: VecDeque<(i64, f64)>,
+    /// The newest sample time, so trimming the window is O(1) per sample.
+    newest: Option<i64>,
 }
 
 impl Phase {
@@ -100,6 +102,7 @@ impl Phase {
             complete: false,
             completed_at: None,
             samples: VecDeque::new(),
+            newest: None,
         }
     }
 
@@ -116,11 +119,7 @@ impl Phase {
     pub fn eta(&self, goal: f64) -> Option<Time> {
         let (t0, _) = *self.samples.front()?;
         let n = self.samples.len() as f64;
-        let xs = || {
-            self.samples
-                .iter()
-                .map(|(t, _)| (*t - t0).num_milliseconds() as f64 / 1000.0)
-        };
+        let xs = || self.samples.iter().map(|(t, _)| (t - t0) as f64 / 1000.0);
         let mean_x = xs().sum::<f64>() / n;
         let mean_y = self.samples.iter().map(|(_, y)| y).sum::<f64>() / n;
         let (mut sxy, mut sxx) = (0.0, 0.0);
@@ -137,7 +136,7 @@ impl Phase {
         }
         let x = mean_x + (goal - mean_y) / slope;
         let ms = (x * 1000.0).clamp(-1e15, 1e15) as i64;
-        t0.checked_add_signed(TimeDelta::milliseconds(ms))
+        DateTime::from_timestamp_millis(t0.checked_add(ms)?)
     }
 }
 
@@ -211,9 +210,10 @@ impl Engine {
     }
 
     /// Without a plan, a component named by an event joins the single phase.
-    pub(super) fn ensure_component(&mut self, id: &str) {
-        if self.components.contains_key(id) {
-            return;
+    /// Returns the component's phase.
+    pub(super) fn ensure_component(&mut self, id: &str) -> Option<usize> {
+        if let Some(c) = self.components.get(id) {
+            return c.phase;
         }
         let phase = (!self.planned).then_some(0);
         if let Some(p) = phase {
@@ -233,6 +233,7 @@ impl Engine {
                 gates: BTreeMap::new(),
             },
         );
+        phase
     }
 
     pub fn in_current_phase(&self, component: &str) -> bool {
@@ -248,17 +249,20 @@ impl Engine {
             return;
         }
         c.progress = progress;
+        self.phase_dirty = true;
         let (weight, phase) = (c.weight, c.phase);
         if let Some(p) = phase {
-            let window = self.timing.eta_window;
+            let window = self.timing.eta_window_ms;
+            let at_ms = at.timestamp_millis();
             let phase = &mut self.phases[p];
             phase.weighted_progress += weight * delta;
-            let sample = (at, phase.completion());
+            let sample = (at_ms, phase.completion());
             if phase.samples.len() == MAX_SAMPLES {
                 phase.samples.pop_front();
             }
             phase.samples.push_back(sample);
-            let newest = phase.samples.iter().map(|s| s.0).max().unwrap_or(at);
+            let newest = phase.newest.map_or(at_ms, |n| n.max(at_ms));
+            phase.newest = Some(newest);
             while phase.samples.front().is_some_and(|s| newest - s.0 > window) {
                 phase.samples.pop_front();
             }
@@ -331,6 +335,7 @@ impl Engine {
             .entry(gate.unwrap_or("").to_string())
             .or_insert_with(Gate::pending);
         g.status = GateStatus::Passed;
+        self.phase_dirty = true;
         g.consecutive_failures = 0;
         g.failed_since = None;
         if was_blocked && !c.blocked() {
@@ -370,6 +375,7 @@ impl Engine {
                 && kind.is_none_or(|k| c.kind.eq_ignore_ascii_case(k))
             {
                 c.met = true;
+                self.phase_dirty = true;
             }
         }
     }
@@ -435,7 +441,7 @@ impl Engine {
             e.progress = Some(completion);
             e.message = Some(format!("{name} complete"));
             self.counters.derived += 1;
-            fx.push(Effect::Derived { event: e });
+            fx.push(Effect::Derived { event: Box::new(e) });
             fx.push(Effect::Action(AutoAction::PhaseCompleted {
                 phase: id.clone(),
                 next: next.clone(),

@@ -142,7 +142,7 @@ impl Sim {
         self.fx
             .iter()
             .filter_map(|f| match f {
-                Effect::Notify(n) => Some((n.class, n.kind.clone())),
+                Effect::Notify(n) => Some((n.class, n.kind.to_string())),
                 _ => None,
             })
             .collect()
