@@ -385,24 +385,21 @@ impl Engine {
             Some(agent) => self.touch_agent(agent, e, fx),
             None => false,
         };
-        // The component's phase, looked up once for the whole event.
-        let component_phase = e
-            .component
-            .as_deref()
-            .and_then(|c| self.ensure_component(c));
+        // The component, looked up once for the whole event, with its progress.
+        let progress = match e.kind {
+            EventType::ProgressUpdate => e.progress,
+            EventType::ComponentCompletion => Some(100.0),
+            _ => None,
+        };
+        let (component_phase, completed) = match &e.component {
+            Some(c) => self.touch_component(c, progress),
+            None => (None, false),
+        };
         match &e.kind {
             EventType::ProgressUpdate => {
                 if let Some(task) = &e.task {
                     let (agent, component) = (e.agent.as_deref(), e.component.as_deref());
                     self.open_task(task, agent, component, false, at, fx);
-                }
-                if let (Some(c), Some(p)) = (&e.component, e.progress) {
-                    self.set_progress(c, p, at, fx);
-                }
-            }
-            EventType::ComponentCompletion => {
-                if let Some(c) = &e.component {
-                    self.set_progress(c, 100.0, at, fx);
                 }
             }
             EventType::TaskAssigned => {
@@ -428,6 +425,10 @@ impl Engine {
             }
             EventType::CriterionMet => self.criterion_met(e, at, fx),
             _ => {}
+        }
+        // After the event's own task is opened, so completion closes it too.
+        if let (true, Some(c)) = (completed, &e.component) {
+            self.component_completed(c, at, fx);
         }
         let in_current = component_phase == Some(self.current);
         let class = classify(e, &self.matrix, in_current);

@@ -209,53 +209,52 @@ impl Engine {
         }
     }
 
-    /// Without a plan, a component named by an event joins the single phase.
-    /// Returns the component's phase.
-    pub(super) fn ensure_component(&mut self, id: &str) -> Option<usize> {
-        if let Some(c) = self.components.get(id) {
-            return c.phase;
-        }
-        let phase = (!self.planned).then_some(0);
-        if let Some(p) = phase {
-            self.phases[p].components.push(id.to_string());
-            self.phases[p].weight_sum += 1.0;
-        }
-        self.components.insert(
-            id.to_string(),
+    /// The component an event names, created if new (without a plan it joins the
+    /// single phase), with the event's progress applied if it carries one. One
+    /// lookup for the whole event, the hot path. Returns the component's phase and
+    /// whether this progress made it complete.
+    pub(super) fn touch_component(
+        &mut self,
+        id: &str,
+        progress: Option<f64>,
+    ) -> (Option<usize>, bool) {
+        let planned = self.planned;
+        let mut created = false;
+        let c = self.components.entry_ref(id).or_insert_with(|| {
+            created = true;
             Component {
                 id: id.to_string(),
-                phase,
+                // A component a plan does not name is tracked but in no phase.
+                phase: (!planned).then_some(0),
                 weight: 1.0,
                 progress: 0.0,
                 owner: None,
                 capabilities: Vec::new(),
                 depends_on: Vec::new(),
                 gates: BTreeMap::new(),
-            },
-        );
-        phase
-    }
-
-    pub fn in_current_phase(&self, component: &str) -> bool {
-        self.components.get(component).and_then(|c| c.phase) == Some(self.current)
-    }
-
-    pub(super) fn set_progress(&mut self, id: &str, progress: f64, at: Time, fx: &mut Vec<Effect>) {
-        let Some(c) = self.components.get_mut(id) else {
-            return;
+            }
+        });
+        let phase = c.phase;
+        if created {
+            if let Some(p) = phase {
+                self.phases[p].components.push(id.to_string());
+                self.phases[p].weight_sum += 1.0;
+            }
+        }
+        let Some(progress) = progress else {
+            return (phase, false);
         };
         let delta = progress - c.progress;
         if delta == 0.0 {
-            return;
+            return (phase, false);
         }
         c.progress = progress;
+        let completed = c.complete();
         self.phase_dirty = true;
-        let (weight, phase) = (c.weight, c.phase);
         if let Some(p) = phase {
-            let window = self.timing.eta_window_ms;
-            let at_ms = at.timestamp_millis();
+            let (window, at_ms) = (self.timing.eta_window_ms, self.ts_ms);
             let phase = &mut self.phases[p];
-            phase.weighted_progress += weight * delta;
+            phase.weighted_progress += c.weight * delta;
             let sample = (at_ms, phase.completion());
             if phase.samples.len() == MAX_SAMPLES {
                 phase.samples.pop_front();
@@ -267,13 +266,20 @@ impl Engine {
                 phase.samples.pop_front();
             }
         }
-        if self.components.get(id).is_some_and(Component::complete) {
-            self.close_tasks_if_complete(id);
-            let pick = |a: &super::alerts::Alert| {
-                a.trigger == EventType::BlockerDetected && a.component.as_deref() == Some(id)
-            };
-            self.supersede(pick, at, &format!("{id} completed"), fx);
-        }
+        (phase, completed)
+    }
+
+    /// A component just completed: its tasks close and blockers on it are moot.
+    pub(super) fn component_completed(&mut self, id: &str, at: Time, fx: &mut Vec<Effect>) {
+        self.close_tasks_if_complete(id);
+        let pick = |a: &super::alerts::Alert| {
+            a.trigger == EventType::BlockerDetected && a.component.as_deref() == Some(id)
+        };
+        self.supersede(pick, at, &format!("{id} completed"), fx);
+    }
+
+    pub fn in_current_phase(&self, component: &str) -> bool {
+        self.components.get(component).and_then(|c| c.phase) == Some(self.current)
     }
 
     /// A component's completion closes its open tasks (SPEC 6).
