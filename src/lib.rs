@@ -7,5 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod ingest;
+pub mod journal;
 pub mod model;
+pub mod runtime;
 pub mod sanitize;

@@ -19,8 +19,22 @@ struct Cli {
 enum Command {
     /// The live console on a coordination directory (or `-` for stdin)
     Watch {
+        /// The coordination directory, or `-` to read JSON Lines from stdin
         #[arg(default_value = ".")]
         dir: String,
+        /// One line per event and alert transition instead of the console
+        /// (chosen automatically when stdout is not a terminal)
+        #[arg(long)]
+        headless: bool,
+        /// Ingest everything available now, tick, print a summary, exit 0
+        #[arg(long)]
+        once: bool,
+        /// Follow the journal of the console that holds the directory
+        #[arg(long)]
+        read_only: bool,
+        /// Where `coord watch -` keeps its journal (default: the XDG state directory)
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
     },
     /// A simulated fleet in a temporary directory, with the console on it
     Demo,
@@ -80,7 +94,49 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Watch { .. } => not_yet("watch"),
+        Command::Watch {
+            dir,
+            headless,
+            once,
+            read_only,
+            state,
+        } => {
+            use std::io::IsTerminal;
+            if !headless && !once && std::io::stdout().is_terminal() {
+                eprintln!("coord watch: the console is not yet available; running headless");
+            }
+            let stdin = dir == "-";
+            let dir = if stdin {
+                match state.or_else(coord::cli::watch::default_stdin_state) {
+                    Some(d) => d,
+                    None => {
+                        eprintln!("coord watch: no state directory; pass --state DIR");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else {
+                PathBuf::from(dir)
+            };
+            let opts = coord::runtime::WatchOptions {
+                dir,
+                once,
+                read_only,
+                print_events: true,
+                stdin,
+            };
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
+            match coord::runtime::run_headless(&opts, out) {
+                Ok(code) => ExitCode::from(code as u8),
+                Err(e) => {
+                    eprintln!("coord watch: {e:#}");
+                    ExitCode::from(if e.downcast_ref::<coord::journal::LockError>().is_some() {
+                        1
+                    } else {
+                        2
+                    })
+                }
+            }
+        }
         Command::Demo => not_yet("demo"),
         Command::Publish { .. } => not_yet("publish"),
         Command::Report { .. } => not_yet("report"),

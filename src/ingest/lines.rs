@@ -8,8 +8,13 @@ use std::io::{self, BufRead};
 /// One piece of output of the splitter.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line<'a> {
-    /// A complete line without its `\n` (and without a `\r` before it).
-    Text { bytes: &'a [u8], offset: u64 },
+    /// A complete line without its `\n` (and without a `\r` before it); `end` is
+    /// the offset just past its newline.
+    Text {
+        bytes: &'a [u8],
+        offset: u64,
+        end: u64,
+    },
     /// A line over the limit, skipped; `len` counts its bytes without the newline.
     TooLong {
         offset: u64,
@@ -108,11 +113,12 @@ impl LineSplitter {
             match nl {
                 Some(i) => {
                     let line_start = self.start;
-                    let len = self.buf.len() + i;
+                    let end = line_start + (self.buf.len() + i) as u64 + 1;
                     if self.buf.is_empty() {
                         f(Line::Text {
                             bytes: trim_cr(&chunk[..i]),
                             offset: line_start,
+                            end,
                         });
                     } else {
                         self.buf.extend_from_slice(&chunk[..i]);
@@ -120,11 +126,12 @@ impl LineSplitter {
                         f(Line::Text {
                             bytes: trim_cr(&line),
                             offset: line_start,
+                            end,
                         });
                         self.buf = line;
                         self.buf.clear();
                     }
-                    self.start = line_start + len as u64 + 1;
+                    self.start = end;
                     chunk = &chunk[i + 1..];
                 }
                 None => {
@@ -154,7 +161,7 @@ mod tests {
         for p in pieces {
             s.feed(p, &mut |l| {
                 out.push(match l {
-                    Line::Text { bytes, offset } => {
+                    Line::Text { bytes, offset, .. } => {
                         format!("{offset}:{}", String::from_utf8_lossy(bytes))
                     }
                     Line::TooLong { offset, len, head } => {

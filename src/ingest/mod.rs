@@ -80,7 +80,7 @@ pub fn parse_one(
     opts: &ParseOptions,
 ) -> Option<Result<Event, ParseError>> {
     match line {
-        Line::Text { bytes, offset } => {
+        Line::Text { bytes, offset, .. } => {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return None;
             }
@@ -192,3 +192,6 @@ pub fn read_events_dir(
     }
     Ok(())
 }
+pub mod dir;
+pub mod stdin;
+pub mod tailer;

@@ -1,0 +1,325 @@
+//! One file of `events/`, followed from a stored offset (SPEC 9, after Vector's
+//! file source). A file is known by device, inode and a hash of its first line,
+//! so a rename keeps its place, and a truncation or a same-size rewrite (a new
+//! first line) restarts it from 0. The file stays open, so a file renamed away or
+//! deleted is still read to its end before it is let go.
+
+use super::lines::{Line, LineSplitter};
+use super::parse_one;
+use crate::journal::Checkpoints;
+use crate::model::event::{parse_value, Origin, ParseOptions};
+use crate::model::{Event, ParseError};
+use chrono::{DateTime, Utc};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How much of the start of a file identifies it.
+const FINGERPRINT_BYTES: usize = 4096;
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Where an item came from: the checkpoint it advances.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pos {
+    pub src: Arc<str>,
+    pub file: Arc<str>,
+    pub off: u64,
+    pub end: u64,
+    pub line: u64,
+}
+
+/// What a source hands the runtime; lines are nearly all of it, so they are
+/// carried inline.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Item {
+    /// A complete line (or a drop's element): its raw bytes, parsed or not.
+    Line {
+        pos: Pos,
+        raw: Vec<u8>,
+        parsed: Result<Event, ParseError>,
+    },
+    /// A file was truncated, rewritten, rotated or let go; reading goes on at `pos.end`.
+    Source { pos: Pos, what: &'static str },
+}
+
+/// FNV-1a of the first line (or the first 4 KiB): `None` until there is one.
+pub fn fingerprint(file: &File) -> io::Result<Option<u64>> {
+    let mut buf = vec![0u8; FINGERPRINT_BYTES];
+    let mut n = 0;
+    while n < buf.len() {
+        let got = file.read_at(&mut buf[n..], n as u64)?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
+    let head = &buf[..n];
+    let first = match head.iter().position(|&b| b == b'\n') {
+        Some(i) => &head[..i],
+        None if n == FINGERPRINT_BYTES => head,
+        None => return Ok(None),
+    };
+    use std::hash::Hasher;
+    let mut h = fnv::FnvHasher::default();
+    h.write(first);
+    Ok(Some(h.finish()))
+}
+
+pub struct Tailer {
+    pub path: PathBuf,
+    pub src: Arc<str>,
+    file: File,
+    pub dev: u64,
+    pub ino: u64,
+    fp: Option<u64>,
+    id: Arc<str>,
+    /// A whole-file `*.json` drop rather than JSON Lines.
+    drop: bool,
+    splitter: LineSplitter,
+    /// The next byte to read (the splitter may hold a partial line before it).
+    next_read: u64,
+    line_no: u64,
+    /// For a drop: the size last read, and the size seen unparseable.
+    drop_done: Option<(u64, Option<u64>)>,
+    drop_pending: Option<u64>,
+}
+
+impl Tailer {
+    /// Opens `path`; resumes at its checkpoint if its identity has one.
+    pub fn open(
+        path: &Path,
+        src: &str,
+        max_line_bytes: usize,
+        checkpoints: &Checkpoints,
+    ) -> io::Result<Tailer> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        let mut t = Tailer {
+            path: path.to_path_buf(),
+            src: src.into(),
+            file,
+            dev: meta.dev(),
+            ino: meta.ino(),
+            fp: None,
+            id: "".into(),
+            drop: src.ends_with(".json"),
+            splitter: LineSplitter::new(max_line_bytes, 0),
+            next_read: 0,
+            line_no: 0,
+            drop_done: None,
+            drop_pending: None,
+        };
+        t.identify(max_line_bytes, checkpoints)?;
+        Ok(t)
+    }
+
+    /// Computes the identity once the first line is there, and resumes from its
+    /// checkpoint.
+    fn identify(&mut self, max_line_bytes: usize, checkpoints: &Checkpoints) -> io::Result<()> {
+        if self.fp.is_some() {
+            return Ok(());
+        }
+        let Some(fp) = fingerprint(&self.file)? else {
+            return Ok(());
+        };
+        self.fp = Some(fp);
+        self.id = format!("{}:{}:{fp:016x}", self.dev, self.ino).into();
+        let (end, line) = checkpoints
+            .get(self.id.as_ref())
+            .map_or((0, 0), |c| (c.end, c.line));
+        if self.drop {
+            self.drop_done = (end > 0).then_some((end, None));
+        } else {
+            self.splitter = LineSplitter::new(max_line_bytes, end);
+            self.next_read = end;
+            self.line_no = line;
+        }
+        Ok(())
+    }
+
+    fn pos(&self, off: u64, end: u64) -> Pos {
+        Pos {
+            src: self.src.clone(),
+            file: self.id.clone(),
+            off,
+            end,
+            line: self.line_no,
+        }
+    }
+
+    /// Starts over from byte 0 after a truncation or a rewrite.
+    fn restart(
+        &mut self,
+        what: &'static str,
+        max_line_bytes: usize,
+        out: &mut impl FnMut(Item),
+    ) -> io::Result<()> {
+        let pos = self.pos(0, 0);
+        out(Item::Source { pos, what });
+        self.fp = None;
+        self.drop_done = None;
+        self.drop_pending = None;
+        self.splitter = LineSplitter::new(max_line_bytes, 0);
+        self.next_read = 0;
+        self.line_no = 0;
+        self.identify(max_line_bytes, &Checkpoints::new())
+    }
+
+    /// Reads whatever is new, handing each complete line to `out`.
+    pub fn poll(
+        &mut self,
+        max_line_bytes: usize,
+        now: DateTime<Utc>,
+        opts: &ParseOptions,
+        checkpoints: &Checkpoints,
+        out: &mut impl FnMut(Item),
+    ) -> io::Result<()> {
+        self.identify(max_line_bytes, checkpoints)?;
+        let Some(fp) = self.fp else {
+            return Ok(()); // no complete first line yet
+        };
+        let size = self.file.metadata()?.len();
+        let consumed = if self.drop {
+            self.drop_done.map_or(0, |d| d.0)
+        } else {
+            self.splitter.committed()
+        };
+        if size < consumed {
+            self.restart("truncated", max_line_bytes, out)?;
+        } else if fingerprint(&self.file)? != Some(fp) {
+            self.restart("rewritten", max_line_bytes, out)?;
+        }
+        if self.fp.is_none() {
+            return Ok(());
+        }
+        if self.drop {
+            return self.poll_drop(size, max_line_bytes, now, opts, out);
+        }
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            let n = self.file.read_at(&mut buf, self.next_read)?;
+            if n == 0 {
+                return Ok(());
+            }
+            self.next_read += n as u64;
+            let (src, id) = (self.src.clone(), self.id.clone());
+            let line_no = &mut self.line_no;
+            self.splitter.feed(&buf[..n], &mut |line| {
+                *line_no += 1;
+                // `end`, past the newline, is where reading resumes after this line.
+                let (off, end, raw) = match &line {
+                    Line::Text { bytes, offset, end } => (*offset, *end, bytes.to_vec()),
+                    Line::TooLong { offset, len, head } => {
+                        (*offset, offset + len + 1, head.to_vec())
+                    }
+                };
+                let parsed = parse_one(line, &src, *line_no, max_line_bytes, now, opts);
+                let Some(parsed) = parsed else { return };
+                let pos = Pos {
+                    src: src.clone(),
+                    file: id.clone(),
+                    off,
+                    end,
+                    line: *line_no,
+                };
+                out(Item::Line { pos, raw, parsed });
+            });
+        }
+    }
+
+    fn poll_drop(
+        &mut self,
+        size: u64,
+        max_line_bytes: usize,
+        now: DateTime<Utc>,
+        opts: &ParseOptions,
+        out: &mut impl FnMut(Item),
+    ) -> io::Result<()> {
+        if self.drop_done.is_some_and(|d| d.0 == size) {
+            return Ok(());
+        }
+        let cap = (max_line_bytes as u64).saturating_mul(64);
+        let src = self.src.clone();
+        let origin = Origin {
+            source: &src,
+            line: 1,
+            offset: 0,
+        };
+        if size > cap {
+            self.drop_done = Some((size, None));
+            let err = ParseError::new(
+                &origin,
+                format!("file of {size} bytes is over {cap} bytes; skipped"),
+                b"",
+            );
+            out(Item::Line {
+                pos: self.pos(0, size),
+                raw: Vec::new(),
+                parsed: Err(err),
+            });
+            return Ok(());
+        }
+        let mut bytes = vec![0u8; size as usize];
+        let mut n = 0;
+        while n < bytes.len() {
+            let got = self.file.read_at(&mut bytes[n..], n as u64)?;
+            if got == 0 {
+                break;
+            }
+            n += got;
+        }
+        bytes.truncate(n);
+        let value = std::str::from_utf8(&bytes)
+            .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+            .and_then(|t| {
+                serde_json::from_str::<serde_json::Value>(t)
+                    .map_err(|e| format!("not valid JSON: {e}"))
+            });
+        let value = match value {
+            Ok(v) => v,
+            Err(reason) => {
+                // Perhaps still being written: report it once its size has settled.
+                if self.drop_pending != Some(n as u64) {
+                    self.drop_pending = Some(n as u64);
+                    return Ok(());
+                }
+                self.drop_done = Some((n as u64, None));
+                let err = ParseError::new(&origin, reason, &bytes);
+                out(Item::Line {
+                    pos: self.pos(0, n as u64),
+                    raw: Vec::new(),
+                    parsed: Err(err),
+                });
+                return Ok(());
+            }
+        };
+        self.drop_pending = None;
+        let items = match value {
+            serde_json::Value::Array(items) => items,
+            one => vec![one],
+        };
+        let count = items.len();
+        for (i, item) in items.into_iter().enumerate() {
+            let raw = serde_json::to_vec(&item).unwrap_or_default();
+            let origin = Origin {
+                source: &src,
+                line: 1,
+                offset: i as u64,
+            };
+            let parsed = parse_value(item, &origin, now, opts);
+            // Only the last element moves the checkpoint: a crash part-way reads the
+            // drop again, and event ids make that idempotent.
+            let end = if i + 1 == count { n as u64 } else { 0 };
+            out(Item::Line {
+                pos: self.pos(i as u64, end),
+                raw,
+                parsed,
+            });
+        }
+        self.drop_done = Some((n as u64, None));
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! Journal records (SPEC 9): one JSON object per line, written by hand on the hot
+//! path (an ingested event's raw line is embedded verbatim, no re-encoding) and
+//! read back with a borrowing decoder.
+//!
+//! Kinds: `event` (an ingested line, raw kept, with its source checkpoint),
+//! `error` (a line that did not parse, with its checkpoint), `tick`, `action` (an
+//! operator's), and the effects — `derived`, `transition`, `auto`, `notify`,
+//! `rejected` — plus `source` (a file truncated, rewritten, rotated or let go).
+//! Replay applies `event`, `error`, `tick` and `action` through the engine's
+//! `apply`; the effect records are the audit trail and are recomputed.
+
+use crate::engine::{Effect, OperatorAction, Time};
+use crate::model::ParseError;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// Where a line came from, in the form a checkpoint needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Position<'a> {
+    /// The source name, e.g. `events/be-1.jsonl` or `stdin`.
+    pub src: &'a str,
+    /// The file's identity (device, inode, first-line hash), or a stream id.
+    pub file: &'a str,
+    /// Offset of the line's first byte (for a `*.json` drop: the element index).
+    pub off: u64,
+    /// Offset just past the line: where reading resumes.
+    pub end: u64,
+    /// 1-based line number.
+    pub line: u64,
+}
+
+/// The time of a record: milliseconds, UTC. The runtime applies inputs at times
+/// already rounded to the millisecond, so replay sees exactly what was applied.
+pub fn fmt_at(at: Time) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Appends a JSON string literal.
+fn push_str_lit(buf: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *buf, s).expect("writing to a Vec cannot fail");
+}
+
+fn head(buf: &mut Vec<u8>, seq: u64, at: &str, kind: &str) {
+    buf.extend_from_slice(b"{\"seq\":");
+    buf.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+    buf.extend_from_slice(b",\"at\":\"");
+    buf.extend_from_slice(at.as_bytes());
+    buf.extend_from_slice(b"\",\"kind\":\"");
+    buf.extend_from_slice(kind.as_bytes());
+    buf.push(b'"');
+}
+
+fn position(buf: &mut Vec<u8>, p: &Position) {
+    let mut n = itoa::Buffer::new();
+    buf.extend_from_slice(b",\"src\":");
+    push_str_lit(buf, p.src);
+    buf.extend_from_slice(b",\"file\":");
+    push_str_lit(buf, p.file);
+    for (key, v) in [
+        (&b",\"off\":"[..], p.off),
+        (b",\"end\":", p.end),
+        (b",\"line\":", p.line),
+    ] {
+        buf.extend_from_slice(key);
+        buf.extend_from_slice(n.format(v).as_bytes());
+    }
+}
+
+/// An ingested event; `raw` is its line, a JSON object, embedded as it was read.
+pub fn event(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
+    head(buf, seq, at, "event");
+    position(buf, p);
+    buf.extend_from_slice(b",\"raw\":");
+    buf.extend_from_slice(raw);
+    buf.extend_from_slice(b"}\n");
+}
+
+/// A line that did not parse: the reason and the first 200 bytes.
+pub fn error(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, e: &ParseError) {
+    head(buf, seq, at, "error");
+    position(buf, p);
+    buf.extend_from_slice(b",\"reason\":");
+    push_str_lit(buf, &e.reason);
+    buf.extend_from_slice(b",\"excerpt\":");
+    push_str_lit(buf, &e.excerpt);
+    buf.extend_from_slice(b"}\n");
+}
+
+pub fn tick(buf: &mut Vec<u8>, seq: u64, at: &str) {
+    head(buf, seq, at, "tick");
+    buf.extend_from_slice(b"}\n");
+}
+
+pub fn action(buf: &mut Vec<u8>, seq: u64, at: &str, op: &OperatorAction) {
+    head(buf, seq, at, "action");
+    buf.extend_from_slice(b",\"op\":");
+    serde_json::to_writer(&mut *buf, op).expect("an action serialises");
+    buf.extend_from_slice(b"}\n");
+}
+
+/// The kind an effect is journaled as.
+pub fn effect_kind(e: &Effect) -> &'static str {
+    match e {
+        Effect::Derived { .. } => "derived",
+        Effect::Transition(_) => "transition",
+        Effect::Action(_) => "auto",
+        Effect::Notify(_) => "notify",
+        Effect::Rejected { .. } => "rejected",
+    }
+}
+
+pub fn effect(buf: &mut Vec<u8>, seq: u64, at: &str, e: &Effect) {
+    head(buf, seq, at, effect_kind(e));
+    buf.extend_from_slice(b",\"effect\":");
+    serde_json::to_writer(&mut *buf, e).expect("an effect serialises");
+    buf.extend_from_slice(b"}\n");
+}
+
+/// A change of a source: `opened`, `truncated`, `rewritten`, `rotated`, `deleted`.
+/// Its `end` is where reading of that file goes on (0 after a truncation).
+pub fn source(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, what: &str) {
+    head(buf, seq, at, "source");
+    position(buf, p);
+    buf.extend_from_slice(b",\"what\":");
+    push_str_lit(buf, what);
+    buf.extend_from_slice(b"}\n");
+}
+
+/// A record as read back. Only what replay and audit need is decoded; the
+/// embedded event stays raw.
+#[derive(Debug, Deserialize)]
+pub struct Record<'a> {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub src: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub file: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub off: Option<u64>,
+    #[serde(default)]
+    pub end: Option<u64>,
+    #[serde(default)]
+    pub line: Option<u64>,
+    #[serde(default, borrow)]
+    pub raw: Option<&'a RawValue>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub excerpt: Option<String>,
+    #[serde(default)]
+    pub op: Option<OperatorAction>,
+    #[serde(default, borrow)]
+    pub effect: Option<&'a RawValue>,
+    #[serde(default)]
+    pub what: Option<String>,
+}
+
+impl Record<'_> {
+    pub fn position(&self) -> Option<Position<'_>> {
+        Some(Position {
+            src: self.src.as_deref()?,
+            file: self.file.as_deref()?,
+            off: self.off?,
+            end: self.end?,
+            line: self.line.unwrap_or(0),
+        })
+    }
+
+    /// The parse error an `error` record stands for.
+    pub fn parse_error(&self) -> Option<ParseError> {
+        let p = self.position()?;
+        Some(ParseError {
+            source: p.src.to_string(),
+            line: p.line,
+            offset: p.off,
+            reason: self.reason.clone()?,
+            excerpt: self.excerpt.clone().unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let at = fmt_at("2026-11-24T12:00:00.123456Z".parse().unwrap());
+        assert_eq!(at, "2026-11-24T12:00:00.123Z");
+        let p = Position {
+            src: "events/a \"b\".jsonl",
+            file: "1:2:ff",
+            off: 10,
+            end: 50,
+            line: 2,
+        };
+        let mut buf = Vec::new();
+        let raw = br#"{"type":"x","msg":"a\"b\u0000"}"#;
+        event(&mut buf, 7, &at, &p, raw);
+        let line = std::str::from_utf8(&buf).unwrap();
+        assert!(line.ends_with('\n'));
+        let r: Record = serde_json::from_str(line.trim_end()).unwrap();
+        assert_eq!((r.seq, r.kind.as_ref()), (7, "event"));
+        assert_eq!(r.raw.unwrap().get().as_bytes(), raw);
+        assert_eq!(r.position(), Some(p.clone()));
+
+        buf.clear();
+        let e = ParseError {
+            source: p.src.into(),
+            line: 2,
+            offset: 10,
+            reason: "not valid JSON".into(),
+            excerpt: "\u{1b}]52;\u{7}".into(),
+        };
+        error(&mut buf, 8, &at, &p, &e);
+        let r: Record = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(r.parse_error(), Some(e));
+    }
+}

@@ -1,0 +1,264 @@
+//! The journal writer: a thread that appends records to segment files and makes
+//! them durable by group commit — everything queued is written, then one fsync,
+//! at least every 50 ms while writing. Effects wait for `durable_seq`.
+//!
+//! A failed write (a full disk) is retried, never dropped: the writer reports the
+//! error, and the bounded queue in front of it makes ingestion pause until space
+//! returns.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A segment is closed and the next one begun past this size.
+pub const SEGMENT_BYTES: u64 = 64 << 20;
+/// Longest a written record waits for its fsync.
+pub const GROUP_COMMIT: Duration = Duration::from_millis(50);
+/// Batches of records queued for the writer at most (then the caller blocks).
+const QUEUE: usize = 64;
+
+/// The name of segment `n`: sorting names sorts segments.
+pub fn segment_name(n: u64) -> String {
+    format!("{n:08}.jsonl")
+}
+
+/// The segments of a journal directory, in order, with their numbers.
+pub fn segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let n = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .and_then(|n| n.parse::<u64>().ok());
+        if let Some(n) = n {
+            out.push((n, path));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn open_segment(dir: &Path, n: u64) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(dir.join(segment_name(n)))
+}
+
+enum Msg {
+    Write(Vec<u8>, u64),
+    Flush(SyncSender<()>),
+}
+
+/// Shared state the console shows: how far is durable, and the last write error.
+#[derive(Default)]
+pub struct WriterState {
+    pub durable_seq: AtomicU64,
+    pub written_bytes: AtomicU64,
+    pub error: Mutex<Option<String>>,
+}
+
+pub struct JournalWriter {
+    tx: Option<SyncSender<Msg>>,
+    pub state: Arc<WriterState>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl JournalWriter {
+    /// Appends to segment `segment` of `dir` (created 0600 if new).
+    pub fn open(dir: &Path, segment: u64) -> io::Result<JournalWriter> {
+        std::fs::create_dir_all(dir)?;
+        let file = open_segment(dir, segment)?;
+        let size = file.metadata()?.len();
+        let state = Arc::new(WriterState::default());
+        let (tx, rx) = sync_channel(QUEUE);
+        let mut seg = Segment {
+            dir: dir.to_path_buf(),
+            n: segment,
+            file,
+            size,
+        };
+        let st = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || writer_loop(&mut seg, rx, &st))?;
+        Ok(JournalWriter {
+            tx: Some(tx),
+            state,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues records ending at `last_seq`; blocks while the queue is full.
+    pub fn write(&self, bytes: Vec<u8>, last_seq: u64) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Msg::Write(bytes, last_seq));
+        }
+    }
+
+    /// Waits until everything queued so far is on disk.
+    pub fn flush(&self) {
+        let (ack, done) = sync_channel(1);
+        if let Some(tx) = &self.tx {
+            if tx.send(Msg::Flush(ack)).is_ok() {
+                let _ = done.recv();
+            }
+        }
+    }
+
+    pub fn durable_seq(&self) -> u64 {
+        self.state.durable_seq.load(Ordering::Acquire)
+    }
+
+    pub fn error(&self) -> Option<String> {
+        self.state.error.lock().ok().and_then(|e| e.clone())
+    }
+}
+
+impl Drop for JournalWriter {
+    /// Closing flushes: every record queued is written and synced.
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Segment {
+    dir: PathBuf,
+    n: u64,
+    file: File,
+    size: u64,
+}
+
+impl Segment {
+    /// Writes all of `bytes`, retrying on errors (a full disk) until it succeeds.
+    fn append(&mut self, bytes: &[u8], state: &WriterState) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.file.write_all(bytes) {
+                Ok(()) => {
+                    if let Ok(mut e) = state.error.lock() {
+                        e.take();
+                    }
+                    break;
+                }
+                Err(err) => {
+                    if let Ok(mut e) = state.error.lock() {
+                        *e = Some(format!("journal write failed, retrying: {err}"));
+                    }
+                    // What was partly written is the torn tail replay drops; the
+                    // whole buffer is written again.
+                    let _ = self.file.sync_data();
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+        self.size += bytes.len() as u64;
+        state
+            .written_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        if self.size >= SEGMENT_BYTES {
+            let _ = self.file.sync_data();
+            if let Ok(f) = open_segment(&self.dir, self.n + 1) {
+                self.file = f;
+                self.n += 1;
+                self.size = 0;
+            }
+        }
+    }
+}
+
+fn writer_loop(seg: &mut Segment, rx: Receiver<Msg>, state: &WriterState) {
+    let mut closed = false;
+    while !closed {
+        let first = match rx.recv() {
+            Ok(m) => m,
+            Err(_) => break,
+        };
+        let mut acks = Vec::new();
+        let mut last_seq = None;
+        let mut handle = |m: Msg, acks: &mut Vec<SyncSender<()>>| match m {
+            Msg::Write(bytes, seq) => {
+                seg.append(&bytes, state);
+                last_seq = Some(seq);
+            }
+            Msg::Flush(ack) => acks.push(ack),
+        };
+        handle(first, &mut acks);
+        // Group commit: take whatever else is queued, up to 50 ms, then one fsync.
+        let start = Instant::now();
+        while start.elapsed() < GROUP_COMMIT {
+            match rx.try_recv() {
+                Ok(m) => handle(m, &mut acks),
+                Err(TryRecvError::Empty) => {
+                    // Let a burst in progress join this commit, briefly.
+                    match rx.recv_timeout(Duration::from_micros(200)) {
+                        Ok(m) => handle(m, &mut acks),
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                Err(TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        while seg.file.sync_data().is_err() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Some(seq) = last_seq {
+            state.durable_seq.store(seq, Ordering::Release);
+        }
+        for ack in acks {
+            let _ = ack.send(());
+        }
+    }
+    let _ = seg.file.sync_data();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn writes_are_durable_in_order_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = JournalWriter::open(dir.path(), 1).unwrap();
+        for i in 1..=100u64 {
+            w.write(format!("{{\"seq\":{i}}}\n").into_bytes(), i);
+        }
+        w.flush();
+        assert_eq!(w.durable_seq(), 100);
+        drop(w);
+        let segs = segments(dir.path()).unwrap();
+        assert_eq!(segs.len(), 1);
+        let text = std::fs::read_to_string(&segs[0].1).unwrap();
+        assert_eq!(text.lines().count(), 100);
+        assert!(text.lines().last().unwrap().contains("100"));
+        let mode = std::fs::metadata(&segs[0].1).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,467 @@
+//! The runtime: wires the sources, the engine, the journal and the output
+//! together. One owner of the state — this loop — applies every input; sources
+//! run on their own threads and hand over parsed batches through a bounded
+//! channel; the journal writer commits records in groups on its own thread.
+//!
+//! Order per input: the input's record, then its effects' records, all in the
+//! same write; a record is queued before anything it caused is shown.
+
+use crate::config::{load_config, Config};
+use crate::engine::{Effect, Engine, Input, Time};
+use crate::ingest::dir;
+use crate::ingest::tailer::{Item, Pos};
+use crate::journal::record::{self, Position};
+use crate::journal::{replay, Checkpoints, DirLock, JournalWriter};
+use crate::model::plan::load_plan;
+use crate::model::Level;
+use crate::sanitize::sanitize;
+use anyhow::{bail, Context, Result};
+use chrono::{SubsecRound, Utc};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Inputs are applied at times rounded to the millisecond, the journal's
+/// precision, so that replay applies them at exactly the same times.
+pub fn now_ms() -> Time {
+    Utc::now().trunc_subsecs(3)
+}
+
+#[derive(Clone, Debug)]
+pub struct WatchOptions {
+    pub dir: PathBuf,
+    /// Ingest what is there, tick, print a summary, exit.
+    pub once: bool,
+    /// Follow another console's journal instead of taking the lock.
+    pub read_only: bool,
+    /// Print a line per event (the headless default; `--once` prints a summary).
+    pub print_events: bool,
+    /// Read JSON Lines from stdin; `dir` is then only the state directory.
+    pub stdin: bool,
+}
+
+/// A batch from a source; `caught_up` marks the end of the first full pass.
+pub struct Batch {
+    pub items: Vec<Item>,
+    pub caught_up: bool,
+}
+
+/// The coordination directory opened: configuration, plan, engine rebuilt from
+/// the journal.
+pub struct Opened {
+    pub config: Config,
+    pub engine: Engine,
+    pub checkpoints: Checkpoints,
+    pub last_seq: u64,
+    pub segment: u64,
+    pub tail_offset: u64,
+    pub torn: bool,
+}
+
+/// Loads the configuration and plan and replays the journal. `repair` cuts a
+/// torn tail off (only under the lock).
+pub fn open(dir: &Path, repair: bool) -> Result<Opened> {
+    if !dir.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    let config = load_config(dir)?;
+    let plan = load_plan(dir)?;
+    let mut engine = Engine::new(config.clone(), plan.as_ref());
+    let max = config.ingest.max_line_bytes as usize;
+    let r = replay(&dir.join("journal"), &mut engine, max, repair)
+        .with_context(|| format!("replaying {}", dir.join("journal").display()))?;
+    Ok(Opened {
+        config,
+        engine,
+        checkpoints: r.checkpoints,
+        last_seq: r.last_seq,
+        segment: r.segment,
+        tail_offset: r.tail_offset,
+        torn: r.torn,
+    })
+}
+
+fn position(p: &Pos) -> Position<'_> {
+    Position {
+        src: &p.src,
+        file: &p.file,
+        off: p.off,
+        end: p.end,
+        line: p.line,
+    }
+}
+
+/// The loop's state: the engine, the journal, and where output goes.
+pub struct Core<W: Write> {
+    pub engine: Engine,
+    pub journal: Option<JournalWriter>,
+    pub seq: u64,
+    pub out: W,
+    pub print_events: bool,
+    buf: Vec<u8>,
+    fx: Vec<Effect>,
+}
+
+impl<W: Write> Core<W> {
+    pub fn new(
+        engine: Engine,
+        journal: Option<JournalWriter>,
+        seq: u64,
+        out: W,
+        print_events: bool,
+    ) -> Core<W> {
+        Core {
+            engine,
+            journal,
+            seq,
+            out,
+            print_events,
+            buf: Vec::with_capacity(1 << 20),
+            fx: Vec::new(),
+        }
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Applies a source's batch: each item is journaled, applied, and shown.
+    pub fn apply_batch(&mut self, items: Vec<Item>, now: Time) {
+        let at = record::fmt_at(now);
+        for item in items {
+            match item {
+                Item::Line { pos, raw, parsed } => {
+                    let seq = self.next_seq();
+                    let input = match parsed {
+                        Ok(event) => {
+                            record::event(&mut self.buf, seq, &at, &position(&pos), &raw);
+                            if self.print_events {
+                                print_event(&mut self.out, &at, &event);
+                            }
+                            Input::Event(event)
+                        }
+                        Err(e) => {
+                            record::error(&mut self.buf, seq, &at, &position(&pos), &e);
+                            let _ = writeln!(
+                                self.out,
+                                "{at} parse_error src={} line={} offset={} reason={}",
+                                q(&e.source),
+                                e.line,
+                                e.offset,
+                                q(&e.reason)
+                            );
+                            Input::ParseError(e)
+                        }
+                    };
+                    self.apply(input, now, &at);
+                }
+                Item::Source { pos, what } => {
+                    let seq = self.next_seq();
+                    record::source(&mut self.buf, seq, &at, &position(&pos), what);
+                    let _ = writeln!(self.out, "{at} source {what} src={}", q(&pos.src));
+                }
+            }
+        }
+        self.commit();
+    }
+
+    /// Fires due timers; journaled only when something happened.
+    pub fn tick(&mut self, now: Time) {
+        let at = record::fmt_at(now);
+        self.fx.clear();
+        self.engine.apply_into(Input::Tick, now, &mut self.fx);
+        if self.fx.is_empty() {
+            return;
+        }
+        let seq = self.next_seq();
+        record::tick(&mut self.buf, seq, &at);
+        self.effects(&at);
+        self.commit();
+    }
+
+    fn apply(&mut self, input: Input, now: Time, at: &str) {
+        self.fx.clear();
+        self.engine.apply_into(input, now, &mut self.fx);
+        self.effects(at);
+    }
+
+    /// Journals and shows the effects of the last input.
+    fn effects(&mut self, at: &str) {
+        let fx = std::mem::take(&mut self.fx);
+        for e in &fx {
+            let seq = self.next_seq();
+            record::effect(&mut self.buf, seq, at, e);
+            print_effect(&mut self.out, at, e, &self.engine);
+        }
+        self.fx = fx;
+    }
+
+    /// Hands the records to the journal writer.
+    fn commit(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(1 << 20));
+        if let Some(j) = &self.journal {
+            j.write(bytes, self.seq);
+        }
+        let _ = self.out.flush();
+    }
+
+    pub fn flush(&mut self) {
+        self.commit();
+        if let Some(j) = &self.journal {
+            j.flush();
+        }
+        let _ = self.out.flush();
+    }
+}
+
+/// A value for a `key=value` line: sanitised, quoted when it holds spaces.
+fn q(s: &str) -> String {
+    let s = sanitize(s);
+    if s.is_empty() || s.contains([' ', '"', '=']) {
+        format!("{:?}", s.as_ref())
+    } else {
+        s.into_owned()
+    }
+}
+
+fn print_event(out: &mut impl Write, at: &str, e: &crate::model::Event) {
+    let mut line = format!("{at} event {} id={}", q(e.kind.as_str()), q(&e.id));
+    for (k, v) in [
+        ("agent", &e.agent),
+        ("component", &e.component),
+        ("task", &e.task),
+        ("gate", &e.gate),
+    ] {
+        if let Some(v) = v {
+            line.push_str(&format!(" {k}={}", q(v)));
+        }
+    }
+    if let Some(p) = e.progress {
+        line.push_str(&format!(" progress={p}"));
+    }
+    if let Some(s) = e.severity {
+        line.push_str(&format!(" severity={s}"));
+    }
+    let _ = writeln!(out, "{line}");
+}
+
+fn print_effect(out: &mut impl Write, at: &str, e: &Effect, engine: &Engine) {
+    match e {
+        Effect::Transition(t) => {
+            let a = engine.alerts.get(t.alert);
+            let mut line = format!(
+                "{at} alert A-{} {} level={} escalation={} status={:?}",
+                t.alert, t.what, t.level, t.escalation, t.status
+            )
+            .replace("status=Triggered", "status=triggered")
+            .replace("status=Acknowledged", "status=acknowledged")
+            .replace("status=Resolved", "status=resolved");
+            if let Some(a) = a {
+                line.push_str(&format!(" trigger={}", q(a.trigger.as_str())));
+                for (k, v) in [
+                    ("agent", &a.agent),
+                    ("component", &a.component),
+                    ("gate", &a.gate),
+                    ("task", &a.task),
+                ] {
+                    if let Some(v) = v {
+                        line.push_str(&format!(" {k}={}", q(v)));
+                    }
+                }
+            }
+            line.push_str(&format!(" reason={}", q(&t.reason)));
+            let _ = writeln!(out, "{line}");
+        }
+        Effect::Derived { event } => {
+            let _ = writeln!(
+                out,
+                "{at} derived {} agent={} phase={}",
+                q(event.kind.as_str()),
+                q(event.agent.as_deref().unwrap_or("-")),
+                q(event.phase.as_deref().unwrap_or("-"))
+            );
+        }
+        Effect::Action(a) => {
+            let v = serde_json::to_value(a).unwrap_or_default();
+            let mut line = format!("{at} action");
+            if let Some(obj) = v.as_object() {
+                for (k, v) in obj {
+                    let text = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Null => continue,
+                        other => other.to_string(),
+                    };
+                    line.push_str(&format!(" {k}={}", q(&text)));
+                }
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        Effect::Rejected { reason } => {
+            let _ = writeln!(out, "{at} rejected reason={}", q(reason));
+        }
+        Effect::Notify(_) => {}
+    }
+}
+
+/// One line for `--once` and for the end of a run.
+pub fn summary_line(engine: &Engine) -> String {
+    let c = &engine.counters;
+    let per = |l: Level| engine.open_alert_count(l);
+    format!(
+        "coord: {} events, {} parse errors, {} duplicates; {} alerts open ({} critical, {} high, {} medium, {} low)",
+        c.events,
+        c.parse_errors,
+        c.duplicates,
+        engine.alerts.open_count(),
+        per(Level::Critical),
+        per(Level::High),
+        per(Level::Medium),
+        per(Level::Low),
+    )
+}
+
+/// `coord watch DIR --headless`: the whole runtime, printing lines.
+pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
+    let journal_dir = opts.dir.join("journal");
+    let _lock = if opts.read_only {
+        None
+    } else {
+        if !opts.dir.is_dir() {
+            bail!("{} is not a directory", opts.dir.display());
+        }
+        Some(DirLock::acquire(&journal_dir)?)
+    };
+    let opened = open(&opts.dir, !opts.read_only)?;
+    for sub in ["events", "outbox"] {
+        let _ = std::fs::create_dir_all(opts.dir.join(sub));
+    }
+    let max = opened.config.ingest.max_line_bytes as usize;
+    let journal = if opts.read_only {
+        None
+    } else {
+        Some(JournalWriter::open(&journal_dir, opened.segment)?)
+    };
+    let mut core = Core::new(
+        opened.engine,
+        journal,
+        opened.last_seq,
+        out,
+        opts.print_events && !opts.once,
+    );
+    if opened.torn {
+        let _ = writeln!(
+            core.out,
+            "{} journal torn tail dropped; its events are read again",
+            record::fmt_at(now_ms())
+        );
+    }
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(8);
+        let source = if opts.read_only {
+            None
+        } else {
+            let (dir, checkpoints, once, stop) = (
+                opts.dir.join("events"),
+                opened.checkpoints.clone(),
+                opts.once,
+                stop.clone(),
+            );
+            let stdin = opts.stdin;
+            Some(
+                std::thread::Builder::new()
+                    .name("source".into())
+                    .spawn(move || {
+                        let deliver =
+                            |items, caught_up| tx.blocking_send(Batch { items, caught_up }).is_ok();
+                        if stdin {
+                            crate::ingest::stdin::run(max, now_ms, deliver)
+                        } else {
+                            dir::run(&dir, checkpoints, max, once, stop, now_ms, deliver)
+                        }
+                    })?,
+            )
+        };
+        let mut follower = opts.read_only.then(|| {
+            crate::journal::follow::Follower::after(
+                &journal_dir,
+                opened.segment,
+                opened.tail_offset,
+            )
+        });
+        let mut ticker = tokio::time::interval(Duration::from_millis(if opts.read_only {
+            200
+        } else {
+            1000
+        }));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut signals = Signals::new()?;
+        loop {
+            tokio::select! {
+                batch = rx.recv(), if source.is_some() => {
+                    let Some(batch) = batch else { break };
+                    core.apply_batch(batch.items, now_ms());
+                    if batch.caught_up && opts.once {
+                        core.tick(now_ms());
+                        break;
+                    }
+                }
+                _ = ticker.tick() => {
+                    if let Some(f) = follower.as_mut() {
+                        f.poll(&mut core.engine)?;
+                    } else {
+                        core.tick(now_ms());
+                    }
+                }
+                _ = signals.recv() => break,
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        drop(rx);
+        core.flush();
+        if let Some(s) = source {
+            let _ = s.join();
+        }
+        if opts.once || opts.read_only {
+            let _ = writeln!(core.out, "{}", summary_line(&core.engine));
+        }
+        let _ = core.out.flush();
+        Ok(0)
+    })
+}
+
+/// SIGTERM, SIGINT and SIGHUP (an SSH session dropping) all end the loop cleanly.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+            _ = self.hup.recv() => {}
+        }
+    }
+}
