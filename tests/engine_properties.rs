@@ -234,7 +234,7 @@ impl Driver {
         e.progress = s.progress;
         if let Some(c) = s.criterion {
             // Alternate between the two places a criterion can be named.
-            if self.seq % 2 == 0 {
+            if self.seq.is_multiple_of(2) {
                 e.data.insert("criterion".into(), CRITERIA[c].into());
             } else {
                 e.message = Some(CRITERIA[c].to_string());
