@@ -108,9 +108,9 @@ fn main() -> ExitCode {
             let stdin = dir == "-";
             let dir = if stdin {
                 match state.or_else(coord::cli::watch::default_stdin_state) {
-                    Some(d) => d,
-                    None => {
-                        eprintln!("coord watch: no state directory; pass --state DIR");
+                    Some(d) if std::fs::create_dir_all(&d).is_ok() => d,
+                    _ => {
+                        eprintln!("coord watch: no usable state directory; pass --state DIR");
                         return ExitCode::from(2);
                     }
                 }

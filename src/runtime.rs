@@ -118,7 +118,7 @@ impl<W: Write> Core<W> {
             seq,
             out,
             print_events,
-            buf: Vec::with_capacity(1 << 20),
+            buf: Vec::new(),
             fx: Vec::new(),
         }
     }
@@ -204,7 +204,8 @@ impl<W: Write> Core<W> {
         if self.buf.is_empty() {
             return;
         }
-        let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(1 << 20));
+        let next = Vec::with_capacity(self.buf.len().max(4096));
+        let bytes = std::mem::replace(&mut self.buf, next);
         if let Some(j) = &self.journal {
             j.write(bytes, self.seq);
         }

@@ -3,40 +3,48 @@
 //! the current time, and prints. Exit 0 healthy, 1 when a Critical alert is open
 //! or an open alert breached its SLA, 2 on error.
 
-use crate::config::load_config;
 use crate::engine::agents::Liveness;
 use crate::engine::alerts::Status;
 use crate::engine::summary::Summary;
 use crate::engine::{Engine, Input, Time};
-use crate::ingest::read_events_dir;
-use crate::model::event::ParseOptions;
-use crate::model::plan::load_plan;
+use crate::ingest::dir::DirSource;
+use crate::ingest::tailer::Item;
 use crate::model::{Event, Level};
+use crate::runtime::open;
 use crate::sanitize::sanitize;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
 
-/// Builds the engine for a directory as of `now`: configuration, plan, every
-/// event (in time order), every parse error, then one tick.
+/// Builds the engine for a directory as of `now`: the journal replayed (read
+/// only, no lock: a console may be running), then whatever the sources hold past
+/// its checkpoints — in time order, as a snapshot has no arrival order to keep —
+/// then one tick.
 pub fn load(dir: &Path, now: Time) -> Result<Engine> {
-    if !dir.is_dir() {
-        bail!("{} is not a directory", dir.display());
-    }
-    let config = load_config(dir)?;
-    let plan = load_plan(dir)?;
-    let max = config.ingest.max_line_bytes as usize;
-    let mut engine = Engine::new(config, plan.as_ref());
+    let opened = open(dir, false)?;
+    let mut engine = opened.engine;
+    let max = opened.config.ingest.max_line_bytes as usize;
+    let mut source = DirSource::new(&dir.join("events"), opened.checkpoints, max);
     let mut events: Vec<Event> = Vec::new();
-    let opts = ParseOptions::default();
-    read_events_dir(dir, max, now, &opts, |r| match r {
-        Ok(e) => events.push(e),
-        Err(err) => {
-            engine.apply(Input::ParseError(err), now);
+    let mut errors = Vec::new();
+    let mut take = |item: Item| {
+        if let Item::Line { parsed, .. } = item {
+            match parsed {
+                Ok(e) => events.push(e),
+                Err(e) => errors.push(e),
+            }
         }
-    })
-    .with_context(|| format!("reading {}", dir.join("events").display()))?;
-    // A snapshot has no arrival order to keep: event time is the truth.
+    };
+    // Twice: a whole-file drop that does not parse is reported once its size has
+    // settled between two looks.
+    for _ in 0..2 {
+        source
+            .rescan(now, &mut take)
+            .with_context(|| format!("reading {}", dir.join("events").display()))?;
+    }
+    for e in errors {
+        engine.apply(Input::ParseError(e), now);
+    }
     events.sort_by_key(|e| e.ts);
     for e in events {
         engine.apply(Input::Event(e), now);

@@ -17,8 +17,10 @@ pub fn run(
     clock: impl Fn() -> DateTime<Utc>,
     mut deliver: impl FnMut(Vec<Item>, bool) -> bool,
 ) -> io::Result<()> {
-    let src: Arc<str> = "stdin".into();
+    // Each run is its own stream: its name stands in for the ids events lack, so
+    // a line without an id is not taken for one of an earlier run.
     let file: Arc<str> = format!("stdin:{}", clock().timestamp_millis()).into();
+    let src = file.clone();
     let opts = ParseOptions::default();
     let mut splitter = LineSplitter::new(max_line_bytes, 0);
     let stdin = io::stdin();
