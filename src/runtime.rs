@@ -100,6 +100,8 @@ pub struct Core<W: Write> {
     pub seq: u64,
     pub out: W,
     pub print_events: bool,
+    /// The journal's last write error, as last shown.
+    pub journal_error: Option<String>,
     buf: Vec<u8>,
     fx: Vec<Effect>,
 }
@@ -118,6 +120,7 @@ impl<W: Write> Core<W> {
             seq,
             out,
             print_events,
+            journal_error: None,
             buf: Vec::new(),
             fx: Vec::new(),
         }
@@ -168,9 +171,22 @@ impl<W: Write> Core<W> {
         self.commit();
     }
 
-    /// Fires due timers; journaled only when something happened.
+    /// Fires due timers; journaled only when something happened. Also reports a
+    /// journal write error (a full disk) when it appears and when it clears.
     pub fn tick(&mut self, now: Time) {
         let at = record::fmt_at(now);
+        let error = self.journal.as_ref().and_then(JournalWriter::error);
+        if error != self.journal_error {
+            match &error {
+                Some(e) => {
+                    let _ = writeln!(self.out, "{at} journal error={} (ingestion paused until it can write)", q(e));
+                }
+                None => {
+                    let _ = writeln!(self.out, "{at} journal recovered");
+                }
+            }
+            self.journal_error = error;
+        }
         self.fx.clear();
         self.engine.apply_into(Input::Tick, now, &mut self.fx);
         if self.fx.is_empty() {
