@@ -11,3 +11,4 @@ pub mod journal;
 pub mod model;
 pub mod runtime;
 pub mod sanitize;
+pub mod ui;

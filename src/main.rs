@@ -15,6 +15,16 @@ struct Cli {
     command: Command,
 }
 
+/// Where a coordination directory's events are read from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+enum Layout {
+    /// `DIR/events/`: JSON Lines and whole `*.json` drops
+    #[default]
+    Events,
+    /// The seed's `DIR/coordination_protocols/`: whole files rewritten in place
+    Legacy,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// The live console on a coordination directory (or `-` for stdin)
@@ -35,6 +45,9 @@ enum Command {
         /// Where `coord watch -` keeps its journal (default: the XDG state directory)
         #[arg(long, value_name = "DIR")]
         state: Option<PathBuf>,
+        /// Read `events/` (default) or the seed's `coordination_protocols/` folder
+        #[arg(long, value_enum, default_value_t = Layout::Events)]
+        layout: Layout,
     },
     /// A simulated fleet in a temporary directory, with the console on it
     Demo,
@@ -54,22 +67,49 @@ enum Command {
         /// Evaluate as of this RFC 3339 time instead of now
         #[arg(long, value_name = "TIME")]
         at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Read `events/` (default) or the seed's `coordination_protocols/` folder
+        #[arg(long, value_enum, default_value_t = Layout::Events)]
+        layout: Layout,
     },
     /// Stakeholder report: progress, ETA, crises, SLA compliance, metrics
     Report {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
-    /// Query the audit journal
+    /// Query the audit journal; exit 0 (matches or not), 2 on error
     Audit {
+        /// The coordination directory
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Records at or after TIME: RFC 3339, YYYY-MM-DD[THH:MM[:SS]] (UTC), or an age (90s, 15m, 2h, 7d)
+        #[arg(long, value_name = "TIME", value_parser = coord::cli::audit::parse_time_arg)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Records before TIME (same forms as --since)
+        #[arg(long, value_name = "TIME", value_parser = coord::cli::audit::parse_time_arg)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// An agent's events, and the effects and actions about it and its alerts
+        #[arg(long, value_name = "AGENT")]
+        agent: Option<String>,
+        /// Events and derived events of this type (e.g. agent_timeout)
+        #[arg(long = "type", value_name = "TYPE")]
+        kind_type: Option<String>,
+        /// One alert's trail: A-12 or 12
+        #[arg(long, value_name = "ID", value_parser = parse_alert)]
+        alert: Option<u64>,
+        /// One journal record per line, as JSON, events with their parsed form
+        #[arg(long)]
+        json: bool,
     },
     /// Validate coord.json and plan.json; exit 0 valid, 1 invalid
     Check {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+}
+
+fn parse_alert(s: &str) -> Result<u64, String> {
+    coord::cli::audit::parse_alert_id(s)
+        .ok_or_else(|| format!("{s:?} is not an alert id (A-12 or 12)"))
 }
 
 fn not_yet(name: &str) -> ExitCode {
@@ -84,9 +124,15 @@ fn main() -> ExitCode {
             let ok = coord::cli::check::check(&dir, &mut std::io::stdout());
             ExitCode::from(if ok { 0 } else { 1 })
         }
-        Command::Status { dir, json, at } => {
+        Command::Status {
+            dir,
+            json,
+            at,
+            layout,
+        } => {
             let now = at.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
-            match coord::cli::status::run(&dir, json, now, &mut std::io::stdout()) {
+            let legacy = layout == Layout::Legacy;
+            match coord::cli::status::run(&dir, json, legacy, now, &mut std::io::stdout()) {
                 Ok(code) => ExitCode::from(code as u8),
                 Err(e) => {
                     eprintln!("coord status: {e:#}");
@@ -100,12 +146,17 @@ fn main() -> ExitCode {
             once,
             read_only,
             state,
+            layout,
         } => {
             use std::io::IsTerminal;
             if !headless && !once && std::io::stdout().is_terminal() {
                 eprintln!("coord watch: the console is not yet available; running headless");
             }
             let stdin = dir == "-";
+            if stdin && layout == Layout::Legacy {
+                eprintln!("coord watch: --layout legacy reads a directory, not stdin");
+                return ExitCode::from(2);
+            }
             let dir = if stdin {
                 match state.or_else(coord::cli::watch::default_stdin_state) {
                     Some(d) if std::fs::create_dir_all(&d).is_ok() => d,
@@ -123,6 +174,7 @@ fn main() -> ExitCode {
                 read_only,
                 print_events: true,
                 stdin,
+                legacy: layout == Layout::Legacy,
             };
             let out = std::io::BufWriter::new(std::io::stdout().lock());
             match coord::runtime::run_headless(&opts, out) {
@@ -140,6 +192,40 @@ fn main() -> ExitCode {
         Command::Demo => not_yet("demo"),
         Command::Publish { .. } => not_yet("publish"),
         Command::Report { .. } => not_yet("report"),
-        Command::Audit { .. } => not_yet("audit"),
+        Command::Audit {
+            dir,
+            since,
+            until,
+            agent,
+            kind_type,
+            alert,
+            json,
+        } => {
+            let q = coord::cli::audit::AuditQuery {
+                since,
+                until,
+                agent,
+                kind_type,
+                alert,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match coord::cli::audit::run(&dir, &q, json, &mut out) {
+                Ok(code) => ExitCode::from(code as u8),
+                // A closed pipe (`coord audit | head`) is not an error.
+                Err(e)
+                    if e.chain().any(|c| {
+                        c.downcast_ref::<std::io::Error>()
+                            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+                    }) =>
+                {
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("coord audit: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }

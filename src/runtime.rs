@@ -40,6 +40,8 @@ pub struct WatchOptions {
     pub print_events: bool,
     /// Read JSON Lines from stdin; `dir` is then only the state directory.
     pub stdin: bool,
+    /// Read the seed's `coordination_protocols/` folder instead of `events/`.
+    pub legacy: bool,
 }
 
 /// A batch from a source; `caught_up` marks the end of the first full pass.
@@ -179,7 +181,11 @@ impl<W: Write> Core<W> {
         if error != self.journal_error {
             match &error {
                 Some(e) => {
-                    let _ = writeln!(self.out, "{at} journal error={} (ingestion paused until it can write)", q(e));
+                    let _ = writeln!(
+                        self.out,
+                        "{at} journal error={} (ingestion paused until it can write)",
+                        q(e)
+                    );
                 }
                 None => {
                     let _ = writeln!(self.out, "{at} journal recovered");
@@ -210,7 +216,9 @@ impl<W: Write> Core<W> {
         for e in &fx {
             let seq = self.next_seq();
             record::effect(&mut self.buf, seq, at, e);
-            print_effect(&mut self.out, at, e, &self.engine);
+            if self.print_events {
+                print_effect(&mut self.out, at, e, &self.engine);
+            }
         }
         self.fx = fx;
     }
@@ -394,7 +402,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 opts.once,
                 stop.clone(),
             );
-            let stdin = opts.stdin;
+            let (stdin, legacy, root) = (opts.stdin, opts.legacy, opts.dir.clone());
             Some(
                 std::thread::Builder::new()
                     .name("source".into())
@@ -403,6 +411,16 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                             |items, caught_up| tx.blocking_send(Batch { items, caught_up }).is_ok();
                         if stdin {
                             crate::ingest::stdin::run(max, now_ms, deliver)
+                        } else if legacy {
+                            crate::ingest::legacy::run(
+                                &root,
+                                checkpoints,
+                                max,
+                                once,
+                                stop,
+                                now_ms,
+                                deliver,
+                            )
                         } else {
                             dir::run(&dir, checkpoints, max, once, stop, now_ms, deliver)
                         }
@@ -423,20 +441,26 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         }));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut signals = Signals::new()?;
+        let mut caught_up = false;
         loop {
             tokio::select! {
                 batch = rx.recv(), if source.is_some() => {
                     let Some(batch) = batch else { break };
                     core.apply_batch(batch.items, now_ms());
-                    if batch.caught_up && opts.once {
-                        core.tick(now_ms());
-                        break;
+                    if batch.caught_up {
+                        caught_up = true;
+                        if opts.once {
+                            core.tick(now_ms());
+                            break;
+                        }
                     }
                 }
                 _ = ticker.tick() => {
                     if let Some(f) = follower.as_mut() {
                         f.poll(&mut core.engine)?;
-                    } else {
+                    } else if caught_up {
+                        // Timers wait for the backlog: catching up on old events must
+                        // not raise alerts that newer events already answer.
                         core.tick(now_ms());
                     }
                 }

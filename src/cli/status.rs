@@ -20,11 +20,10 @@ use std::path::Path;
 /// only, no lock: a console may be running), then whatever the sources hold past
 /// its checkpoints — in time order, as a snapshot has no arrival order to keep —
 /// then one tick.
-pub fn load(dir: &Path, now: Time) -> Result<Engine> {
+pub fn load(dir: &Path, now: Time, legacy: bool) -> Result<Engine> {
     let opened = open(dir, false)?;
     let mut engine = opened.engine;
     let max = opened.config.ingest.max_line_bytes as usize;
-    let mut source = DirSource::new(&dir.join("events"), opened.checkpoints, max);
     let mut events: Vec<Event> = Vec::new();
     let mut errors = Vec::new();
     let mut take = |item: Item| {
@@ -35,12 +34,21 @@ pub fn load(dir: &Path, now: Time) -> Result<Engine> {
             }
         }
     };
-    // Twice: a whole-file drop that does not parse is reported once its size has
-    // settled between two looks.
-    for _ in 0..2 {
-        source
-            .rescan(now, &mut take)
-            .with_context(|| format!("reading {}", dir.join("events").display()))?;
+    if legacy {
+        let folder = crate::ingest::legacy::legacy_dir(dir);
+        crate::ingest::legacy::scan_once(dir, &opened.checkpoints, max, now)
+            .with_context(|| format!("reading {}", folder.display()))?
+            .into_iter()
+            .for_each(&mut take);
+    } else {
+        let mut source = DirSource::new(&dir.join("events"), opened.checkpoints, max);
+        // Twice: a whole-file drop that does not parse is reported once its size
+        // has settled between two looks.
+        for _ in 0..2 {
+            source
+                .rescan(now, &mut take)
+                .with_context(|| format!("reading {}", dir.join("events").display()))?;
+        }
     }
     for e in errors {
         engine.apply(Input::ParseError(e), now);
@@ -54,8 +62,8 @@ pub fn load(dir: &Path, now: Time) -> Result<Engine> {
 }
 
 /// Runs the command; returns the exit code.
-pub fn run(dir: &Path, json: bool, now: Time, out: &mut dyn Write) -> Result<i32> {
-    let engine = load(dir, now)?;
+pub fn run(dir: &Path, json: bool, legacy: bool, now: Time, out: &mut dyn Write) -> Result<i32> {
+    let engine = load(dir, now, legacy)?;
     let summary = engine.summary(now);
     if json {
         serde_json::to_writer_pretty(&mut *out, &summary)?;

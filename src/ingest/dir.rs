@@ -3,13 +3,13 @@
 //! dirty; a full rescan runs on notify's `Rescan` flag, when hints overflow, and
 //! on a slow timer, so nothing depends on a notification arriving.
 
-use super::tailer::{Item, Pos, Tailer};
+use super::tailer::{fingerprint, Item, Pos, Tailer};
 use super::{event_files, is_event_file};
-use crate::journal::Checkpoints;
+use crate::journal::{Checkpoint, Checkpoints};
 use crate::model::event::ParseOptions;
 use chrono::{DateTime, Utc};
 use notify::Watcher;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -28,16 +28,140 @@ pub struct DirSource {
     checkpoints: Checkpoints,
     max_line_bytes: usize,
     opts: ParseOptions,
+    /// The checkpointed identity of each inode (`dev`, `ino`): a file found
+    /// under another identity was truncated or rewritten.
+    by_inode: HashMap<(u64, u64), String>,
+    /// Files renamed away while no console ran have been looked for.
+    adopted: bool,
+    /// Event files that could not be opened, reported once.
+    unreadable: HashSet<PathBuf>,
 }
 
 impl DirSource {
     pub fn new(dir: &Path, checkpoints: Checkpoints, max_line_bytes: usize) -> DirSource {
+        let by_inode = checkpoints
+            .keys()
+            .filter_map(|k| Some((inode_of(k)?, k.clone())))
+            .collect();
         DirSource {
             dir: dir.to_path_buf(),
             tailers: HashMap::new(),
             checkpoints,
+            by_inode,
             max_line_bytes,
             opts: ParseOptions::default(),
+            adopted: false,
+            unreadable: HashSet::new(),
+        }
+    }
+
+    /// A file renamed away (`a.jsonl` to `a.jsonl.1`) while no console ran is no
+    /// longer listed, but may still hold lines past its checkpoint: at start, each
+    /// file of the directory that is not an event file and whose identity has a
+    /// checkpoint short of its end is read to its end and let go.
+    fn adopt_rotated(&mut self, now: DateTime<Utc>, out: &mut impl FnMut(Item)) -> io::Result<()> {
+        if self.by_inode.is_empty() {
+            return Ok(());
+        }
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Ok(()); // the listing that follows reports it
+        };
+        for entry in entries {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            // Not followed: symlinks (the entry's own metadata), event files (listed).
+            let Ok(meta) = entry.metadata() else { continue };
+            if is_event_file(name) || !meta.is_file() {
+                continue;
+            }
+            if !self.by_inode.contains_key(&(meta.dev(), meta.ino())) {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(file) = std::fs::File::open(&path) else {
+                continue;
+            };
+            let Ok(Some(fp)) = fingerprint(&file) else {
+                continue;
+            };
+            let id = format!("{}:{}:{fp:016x}", meta.dev(), meta.ino());
+            match self.checkpoints.get(&id) {
+                Some(c) if c.end < meta.len() && !c.src.ends_with(".json") => {}
+                _ => continue,
+            }
+            let src = Self::src_of(&path);
+            let Ok(mut t) = Tailer::open(&path, &src, self.max_line_bytes, &self.checkpoints)
+            else {
+                continue;
+            };
+            let mut read = false;
+            let polled = t.poll(
+                self.max_line_bytes,
+                now,
+                &self.opts,
+                &self.checkpoints,
+                &mut |item| {
+                    read = true;
+                    out(item)
+                },
+            );
+            if polled.is_err() {
+                self.unreadable(&path, out);
+            }
+            if read {
+                let pos = t.let_go_pos();
+                out(Item::Source {
+                    pos,
+                    what: "rotated",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports a file (or the directory) that cannot be read, once until it can
+    /// be again; it is tried again at every rescan, and the others go on.
+    fn unreadable(&mut self, path: &Path, out: &mut impl FnMut(Item)) {
+        if self.unreadable.insert(path.to_path_buf()) {
+            let src = if path == self.dir {
+                "events/".to_string()
+            } else {
+                Self::src_of(path)
+            };
+            let pos = Pos {
+                src: src.into(),
+                file: "".into(),
+                off: 0,
+                end: 0,
+                line: 0,
+            };
+            out(Item::Source {
+                pos,
+                what: "unreadable",
+            });
+        }
+    }
+
+    fn readable(&mut self, path: &Path) {
+        if !self.unreadable.is_empty() {
+            self.unreadable.remove(path);
+        }
+    }
+
+    /// Reads one file to its end; an error is reported, not passed on.
+    fn poll_one(&mut self, key: (u64, u64), now: DateTime<Utc>, out: &mut impl FnMut(Item)) {
+        let Some(t) = self.tailers.get_mut(&key) else {
+            return;
+        };
+        let polled = t.poll(self.max_line_bytes, now, &self.opts, &self.checkpoints, out);
+        if polled.is_ok() && self.unreadable.is_empty() {
+            return;
+        }
+        let path = t.path.clone();
+        match polled {
+            Ok(()) => self.readable(&path),
+            Err(_) => self.unreadable(&path, out),
         }
     }
 
@@ -53,10 +177,27 @@ impl DirSource {
     /// reads every file to its end — a file gone from the listing is read to its
     /// end once more and let go.
     pub fn rescan(&mut self, now: DateTime<Utc>, out: &mut impl FnMut(Item)) -> io::Result<()> {
+        if !self.adopted && self.dir.is_dir() {
+            self.adopt_rotated(now, out)?;
+            self.adopted = true;
+        }
         let files = if self.dir.is_dir() {
-            event_files(&self.dir)?
+            event_files(&self.dir)
         } else {
-            Vec::new()
+            Ok(Vec::new())
+        };
+        let dir = self.dir.clone();
+        let files = match files {
+            Ok(files) => {
+                self.readable(&dir);
+                files
+            }
+            Err(_) => {
+                // Not listed this time (too many open files…): nothing is let go,
+                // the files already open are read, and the listing is tried again.
+                self.unreadable(&dir, out);
+                return self.poll_all(now, out);
+            }
         };
         let mut present = HashMap::new();
         for path in files {
@@ -72,20 +213,25 @@ impl DirSource {
             .copied()
             .collect();
         for key in gone {
-            let mut t = self.tailers.remove(&key).expect("listed");
-            t.poll(self.max_line_bytes, now, &self.opts, &self.checkpoints, out)?;
+            self.poll_one(key, now, out);
+            let t = self.tailers.remove(&key).expect("listed");
             let what = if t.path.exists() {
                 "rotated"
             } else {
                 "deleted"
             };
-            let pos = Pos {
-                src: t.src.clone(),
-                file: "".into(),
-                off: 0,
-                end: 0,
-                line: 0,
-            };
+            let pos = t.let_go_pos();
+            // Should the file come back under an event name, it goes on from here,
+            // not from where it stood at start.
+            if !pos.file.is_empty() {
+                let c = Checkpoint {
+                    src: pos.src.to_string(),
+                    end: pos.end,
+                    line: pos.line,
+                };
+                self.checkpoints.insert(pos.file.to_string(), c);
+                self.by_inode.insert(key, pos.file.to_string());
+            }
             out(Item::Source { pos, what });
         }
         for (key, path) in present {
@@ -99,12 +245,18 @@ impl DirSource {
                 }
                 None => {
                     let src = Self::src_of(&path);
-                    match Tailer::open(&path, &src, self.max_line_bytes, &self.checkpoints) {
-                        Ok(t) => {
+                    let prior = self.by_inode.get(&key).cloned();
+                    let max = self.max_line_bytes;
+                    match Tailer::open_after(&path, &src, max, &self.checkpoints, prior) {
+                        Ok(mut t) => {
+                            self.readable(&path);
+                            // Before any file's lines: its identity is journaled first.
+                            t.notes(out);
                             self.tailers.insert(key, t);
                         }
                         Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                        Err(e) => return Err(e),
+                        // Permissions, too many open files: the others go on.
+                        Err(_) => self.unreadable(&path, out),
                     }
                 }
             }
@@ -117,9 +269,7 @@ impl DirSource {
         keys.sort_by_key(|k| &self.tailers[k].path);
         let keys: Vec<(u64, u64)> = keys.into_iter().copied().collect();
         for key in keys {
-            if let Some(t) = self.tailers.get_mut(&key) {
-                t.poll(self.max_line_bytes, now, &self.opts, &self.checkpoints, out)?;
-            }
+            self.poll_one(key, now, out);
         }
         Ok(())
     }
@@ -140,13 +290,34 @@ impl DirSource {
             if !is_event_file(name) {
                 continue;
             }
-            match self.tailers.values_mut().find(|t| &t.path == path) {
-                Some(t) => t.poll(self.max_line_bytes, now, &self.opts, &self.checkpoints, out)?,
+            let key = self
+                .tailers
+                .iter()
+                .find(|(_, t)| &t.path == path)
+                .map(|(k, _)| *k);
+            match key {
+                Some(key) => {
+                    self.poll_one(key, now, out);
+                    // The name now leads elsewhere (rotated, deleted): rescan.
+                    match std::fs::metadata(path) {
+                        Ok(m) if (m.dev(), m.ino()) == key => {}
+                        _ => known = false,
+                    }
+                }
                 None => known = false,
             }
         }
         Ok(known)
     }
+}
+
+/// The inode of a checkpoint's identity `dev:ino:hash`.
+fn inode_of(id: &str) -> Option<(u64, u64)> {
+    let mut parts = id.split(':');
+    let dev = parts.next()?.parse().ok()?;
+    let ino = parts.next()?.parse().ok()?;
+    parts.next()?;
+    parts.next().is_none().then_some((dev, ino))
 }
 
 /// A hint from the watcher.

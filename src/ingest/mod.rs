@@ -2,6 +2,7 @@
 //! nothing else: it turns bytes into `Event`s and `ParseError`s for the engine.
 
 pub mod dir;
+pub mod legacy;
 pub mod lines;
 pub mod stdin;
 pub mod tailer;

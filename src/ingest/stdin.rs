@@ -26,12 +26,19 @@ pub fn run(
     let stdin = io::stdin();
     let mut input = stdin.lock();
     let mut line_no = 0u64;
+    let mut eof = false;
     loop {
         let chunk = input.fill_buf()?;
         if chunk.is_empty() {
-            deliver(Vec::new(), true);
-            return Ok(());
+            // At the end of the stream the writer has finished: a last line
+            // without its newline is complete (a newline is fed to end it).
+            if eof {
+                deliver(Vec::new(), true);
+                return Ok(());
+            }
+            eof = true;
         }
+        let chunk: &[u8] = if eof { b"\n" } else { chunk };
         let n = chunk.len();
         let now = clock();
         let mut batch = Vec::new();
@@ -54,7 +61,9 @@ pub fn run(
                 batch.push(Item::Line { pos, raw, parsed });
             }
         });
-        input.consume(n);
+        if !eof {
+            input.consume(n);
+        }
         if !batch.is_empty() && !deliver(batch, false) {
             return Ok(());
         }

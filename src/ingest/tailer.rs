@@ -47,6 +47,12 @@ pub enum Item {
 
 /// FNV-1a of the first line (or the first 4 KiB): `None` until there is one.
 pub fn fingerprint(file: &File) -> io::Result<Option<u64>> {
+    fingerprint_of(file, false)
+}
+
+/// As `fingerprint`; with `whole`, a file without a newline (a `*.json` drop,
+/// complete when renamed in) is known by its start as it is.
+fn fingerprint_of(file: &File, whole: bool) -> io::Result<Option<u64>> {
     let mut buf = vec![0u8; FINGERPRINT_BYTES];
     let mut n = 0;
     while n < buf.len() {
@@ -59,7 +65,7 @@ pub fn fingerprint(file: &File) -> io::Result<Option<u64>> {
     let head = &buf[..n];
     let first = match head.iter().position(|&b| b == b'\n') {
         Some(i) => &head[..i],
-        None if n == FINGERPRINT_BYTES => head,
+        None if n == FINGERPRINT_BYTES || (whole && n > 0) => head,
         None => return Ok(None),
     };
     use std::hash::Hasher;
@@ -85,6 +91,13 @@ pub struct Tailer {
     /// For a drop: the size last read, and the size seen unparseable.
     drop_done: Option<(u64, Option<u64>)>,
     drop_pending: Option<u64>,
+    /// Started over from 0 in this run: the checkpoints read at start are stale.
+    restarted: bool,
+    /// Source records found at open, handed out by `notes` or the first poll.
+    notes: Vec<Item>,
+    /// The identity this inode had in a checkpoint, if any: when the file's own
+    /// has none, it was truncated or rewritten while nobody watched.
+    prior: Option<String>,
 }
 
 impl Tailer {
@@ -94,6 +107,17 @@ impl Tailer {
         src: &str,
         max_line_bytes: usize,
         checkpoints: &Checkpoints,
+    ) -> io::Result<Tailer> {
+        Tailer::open_after(path, src, max_line_bytes, checkpoints, None)
+    }
+
+    /// As `open`; `prior` is the identity of a checkpoint of the same inode.
+    pub fn open_after(
+        path: &Path,
+        src: &str,
+        max_line_bytes: usize,
+        checkpoints: &Checkpoints,
+        prior: Option<String>,
     ) -> io::Result<Tailer> {
         let file = File::open(path)?;
         let meta = file.metadata()?;
@@ -111,25 +135,90 @@ impl Tailer {
             line_no: 0,
             drop_done: None,
             drop_pending: None,
+            restarted: false,
+            notes: Vec::new(),
+            prior,
         };
-        t.identify(max_line_bytes, checkpoints)?;
+        let mut notes = Vec::new();
+        t.identify(max_line_bytes, checkpoints, &mut |item| notes.push(item))?;
+        t.notes = notes;
         Ok(t)
     }
 
+    /// Hands out the source records found at open (a file `opened`, one
+    /// `truncated` or `rewritten` while nobody watched).
+    pub fn notes(&mut self, out: &mut impl FnMut(Item)) {
+        for note in self.notes.drain(..) {
+            out(note);
+        }
+    }
+
+    /// The position a source record letting the file go carries: its identity
+    /// and how far it was read.
+    pub fn let_go_pos(&self) -> Pos {
+        let end = if self.drop {
+            self.drop_done.map_or(0, |d| d.0)
+        } else {
+            self.splitter.committed()
+        };
+        self.pos(end, end)
+    }
+
     /// Computes the identity once the first line is there, and resumes from its
-    /// checkpoint.
-    fn identify(&mut self, max_line_bytes: usize, checkpoints: &Checkpoints) -> io::Result<()> {
+    /// checkpoint. A file whose inode has a checkpoint under another first line
+    /// was truncated or rewritten while nobody watched: that is journaled too.
+    fn identify(
+        &mut self,
+        max_line_bytes: usize,
+        checkpoints: &Checkpoints,
+        out: &mut impl FnMut(Item),
+    ) -> io::Result<()> {
         if self.fp.is_some() {
             return Ok(());
         }
-        let Some(fp) = fingerprint(&self.file)? else {
+        let Some(fp) = fingerprint_of(&self.file, self.drop)? else {
             return Ok(());
         };
         self.fp = Some(fp);
         self.id = format!("{}:{}:{fp:016x}", self.dev, self.ino).into();
-        let (end, line) = checkpoints
-            .get(self.id.as_ref())
-            .map_or((0, 0), |c| (c.end, c.line));
+        let cp = if self.restarted {
+            None
+        } else {
+            checkpoints.get(self.id.as_ref())
+        };
+        let prior = self
+            .prior
+            .take()
+            .filter(|old| cp.is_none() && **old != *self.id);
+        if let Some((old, c)) = prior
+            .as_deref()
+            .and_then(|k| Some((k, checkpoints.get(k)?)))
+        {
+            let size = self.file.metadata()?.len();
+            let what = if size < c.end {
+                "truncated"
+            } else {
+                "rewritten"
+            };
+            let pos = Pos {
+                src: self.src.clone(),
+                file: old.into(),
+                off: 0,
+                end: 0,
+                line: 0,
+            };
+            out(Item::Source { pos, what });
+        }
+        if cp.is_none() {
+            // Journaled at once, so that the file is known by its identity even
+            // before a line of it is: renamed away while no console runs, it is
+            // still found and read (see `DirSource`).
+            out(Item::Source {
+                pos: self.pos(0, 0),
+                what: "opened",
+            });
+        }
+        let (end, line) = cp.map_or((0, 0), |c| (c.end, c.line));
         if self.drop {
             self.drop_done = (end > 0).then_some((end, None));
         } else {
@@ -165,7 +254,8 @@ impl Tailer {
         self.splitter = LineSplitter::new(max_line_bytes, 0);
         self.next_read = 0;
         self.line_no = 0;
-        self.identify(max_line_bytes, &Checkpoints::new())
+        self.restarted = true;
+        self.identify(max_line_bytes, &Checkpoints::new(), out)
     }
 
     /// Reads whatever is new, handing each complete line to `out`.
@@ -177,7 +267,8 @@ impl Tailer {
         checkpoints: &Checkpoints,
         out: &mut impl FnMut(Item),
     ) -> io::Result<()> {
-        self.identify(max_line_bytes, checkpoints)?;
+        self.notes(out);
+        self.identify(max_line_bytes, checkpoints, out)?;
         let Some(fp) = self.fp else {
             return Ok(()); // no complete first line yet
         };
@@ -189,7 +280,17 @@ impl Tailer {
         };
         if size < consumed {
             self.restart("truncated", max_line_bytes, out)?;
-        } else if fingerprint(&self.file)? != Some(fp) {
+        } else if !self.drop && size < self.next_read {
+            // Cut inside the partial line held back: the complete lines stand,
+            // the partial one is dropped, and reading goes on where it began.
+            let end = self.splitter.committed();
+            out(Item::Source {
+                pos: self.pos(end, end),
+                what: "truncated",
+            });
+            self.splitter = LineSplitter::new(max_line_bytes, end);
+            self.next_read = end;
+        } else if fingerprint_of(&self.file, self.drop)? != Some(fp) {
             self.restart("rewritten", max_line_bytes, out)?;
         }
         if self.fp.is_none() {
@@ -309,7 +410,20 @@ impl Tailer {
                 line: 1,
                 offset: i as u64,
             };
-            let parsed = parse_value(item, &origin, now, opts);
+            // An element is held to the limit of a line: its journal record must
+            // be one replay reads back.
+            let parsed = if raw.len() > max_line_bytes {
+                Err(ParseError::new(
+                    &origin,
+                    format!(
+                        "element of {} bytes is over max_line_bytes ({max_line_bytes}); skipped",
+                        raw.len()
+                    ),
+                    &raw,
+                ))
+            } else {
+                parse_value(item, &origin, now, opts)
+            };
             // Only the last element moves the checkpoint: a crash part-way reads the
             // drop again, and event ids make that idempotent.
             let end = if i + 1 == count { n as u64 } else { 0 };
@@ -321,5 +435,60 @@ impl Tailer {
         }
         self.drop_done = Some((n as u64, None));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::OpenOptions;
+    use std::io::Write;
+
+    fn lines(t: &mut Tailer) -> Vec<String> {
+        let mut got = Vec::new();
+        let now = Utc::now();
+        t.poll(
+            1024,
+            now,
+            &ParseOptions::default(),
+            &Checkpoints::new(),
+            &mut |i| {
+                got.push(match i {
+                    Item::Line { raw, .. } => String::from_utf8_lossy(&raw).into_owned(),
+                    Item::Source { what, pos } => format!("{what}@{}", pos.end),
+                })
+            },
+        )
+        .unwrap();
+        got
+    }
+
+    #[test]
+    fn a_cut_inside_the_held_back_partial_line_drops_only_that_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        std::fs::write(&path, "{\"type\":\"a\"}\n{\"type\":\"xx").unwrap();
+        let mut t = Tailer::open(&path, "events/a.jsonl", 1024, &Checkpoints::new()).unwrap();
+        assert_eq!(lines(&mut t), ["opened@0", "{\"type\":\"a\"}"]);
+        // The writer takes its unfinished line back, then writes another.
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(13).unwrap();
+        assert_eq!(lines(&mut t), ["truncated@13"]);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"type\":\"b\"}\n").unwrap();
+        assert_eq!(lines(&mut t), ["{\"type\":\"b\"}"]);
+    }
+
+    #[test]
+    fn a_drop_without_a_newline_has_an_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.json");
+        std::fs::write(&path, r#"[{"type":"a"},{"type":"b"}]"#).unwrap();
+        let mut t = Tailer::open(&path, "events/d.json", 1024, &Checkpoints::new()).unwrap();
+        assert_eq!(
+            lines(&mut t),
+            ["opened@0", r#"{"type":"a"}"#, r#"{"type":"b"}"#]
+        );
+        assert!(lines(&mut t).is_empty(), "read once");
     }
 }

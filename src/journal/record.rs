@@ -118,7 +118,8 @@ pub fn effect(buf: &mut Vec<u8>, seq: u64, at: &str, e: &Effect) {
     buf.extend_from_slice(b"}\n");
 }
 
-/// A change of a source: `opened`, `truncated`, `rewritten`, `rotated`, `deleted`.
+/// A change of a source: `opened`, `truncated`, `rewritten`, `rotated`, `deleted`,
+/// `unreadable` (an event file that could not be opened; tried again).
 /// Its `end` is where reading of that file goes on (0 after a truncation).
 pub fn source(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, what: &str) {
     head(buf, seq, at, "source");

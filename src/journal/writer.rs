@@ -2,9 +2,9 @@
 //! them durable by group commit — everything queued is written, then one fsync,
 //! at least every 50 ms while writing. Effects wait for `durable_seq`.
 //!
-//! A failed write (a full disk) is retried, never dropped: the writer reports the
-//! error, and the bounded queue in front of it makes ingestion pause until space
-//! returns.
+//! A failed write (a full disk) is retried from where it stopped, never dropped:
+//! the writer reports the error, and the bounded queue in front of it makes
+//! ingestion pause until space returns.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -149,26 +149,33 @@ struct Segment {
 
 impl Segment {
     /// Writes all of `bytes`, retrying on errors (a full disk) until it succeeds.
+    /// A retry goes on from the first byte not written: written again, the part
+    /// that did go out would journal its records twice, and glue the next one
+    /// onto a torn record.
     fn append(&mut self, bytes: &[u8], state: &WriterState) {
         let mut backoff = Duration::from_millis(100);
-        loop {
-            match self.file.write_all(bytes) {
-                Ok(()) => {
-                    if let Ok(mut e) = state.error.lock() {
-                        e.take();
-                    }
-                    break;
+        let mut done = 0;
+        let mut failed = false;
+        while done < bytes.len() {
+            let err = match self.file.write(&bytes[done..]) {
+                Ok(0) => io::Error::from(io::ErrorKind::WriteZero),
+                Ok(n) => {
+                    done += n;
+                    continue;
                 }
-                Err(err) => {
-                    if let Ok(mut e) = state.error.lock() {
-                        *e = Some(format!("journal write failed, retrying: {err}"));
-                    }
-                    // What was partly written is the torn tail replay drops; the
-                    // whole buffer is written again.
-                    let _ = self.file.sync_data();
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
-                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => e,
+            };
+            failed = true;
+            if let Ok(mut e) = state.error.lock() {
+                *e = Some(format!("journal write failed, retrying: {err}"));
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+        if failed {
+            if let Ok(mut e) = state.error.lock() {
+                e.take();
             }
         }
         self.size += bytes.len() as u64;

@@ -1,0 +1,162 @@
+//! The Agents pane: the heartbeat grid. One cell per agent — name, liveness as a
+//! word, a symbol and a colour, seconds since last seen, current task, open
+//! tasks — sorted worst first (the order `App::sync` keeps), wrapping into
+//! columns and scrolling by rows. Only the visible cells are built.
+
+use super::app::App;
+use super::render::{clip, fmt_age, put_line};
+use crate::engine::agents::Liveness;
+use crate::engine::{Engine, Time};
+use crate::sanitize::sanitize;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+
+/// Width of one cell, its gap included.
+pub const CELL_W: u16 = 26;
+
+pub fn liveness_word(l: Liveness) -> &'static str {
+    match l {
+        Liveness::Healthy => "healthy",
+        Liveness::Late => "LATE",
+        Liveness::TimedOut => "TIMED OUT",
+        Liveness::Offline => "offline",
+        Liveness::Standby => "standby",
+    }
+}
+
+pub fn liveness_symbol(l: Liveness) -> &'static str {
+    match l {
+        Liveness::Healthy => "●",
+        Liveness::Late => "◐",
+        Liveness::TimedOut => "✖",
+        Liveness::Offline => "○",
+        Liveness::Standby => "◇",
+    }
+}
+
+pub fn render(
+    frame: &mut Frame,
+    inner: Rect,
+    app: &App,
+    engine: &Engine,
+    now: Time,
+    focused: bool,
+) {
+    let theme = &app.theme;
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    if app.agent_order.is_empty() {
+        let text = if app.filter.is_empty() {
+            "no agents yet"
+        } else {
+            "no agent matches the filter"
+        };
+        put_line(
+            frame,
+            inner.x,
+            inner.y,
+            &Line::styled(text, theme.dim()),
+            inner.width,
+        );
+        return;
+    }
+    let cell_w = CELL_W.min(inner.width);
+    let cell_h: u16 = if inner.height >= 8 {
+        4
+    } else {
+        3.min(inner.height)
+    };
+    let cols = (inner.width / cell_w).max(1) as usize;
+    let vis_rows = (inner.height / cell_h).max(1) as usize;
+    let total_rows = app.agent_order.len().div_ceil(cols);
+    let sel_row = app.agents_sel / cols;
+    let mut top = app
+        .agents_top_row
+        .get()
+        .min(total_rows.saturating_sub(vis_rows));
+    if sel_row < top {
+        top = sel_row;
+    } else if sel_row >= top + vis_rows {
+        top = sel_row + 1 - vis_rows;
+    }
+    app.agents_top_row.set(top);
+    {
+        let mut v = app.view.borrow_mut();
+        v.agents_cols = cols;
+        v.agents_cell = (cell_w, cell_h);
+        v.page[1] = vis_rows.max(1);
+    }
+    let first = top * cols;
+    let last = ((top + vis_rows) * cols).min(app.agent_order.len());
+    let text_w = cell_w.saturating_sub(1);
+    for (i, id) in app.agent_order[first..last].iter().enumerate() {
+        let Some(a) = engine.agents.get(id) else {
+            continue;
+        };
+        let (row, col) = (i / cols, i % cols);
+        let x = inner.x + col as u16 * cell_w;
+        let y = inner.y + row as u16 * cell_h;
+        let style = theme.liveness(a.liveness);
+        let selected = first + i == app.agents_sel && focused;
+        let name_style = if selected {
+            theme.selected()
+        } else {
+            theme.bold()
+        };
+        let name = clip(&sanitize(&a.id), text_w as usize - 2);
+        let line1 = Line::from(vec![
+            Span::styled(format!("{} ", liveness_symbol(a.liveness)), style),
+            Span::styled(format!("{name:<w$}", w = text_w as usize - 2), name_style),
+        ]);
+        put_line(frame, x, y, &line1, text_w);
+        if cell_h >= 2 {
+            let seen = match a.last_seen {
+                Some(t) => format!("{} ago", fmt_age(now - t)),
+                None => "never seen".into(),
+            };
+            let line2 = Line::from(vec![
+                Span::raw("  "),
+                Span::styled(liveness_word(a.liveness), style),
+                Span::styled(format!(" · {seen}"), theme.dim()),
+            ]);
+            put_line(frame, x, y + 1, &line2, text_w);
+        }
+        if cell_h >= 3 {
+            let task = match &a.current_task {
+                Some(t) => sanitize(t).into_owned(),
+                None => match a.open_tasks.iter().next() {
+                    Some(t) => sanitize(t).into_owned(),
+                    None => "idle".into(),
+                },
+            };
+            let open = a.open_tasks.len();
+            let line3 = Line::from(vec![
+                Span::raw("  "),
+                Span::raw(clip(&task, 12)),
+                Span::styled(format!(" · {open} open"), theme.dim()),
+            ]);
+            put_line(frame, x, y + 2, &line3, text_w);
+        }
+    }
+}
+
+/// Counts for the title: how many agents, and the unwell ones.
+pub fn title_note(app: &App) -> String {
+    let counts = app.liveness_counts;
+    let mut parts = vec![format!("{} agents", counts.iter().sum::<usize>())];
+    for (l, n) in [
+        (Liveness::TimedOut, counts[Liveness::TimedOut as usize]),
+        (Liveness::Late, counts[Liveness::Late as usize]),
+        (Liveness::Healthy, counts[Liveness::Healthy as usize]),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {}", liveness_word(l).to_lowercase()));
+        }
+    }
+    if !app.filter.agents.is_empty() || !app.filter.text.is_empty() {
+        parts.push(format!("{} shown", app.agent_order.len()));
+    }
+    parts.join(" · ")
+}

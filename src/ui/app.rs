@@ -1,0 +1,1216 @@
+//! The console's view state: focus, zoom, scroll and selection per pane, follow
+//! mode, the filter, the open dialog, the retained event stream, and the caches
+//! of worst-first orders that the panes draw from. Keys and mouse go in, view
+//! changes happen here, operator intents come out as `UiAction`s for the loop to
+//! apply to the engine. Never does I/O and never mutates the engine.
+
+use super::dialogs::{self, Dialog, InputPurpose};
+use super::keys::{Command, KeyMap};
+use super::layout::Mode;
+use super::theme::Theme;
+use crate::config::Config;
+use crate::engine::agents::{Agent, Liveness};
+use crate::engine::alerts::{Alert, Status};
+use crate::engine::classify::classify;
+use crate::engine::{Action, Effect, Engine, Input, OperatorAction, Time};
+use crate::model::{Event, Level, ParseError};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// The panes, numbered 1–5 in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Events,
+    Agents,
+    Alerts,
+    Progress,
+    Log,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 5] = [
+        Pane::Events,
+        Pane::Agents,
+        Pane::Alerts,
+        Pane::Progress,
+        Pane::Log,
+    ];
+
+    pub fn number(self) -> u8 {
+        match self {
+            Pane::Events => 1,
+            Pane::Agents => 2,
+            Pane::Alerts => 3,
+            Pane::Progress => 4,
+            Pane::Log => 5,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Events => "Events",
+            Pane::Agents => "Agents",
+            Pane::Alerts => "Alerts",
+            Pane::Progress => "Progress",
+            Pane::Log => "Log",
+        }
+    }
+
+    fn index(self) -> usize {
+        self.number() as usize - 1
+    }
+}
+
+/// What a retained stream entry holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EntryBody {
+    Event(Box<Event>),
+    ParseError(Box<ParseError>),
+}
+
+/// One entry of the stream as the Events pane shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamEntry {
+    /// Position in the stream since start (never reused).
+    pub seq: u64,
+    /// The event's `ts`, or the ingest time of a parse error.
+    pub at: Time,
+    /// The event's level as classified when it arrived (crisis types and explicit
+    /// severities); `None` for progress chatter and parse errors.
+    pub level: Option<Level>,
+    pub source: Arc<str>,
+    pub line: u64,
+    pub offset: u64,
+    pub body: EntryBody,
+}
+
+impl StreamEntry {
+    pub fn type_name(&self) -> &str {
+        match &self.body {
+            EntryBody::Event(e) => e.kind.as_str(),
+            EntryBody::ParseError(_) => "parse_error",
+        }
+    }
+}
+
+/// The parsed filter: `type:` `agent:` `level:` `component:` and free text.
+/// Values of one field are alternatives; fields and words must all match.
+/// Case-insensitive substring matches, like k9s and lnav.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    pub types: Vec<String>,
+    pub agents: Vec<String>,
+    pub components: Vec<String>,
+    pub levels: Vec<Level>,
+    pub text: Vec<String>,
+    /// Tokens that could not be read (`level:urgent`).
+    pub errors: Vec<String>,
+}
+
+fn contains_ci(hay: &str, needle_lower: &str) -> bool {
+    if needle_lower.is_empty() {
+        return true;
+    }
+    let (h, n) = (hay.as_bytes(), needle_lower.as_bytes());
+    h.len() >= n.len()
+        && h.windows(n.len())
+            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}
+
+fn any_ci(field: Option<&str>, wants: &[String]) -> bool {
+    wants.is_empty() || field.is_some_and(|f| wants.iter().any(|w| contains_ci(f, w)))
+}
+
+impl Filter {
+    pub fn parse(s: &str) -> Filter {
+        let mut f = Filter::default();
+        for tok in s.split_whitespace() {
+            let lower = tok.to_lowercase();
+            let (key, value) = match lower.split_once(':') {
+                Some((k, v))
+                    if matches!(
+                        k,
+                        "type" | "t" | "agent" | "a" | "level" | "l" | "component" | "c"
+                    ) =>
+                {
+                    (k.to_string(), v.to_string())
+                }
+                _ => {
+                    f.text.push(lower);
+                    continue;
+                }
+            };
+            match key.as_str() {
+                "type" | "t" => f.types.push(value),
+                "agent" | "a" => f.agents.push(value),
+                "component" | "c" => f.components.push(value),
+                _ => match Level::parse(&value) {
+                    Some(l) => f.levels.push(l),
+                    None => f.errors.push(format!("{tok}: not a level")),
+                },
+            }
+        }
+        f
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+            && self.agents.is_empty()
+            && self.components.is_empty()
+            && self.levels.is_empty()
+            && self.text.is_empty()
+    }
+
+    fn level_ok(&self, level: Option<Level>) -> bool {
+        self.levels.is_empty() || level.is_some_and(|l| self.levels.contains(&l))
+    }
+
+    fn text_ok(&self, fields: &[Option<&str>]) -> bool {
+        self.text
+            .iter()
+            .all(|w| fields.iter().flatten().any(|f| contains_ci(f, w)))
+    }
+
+    pub fn matches_entry(&self, e: &StreamEntry) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        match &e.body {
+            EntryBody::Event(ev) => {
+                any_ci(Some(ev.kind.as_str()), &self.types)
+                    && any_ci(ev.agent.as_deref(), &self.agents)
+                    && any_ci(ev.component.as_deref(), &self.components)
+                    && self.level_ok(e.level)
+                    && self.text_ok(&[
+                        Some(ev.kind.as_str()),
+                        ev.agent.as_deref(),
+                        ev.component.as_deref(),
+                        ev.task.as_deref(),
+                        ev.gate.as_deref(),
+                        ev.phase.as_deref(),
+                        ev.message.as_deref(),
+                        Some(ev.id.as_str()),
+                    ])
+            }
+            EntryBody::ParseError(p) => {
+                any_ci(Some("parse_error"), &self.types)
+                    && self.agents.is_empty()
+                    && self.components.is_empty()
+                    && self.levels.is_empty()
+                    && self.text_ok(&[
+                        Some("parse_error"),
+                        Some(&p.source),
+                        Some(&p.reason),
+                        Some(&p.excerpt),
+                    ])
+            }
+        }
+    }
+
+    pub fn matches_alert(&self, a: &Alert) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let label = a.label();
+        any_ci(Some(a.trigger.as_str()), &self.types)
+            && any_ci(a.agent.as_deref(), &self.agents)
+            && any_ci(a.component.as_deref(), &self.components)
+            && self.level_ok(Some(a.level))
+            && self.text_ok(&[
+                Some(a.trigger.as_str()),
+                Some(&label),
+                a.agent.as_deref(),
+                a.component.as_deref(),
+                a.gate.as_deref(),
+                a.task.as_deref(),
+                a.message.as_deref(),
+                a.assignee.as_deref(),
+                a.ack_owner.as_deref(),
+            ])
+    }
+
+    /// Agents are filtered by `agent:` and free text; the other fields do not
+    /// apply to them.
+    pub fn matches_agent(&self, a: &Agent) -> bool {
+        any_ci(Some(&a.id), &self.agents)
+            && self.text_ok(&[
+                Some(&a.id),
+                Some(a.liveness.as_str()),
+                a.current_task.as_deref(),
+            ])
+    }
+}
+
+/// What the loop should do after a key or a click.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UiAction {
+    /// The view changed: draw again.
+    Redraw,
+    /// An operator action to apply to the engine (`App::operator_input`) and journal.
+    Operator(Action),
+    /// Restore the terminal, flush the journal, exit.
+    Quit,
+}
+
+/// The journal as the status bar reports it; set by the loop.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum JournalState {
+    #[default]
+    Ok,
+    ReadOnly,
+    Off,
+    /// A write failed (disk full…): ingestion paused.
+    Error(String),
+}
+
+/// Where the last frame put things, for the mouse and for page sizes.
+#[derive(Clone, Debug, Default)]
+pub struct ViewCache {
+    pub mode: Option<Mode>,
+    /// Pane bodies (inside borders) and their outer rectangles.
+    pub panes: Vec<(Pane, Rect, Rect)>,
+    /// Clickable tabs and collapsed pane headers.
+    pub tabs: Vec<(Pane, Rect)>,
+    /// Rows of entries shown in the Events pane.
+    pub events_rows: usize,
+    pub agents_cols: usize,
+    pub agents_cell: (u16, u16),
+    pub alerts_rows: usize,
+    /// The Alerts table's first data row (after its header).
+    pub alerts_first_y: u16,
+    pub page: [usize; 5],
+    /// The Progress list's largest scroll offset.
+    pub progress_max: usize,
+}
+
+/// One alert of the matrix's current order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AlertRow {
+    pub id: u64,
+    pub open: bool,
+}
+
+/// The console's view state.
+pub struct App {
+    pub focus: Pane,
+    pub zoom: bool,
+    pub show_log: bool,
+    /// Events follow the newest like `tail -f`; off while scrolled up.
+    pub follow: bool,
+    /// Alerts pane shows resolved alerts too.
+    pub show_resolved: bool,
+    /// The filter as typed, and parsed.
+    pub filter_text: String,
+    /// Use `set_filter` to change it: the matching stream entries are indexed.
+    pub filter: Filter,
+    /// With a filter: the `seq`s of the matching retained entries, oldest first,
+    /// kept as entries come and go, so a frame never scans the stream.
+    filtered: Option<VecDeque<u64>>,
+    /// The filter being edited (`/`), applied live; `Esc` restores `filter_text`.
+    pub filter_edit: Option<String>,
+    pub dialog: Option<Dialog>,
+    pub operator: String,
+    pub demo: bool,
+    /// A message for the operator (rejections, key errors), shown in the status
+    /// bar; `sync` clears it 15 s after it first showed.
+    pub status: Option<String>,
+    status_since: Option<(String, Time)>,
+    pub keys: KeyMap,
+    /// Bad `ui.keys` entries, to report at start.
+    pub key_errors: Vec<String>,
+    pub theme: Theme,
+    pub journal: JournalState,
+    /// The Log pane draws tui-logger's buffer (set once the loop has called
+    /// `tui_logger::init_logger` and installed `TuiTracingSubscriberLayer`);
+    /// otherwise it draws `log`.
+    pub tui_logger: bool,
+    /// Diagnostics shown in the Log pane when tui-logger is not in use, newest last.
+    pub log: VecDeque<String>,
+    pub log_scroll: usize,
+
+    events: VecDeque<StreamEntry>,
+    capacity: usize,
+    next_seq: u64,
+    /// Selected entry, counted from the newest matching entry (0 = newest).
+    events_sel: usize,
+    /// The newest row shown, counted like `events_sel`.
+    pub(crate) events_bottom: Cell<usize>,
+
+    /// Agents worst first, filtered: refreshed by `sync`.
+    pub agent_order: Vec<String>,
+    pub agents_sel: usize,
+    pub(crate) agents_top_row: Cell<usize>,
+    /// Alerts worst first, filtered: refreshed by `sync`.
+    pub alert_order: Vec<AlertRow>,
+    pub alerts_sel: usize,
+    pub(crate) alerts_top: Cell<usize>,
+    pub progress_scroll: usize,
+    /// Open alerts per level, Critical first.
+    pub open_by_level: [usize; 4],
+    /// Agents per liveness, in `Liveness` order.
+    pub liveness_counts: [usize; 5],
+    /// Ingest rate over the last seconds.
+    pub events_per_sec: f64,
+    rate: VecDeque<(Time, u64)>,
+    /// Geometry of the last frame (for the mouse and page sizes).
+    pub view: RefCell<ViewCache>,
+}
+
+const LOG_LINES: usize = 2000;
+
+impl App {
+    /// The view state for a configuration; the theme honours `NO_COLOR`.
+    pub fn new(config: &Config, operator: impl Into<String>) -> App {
+        let (keys, key_errors) = KeyMap::from_config(&config.ui.keys);
+        let status =
+            (!key_errors.is_empty()).then(|| format!("coord.json: {}", key_errors.join("; ")));
+        App {
+            focus: Pane::Alerts,
+            zoom: false,
+            show_log: false,
+            follow: true,
+            show_resolved: false,
+            filter_text: String::new(),
+            filter: Filter::default(),
+            filtered: None,
+            filter_edit: None,
+            dialog: None,
+            operator: operator.into(),
+            demo: false,
+            status,
+            status_since: None,
+            keys,
+            key_errors,
+            theme: Theme::from_env(config.ui.theme),
+            journal: JournalState::Ok,
+            tui_logger: false,
+            log: VecDeque::new(),
+            log_scroll: 0,
+            events: VecDeque::new(),
+            capacity: (config.ingest.retention_events as usize).max(1),
+            next_seq: 0,
+            events_sel: 0,
+            events_bottom: Cell::new(0),
+            agent_order: Vec::new(),
+            agents_sel: 0,
+            agents_top_row: Cell::new(0),
+            alert_order: Vec::new(),
+            alerts_sel: 0,
+            alerts_top: Cell::new(0),
+            progress_scroll: 0,
+            open_by_level: [0; 4],
+            liveness_counts: [0; 5],
+            events_per_sec: 0.0,
+            rate: VecDeque::new(),
+            view: RefCell::new(ViewCache::default()),
+        }
+    }
+
+    /// Wraps an operator action with the operator's name, for `Engine::apply`.
+    pub fn operator_input(&self, action: Action) -> Input {
+        Input::Operator(OperatorAction {
+            operator: self.operator.clone(),
+            action,
+        })
+    }
+
+    // ----- the stream -------------------------------------------------------
+
+    /// Retains an event for the stream. Call before `Engine::apply` (the engine
+    /// takes the event's id); the level is classified against the engine as it is.
+    pub fn push_event(
+        &mut self,
+        event: &Event,
+        engine: &Engine,
+        source: Arc<str>,
+        line: u64,
+        offset: u64,
+    ) {
+        let in_current = event
+            .component
+            .as_deref()
+            .is_some_and(|c| engine.in_current_phase(c));
+        let class = classify(event, &engine.matrix, in_current);
+        let level = (class.alerts || event.severity.is_some()).then_some(class.level);
+        self.push_entry(
+            event.ts,
+            level,
+            source,
+            line,
+            offset,
+            EntryBody::Event(Box::new(event.clone())),
+        );
+    }
+
+    /// Retains a derived event (e.g. `agent_timeout`) from the engine's effects.
+    pub fn push_effects(&mut self, effects: &[Effect], engine: &Engine) {
+        for e in effects {
+            match e {
+                Effect::Derived { event } => {
+                    self.push_event(event, engine, Arc::from("coord (derived)"), 0, 0)
+                }
+                Effect::Rejected { reason } => self.status = Some(format!("refused: {reason}")),
+                _ => {}
+            }
+        }
+    }
+
+    /// Retains a line that did not parse; `now` is its ingest time.
+    pub fn push_parse_error(&mut self, error: &ParseError, now: Time) {
+        let source: Arc<str> = Arc::from(error.source.as_str());
+        let (line, offset) = (error.line, error.offset);
+        self.push_entry(
+            now,
+            None,
+            source,
+            line,
+            offset,
+            EntryBody::ParseError(Box::new(error.clone())),
+        );
+    }
+
+    fn push_entry(
+        &mut self,
+        at: Time,
+        level: Option<Level>,
+        source: Arc<str>,
+        line: u64,
+        offset: u64,
+        body: EntryBody,
+    ) {
+        if self.events.len() == self.capacity {
+            if let Some(gone) = self.events.pop_front() {
+                if let Some(list) = &mut self.filtered {
+                    if list.front() == Some(&gone.seq) {
+                        list.pop_front();
+                    }
+                }
+            }
+        }
+        let entry = StreamEntry {
+            seq: self.next_seq,
+            at,
+            level,
+            source,
+            line,
+            offset,
+            body,
+        };
+        self.next_seq += 1;
+        let shown = self.filter.matches_entry(&entry);
+        if let (true, Some(list)) = (shown, &mut self.filtered) {
+            list.push_back(entry.seq);
+        }
+        self.events.push_back(entry);
+        if !self.follow {
+            if shown {
+                // Keep the same entries on screen while the operator reads.
+                self.events_sel += 1;
+                self.events_bottom.set(self.events_bottom.get() + 1);
+            }
+            // The oldest may have been let go: stay on what is retained.
+            let last = self.stream_count().saturating_sub(1);
+            self.events_sel = self.events_sel.min(last);
+            self.events_bottom.set(self.events_bottom.get().min(last));
+        }
+    }
+
+    pub fn retained(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn entry(&self, seq: u64) -> Option<&StreamEntry> {
+        let first = self.events.front()?.seq;
+        self.events.get(seq.checked_sub(first)? as usize)
+    }
+
+    /// Matching entries from the newest back: `skip` matches skipped, then up to
+    /// `take`. Scans only as far back as it needs.
+    pub fn stream_window(&self, skip: usize, take: usize) -> Vec<&StreamEntry> {
+        let mut out = Vec::with_capacity(take);
+        match &self.filtered {
+            None => {
+                let len = self.events.len();
+                let end = len.saturating_sub(skip);
+                let start = end.saturating_sub(take);
+                out.extend(self.events.range(start..end).rev());
+            }
+            Some(list) => {
+                let end = list.len().saturating_sub(skip);
+                let start = end.saturating_sub(take);
+                out.extend(list.range(start..end).rev().filter_map(|s| self.entry(*s)));
+            }
+        }
+        out
+    }
+
+    fn stream_count(&self) -> usize {
+        match &self.filtered {
+            None => self.events.len(),
+            Some(list) => list.len(),
+        }
+    }
+
+    /// Sets the filter and indexes the retained entries it matches (one pass).
+    pub fn set_filter(&mut self, filter: Filter) {
+        self.filtered = (!filter.is_empty()).then(|| {
+            self.events
+                .iter()
+                .filter(|e| filter.matches_entry(e))
+                .map(|e| e.seq)
+                .collect()
+        });
+        self.filter = filter;
+    }
+
+    pub fn events_selected(&self) -> usize {
+        self.events_sel
+    }
+
+    pub fn selected_entry(&self) -> Option<&StreamEntry> {
+        self.stream_window(self.events_sel, 1).into_iter().next()
+    }
+
+    /// The selected alert's id, if the selection is on an open one.
+    pub fn selected_alert(&self) -> Option<AlertRow> {
+        self.alert_order.get(self.alerts_sel).copied()
+    }
+
+    pub fn push_log(&mut self, line: impl Into<String>) {
+        if self.log.len() == LOG_LINES {
+            self.log.pop_front();
+        }
+        self.log.push_back(line.into());
+    }
+
+    // ----- engine caches ----------------------------------------------------
+
+    /// Refreshes the worst-first orders, the reassign candidates, the per-level
+    /// counts and the ingest rate. Call after applying inputs and after a key
+    /// that changed the filter, before drawing.
+    pub fn sync(&mut self, engine: &Engine, now: Time) {
+        match (&self.status, &self.status_since) {
+            (None, _) => self.status_since = None,
+            (Some(s), Some((seen, at))) if s == seen => {
+                if (now - *at).num_seconds() >= 15 {
+                    self.status = None;
+                    self.status_since = None;
+                }
+            }
+            (Some(s), _) => self.status_since = Some((s.clone(), now)),
+        }
+        // Agents: liveness worst first (timed out, late, offline, healthy, standby),
+        // then the longest silent, then by name.
+        let mut agents: Vec<&Agent> = engine
+            .agents
+            .values()
+            .filter(|a| self.filter.matches_agent(a))
+            .collect();
+        agents.sort_unstable_by(|a, b| {
+            a.liveness
+                .cmp(&b.liveness)
+                .then_with(|| a.last_seen.cmp(&b.last_seen))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        self.agent_order.clear();
+        self.agent_order.extend(agents.iter().map(|a| a.id.clone()));
+        self.agents_sel = self
+            .agents_sel
+            .min(self.agent_order.len().saturating_sub(1));
+
+        let mut counts = [0; 5];
+        for a in engine.agents.values() {
+            counts[a.liveness as usize] += 1;
+        }
+        self.liveness_counts = counts;
+
+        // The reassign picker, filled when it opens: healthy agents with their
+        // open-task counts, fewest first.
+        if let Some(Dialog::Reassign { choices, .. }) = &mut self.dialog {
+            if choices.is_empty() {
+                let mut healthy: Vec<(String, usize)> = engine
+                    .agents
+                    .values()
+                    .filter(|a| a.liveness == Liveness::Healthy)
+                    .map(|a| (a.id.clone(), a.open_tasks.len()))
+                    .collect();
+                healthy.sort_unstable_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+                if healthy.is_empty() {
+                    self.dialog = None;
+                    self.status = Some("no healthy agent to reassign to".into());
+                } else {
+                    *choices = healthy;
+                }
+            }
+        }
+
+        // Alerts: open first; level, unacknowledged, SLA breached, oldest first.
+        let keep_sel = self.selected_alert().map(|r| r.id);
+        let mut alerts: Vec<&Alert> = if self.show_resolved {
+            engine.alerts.all().iter().collect()
+        } else {
+            engine.alerts.open().collect()
+        };
+        alerts.retain(|a| self.filter.matches_alert(a));
+        alerts.sort_unstable_by(|a, b| {
+            b.is_open()
+                .cmp(&a.is_open())
+                .then_with(|| b.level.cmp(&a.level))
+                .then_with(|| {
+                    (a.status == Status::Acknowledged).cmp(&(b.status == Status::Acknowledged))
+                })
+                .then_with(|| b.sla_breached.cmp(&a.sla_breached))
+                .then_with(|| {
+                    if a.is_open() {
+                        a.id.cmp(&b.id)
+                    } else {
+                        b.id.cmp(&a.id)
+                    }
+                })
+        });
+        self.alert_order.clear();
+        self.alert_order.extend(alerts.iter().map(|a| AlertRow {
+            id: a.id,
+            open: a.is_open(),
+        }));
+        if let Some(id) = keep_sel {
+            if let Some(i) = self.alert_order.iter().position(|r| r.id == id) {
+                self.alerts_sel = i;
+            }
+        }
+        self.alerts_sel = self
+            .alerts_sel
+            .min(self.alert_order.len().saturating_sub(1));
+
+        let mut by_level = [0; 4];
+        for a in engine.alerts.open() {
+            by_level[a.level.number() as usize - 1] += 1;
+        }
+        self.open_by_level = by_level;
+
+        // Events per second over the last 10 s of samples.
+        let events = engine.counters.events + engine.counters.parse_errors;
+        if self.rate.back().is_none_or(|(t, _)| *t < now) {
+            self.rate.push_back((now, events));
+        }
+        while self
+            .rate
+            .front()
+            .is_some_and(|(t, _)| (now - *t).num_milliseconds() > 10_000)
+            && self.rate.len() > 2
+        {
+            self.rate.pop_front();
+        }
+        self.events_per_sec = match (self.rate.front(), self.rate.back()) {
+            (Some((t0, n0)), Some((t1, n1))) if t1 > t0 => {
+                (n1 - n0) as f64 / ((*t1 - *t0).num_milliseconds() as f64 / 1000.0)
+            }
+            _ => 0.0,
+        };
+    }
+
+    // ----- keys -------------------------------------------------------------
+
+    /// Handles one key. Releases and repeats of releases are ignored.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Option<UiAction> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            return Some(UiAction::Quit);
+        }
+        if self.filter_edit.is_some() {
+            return self.filter_key(key);
+        }
+        if self.dialog.is_some() {
+            return dialogs::handle_key(self, key);
+        }
+        let cmd = self.keys.lookup(&key)?;
+        self.command(cmd)
+    }
+
+    fn filter_key(&mut self, key: KeyEvent) -> Option<UiAction> {
+        let text = self.filter_edit.as_mut()?;
+        match key.code {
+            KeyCode::Esc => {
+                self.filter_edit = None;
+                self.set_filter(Filter::parse(&self.filter_text));
+            }
+            KeyCode::Enter => {
+                self.filter_text = self.filter_edit.take().unwrap_or_default();
+                self.set_filter(Filter::parse(&self.filter_text));
+                if !self.filter.errors.is_empty() {
+                    self.status = Some(format!("filter: {}", self.filter.errors.join("; ")));
+                }
+            }
+            KeyCode::Backspace => {
+                text.pop();
+                let f = Filter::parse(text);
+                self.set_filter(f);
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                text.clear();
+                self.set_filter(Filter::default());
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                text.push(c);
+                let f = Filter::parse(text);
+                self.set_filter(f);
+            }
+            _ => return None,
+        }
+        self.events_sel = 0;
+        self.events_bottom.set(0);
+        self.follow = true;
+        self.agents_sel = 0;
+        self.alerts_sel = 0;
+        Some(UiAction::Redraw)
+    }
+
+    fn page(&self, pane: Pane) -> usize {
+        self.view.borrow().page[pane.index()].max(1)
+    }
+
+    /// Whether the last frame was too small for four panes (numbers also zoom).
+    fn small_screen(&self) -> bool {
+        matches!(self.view.borrow().mode, Some(Mode::Stacked | Mode::Single))
+    }
+
+    pub fn focus_pane(&mut self, pane: Pane) {
+        self.focus = pane;
+        if pane == Pane::Log {
+            self.show_log = true;
+        }
+    }
+
+    fn command(&mut self, cmd: Command) -> Option<UiAction> {
+        use Command::*;
+        let redraw = Some(UiAction::Redraw);
+        match cmd {
+            Quit => return Some(UiAction::Quit),
+            Help => self.dialog = Some(Dialog::Help { scroll: 0 }),
+            FocusNext | FocusPrev => {
+                let panes: Vec<Pane> = Pane::ALL
+                    .into_iter()
+                    .filter(|p| *p != Pane::Log || self.show_log)
+                    .collect();
+                let i = panes.iter().position(|p| *p == self.focus).unwrap_or(0);
+                let n = panes.len();
+                let j = if cmd == FocusNext {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
+                self.focus = panes[j];
+            }
+            FocusEvents | FocusAgents | FocusAlerts | FocusProgress | FocusLog => {
+                let pane = match cmd {
+                    FocusEvents => Pane::Events,
+                    FocusAgents => Pane::Agents,
+                    FocusAlerts => Pane::Alerts,
+                    FocusProgress => Pane::Progress,
+                    _ => Pane::Log,
+                };
+                let small = self.small_screen();
+                self.focus_pane(pane);
+                if small {
+                    self.zoom = true;
+                }
+            }
+            Zoom => self.zoom = !self.zoom,
+            Logs => {
+                self.show_log = !self.show_log;
+                if self.show_log {
+                    self.focus = Pane::Log;
+                } else if self.focus == Pane::Log {
+                    self.focus = Pane::Events;
+                }
+            }
+            Follow => {
+                self.follow = !self.follow;
+                if self.follow {
+                    self.events_sel = 0;
+                    self.events_bottom.set(0);
+                }
+            }
+            ShowResolved => {
+                self.show_resolved = !self.show_resolved;
+                self.status = Some(if self.show_resolved {
+                    "showing resolved alerts".into()
+                } else {
+                    "hiding resolved alerts".into()
+                });
+            }
+            Filter => self.filter_edit = Some(self.filter_text.clone()),
+            Back => {
+                if self.zoom {
+                    self.zoom = false;
+                } else if !self.filter_text.is_empty() {
+                    self.filter_text.clear();
+                    self.set_filter(crate::ui::app::Filter::default());
+                } else {
+                    self.status = None;
+                }
+            }
+            Up => self.move_by(-1),
+            Down => self.move_by(1),
+            Left => self.move_horizontal(-1),
+            Right => self.move_horizontal(1),
+            PageUp => self.move_by(-(self.page(self.focus) as isize)),
+            PageDown => self.move_by(self.page(self.focus) as isize),
+            Top => self.move_to_end(true),
+            Bottom => self.move_to_end(false),
+            Details => self.details(),
+            Acknowledge | Reassign | Escalate | Resolve | FalseAlarm | Snooze | Note => {
+                return self.alert_command(cmd);
+            }
+            AcknowledgeAll => {
+                let ids: Vec<u64> = self
+                    .alert_order
+                    .iter()
+                    .filter(|r| r.open)
+                    .map(|r| r.id)
+                    .collect();
+                if ids.is_empty() {
+                    self.status = Some("no open alert in view".into());
+                    return redraw;
+                }
+                return Some(UiAction::Operator(Action::AcknowledgeAll { alerts: ids }));
+            }
+        }
+        redraw
+    }
+
+    /// The operator keys on the selected alert.
+    fn alert_command(&mut self, cmd: Command) -> Option<UiAction> {
+        let Some(row) = self.selected_alert() else {
+            self.status = Some("no alert selected: focus Alerts (3) and pick one".into());
+            return Some(UiAction::Redraw);
+        };
+        if !row.open {
+            self.status = Some(format!("A-{} is resolved", row.id));
+            return Some(UiAction::Redraw);
+        }
+        let alert = row.id;
+        match cmd {
+            Command::Acknowledge => {
+                return Some(UiAction::Operator(Action::Acknowledge {
+                    alert,
+                    note: None,
+                }))
+            }
+            Command::Escalate => return Some(UiAction::Operator(Action::Escalate { alert })),
+            Command::Reassign => {
+                // `sync` fills the choices from the engine before the next frame.
+                self.dialog = Some(Dialog::Reassign {
+                    alert,
+                    choices: Vec::new(),
+                    sel: 0,
+                });
+            }
+            Command::Snooze => self.dialog = Some(Dialog::Snooze { alert, sel: 0 }),
+            Command::Resolve => self.dialog = Some(Dialog::input(InputPurpose::Resolve, alert)),
+            Command::FalseAlarm => {
+                self.dialog = Some(Dialog::input(InputPurpose::FalseAlarm, alert))
+            }
+            Command::Note => self.dialog = Some(Dialog::input(InputPurpose::Note, alert)),
+            _ => {}
+        }
+        Some(UiAction::Redraw)
+    }
+
+    fn details(&mut self) {
+        match self.focus {
+            Pane::Events => {
+                if let Some(e) = self.selected_entry() {
+                    self.dialog = Some(Dialog::Detail {
+                        seq: e.seq,
+                        scroll: 0,
+                    });
+                }
+            }
+            Pane::Alerts => {
+                if let Some(r) = self.selected_alert() {
+                    self.dialog = Some(Dialog::AlertDetail {
+                        alert: r.id,
+                        scroll: 0,
+                    });
+                }
+            }
+            Pane::Agents => {
+                // An agent's details are its events: filter the stream by it.
+                if let Some(id) = self.agent_order.get(self.agents_sel) {
+                    self.filter_text = format!("agent:{id}");
+                    self.set_filter(Filter::parse(&self.filter_text));
+                    self.focus = Pane::Events;
+                    self.follow = true;
+                    self.events_sel = 0;
+                    self.events_bottom.set(0);
+                }
+            }
+            Pane::Progress | Pane::Log => {}
+        }
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let step = |v: usize, max: usize| -> usize {
+            (v as isize + delta).clamp(0, max.saturating_sub(1) as isize) as usize
+        };
+        match self.focus {
+            Pane::Events => {
+                if delta < 0 {
+                    // Up goes back in time, only as far as there are entries.
+                    let want = delta.unsigned_abs();
+                    let avail = self.stream_window(self.events_sel, want + 1).len();
+                    self.events_sel += want.min(avail.saturating_sub(1));
+                } else {
+                    self.events_sel = self.events_sel.saturating_sub(delta as usize);
+                }
+                // Scrolled up, follow is off; back at the newest, it is on again.
+                self.follow = self.events_sel == 0;
+            }
+            Pane::Agents => {
+                let cols = self.view.borrow().agents_cols.max(1) as isize;
+                let v = (self.agents_sel as isize + delta * cols)
+                    .clamp(0, self.agent_order.len().saturating_sub(1) as isize);
+                self.agents_sel = v as usize;
+            }
+            Pane::Alerts => self.alerts_sel = step(self.alerts_sel, self.alert_order.len()),
+            Pane::Progress => {
+                let max = self.view.borrow().progress_max;
+                self.progress_scroll =
+                    (self.progress_scroll as isize + delta).clamp(0, max as isize) as usize
+            }
+            Pane::Log => {
+                // Counted from the newest line: up goes back.
+                let max = self.log.len().saturating_sub(1) as isize;
+                self.log_scroll = (self.log_scroll as isize - delta).clamp(0, max) as usize;
+            }
+        }
+    }
+
+    fn move_horizontal(&mut self, delta: isize) {
+        if self.focus == Pane::Agents {
+            let v = (self.agents_sel as isize + delta)
+                .clamp(0, self.agent_order.len().saturating_sub(1) as isize);
+            self.agents_sel = v as usize;
+        }
+    }
+
+    fn move_to_end(&mut self, top: bool) {
+        match self.focus {
+            Pane::Events => {
+                if top {
+                    self.events_sel = self.stream_count().saturating_sub(1);
+                    self.follow = false;
+                } else {
+                    self.events_sel = 0;
+                    self.events_bottom.set(0);
+                    self.follow = true;
+                }
+            }
+            Pane::Agents => {
+                self.agents_sel = if top {
+                    0
+                } else {
+                    self.agent_order.len().saturating_sub(1)
+                }
+            }
+            Pane::Alerts => {
+                self.alerts_sel = if top {
+                    0
+                } else {
+                    self.alert_order.len().saturating_sub(1)
+                }
+            }
+            Pane::Progress => {
+                self.progress_scroll = if top {
+                    0
+                } else {
+                    self.view.borrow().progress_max
+                }
+            }
+            Pane::Log => {
+                self.log_scroll = if top {
+                    self.log.len().saturating_sub(1)
+                } else {
+                    0
+                }
+            }
+        }
+    }
+
+    // ----- mouse ------------------------------------------------------------
+
+    /// Click focuses a pane (or a tab) and selects the row or cell under it;
+    /// the wheel scrolls the pane under the pointer.
+    pub fn handle_mouse(&mut self, m: MouseEvent) -> Option<UiAction> {
+        let pos = Position::new(m.column, m.row);
+        let view = self.view.borrow().clone();
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                if self.dialog.is_some() || self.filter_edit.is_some() {
+                    return None;
+                }
+                if let Some((pane, _)) = view.tabs.iter().find(|(_, r)| r.contains(pos)) {
+                    self.focus_pane(*pane);
+                    return Some(UiAction::Redraw);
+                }
+                let (pane, body, _) = *view.panes.iter().find(|(_, _, o)| o.contains(pos))?;
+                self.focus_pane(pane);
+                if body.contains(pos) {
+                    self.select_at(pane, body, pos, &view);
+                }
+                Some(UiAction::Redraw)
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                if self.dialog.is_some() || self.filter_edit.is_some() {
+                    return None;
+                }
+                let pane = view
+                    .panes
+                    .iter()
+                    .find(|(_, _, o)| o.contains(pos))
+                    .map_or(self.focus, |p| p.0);
+                self.focus = pane;
+                let d: isize = if m.kind == MouseEventKind::ScrollUp {
+                    -3
+                } else {
+                    3
+                };
+                if pane == Pane::Agents {
+                    // The wheel moves whole rows of the grid.
+                    self.move_by(d.signum());
+                } else {
+                    self.move_by(d);
+                }
+                Some(UiAction::Redraw)
+            }
+            _ => None,
+        }
+    }
+
+    fn select_at(&mut self, pane: Pane, body: Rect, pos: Position, view: &ViewCache) {
+        let r = (pos.y - body.y) as usize;
+        match pane {
+            Pane::Events => {
+                let rows = view.events_rows;
+                if r < rows {
+                    let sel = self.events_bottom.get() + (rows - 1 - r);
+                    self.events_sel = sel;
+                    self.follow = sel == 0;
+                }
+            }
+            Pane::Agents => {
+                let (w, h) = view.agents_cell;
+                if w == 0 || h == 0 {
+                    return;
+                }
+                let col = ((pos.x - body.x) / w) as usize;
+                let row = r / h as usize;
+                if col < view.agents_cols {
+                    let i = (self.agents_top_row.get() + row) * view.agents_cols + col;
+                    if i < self.agent_order.len() {
+                        self.agents_sel = i;
+                    }
+                }
+            }
+            Pane::Alerts => {
+                if pos.y >= view.alerts_first_y {
+                    let i = self.alerts_top.get() + (pos.y - view.alerts_first_y) as usize;
+                    if i < self.alert_order.len() {
+                        self.alerts_sel = i;
+                    }
+                }
+            }
+            Pane::Progress | Pane::Log => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, agent: &str, n: u64) -> Event {
+        let mut e = Event::new(
+            crate::model::EventType::from_name(kind),
+            "2026-11-24T12:00:00Z".parse().unwrap(),
+            format!("e{n}"),
+        );
+        e.agent = Some(agent.into());
+        e
+    }
+
+    #[test]
+    fn ring_and_filter_index_stay_in_step() {
+        let mut config = Config::default();
+        config.ingest.retention_events = 4;
+        let engine = Engine::new(config.clone(), None);
+        let mut app = App::new(&config, "op");
+        let src: Arc<str> = Arc::from("events/x.jsonl");
+        for n in 0..6 {
+            let agent = if n % 2 == 0 { "even" } else { "odd" };
+            app.push_event(
+                &event("agent_heartbeat", agent, n),
+                &engine,
+                src.clone(),
+                n,
+                0,
+            );
+        }
+        assert_eq!(app.retained(), 4);
+        let seqs =
+            |app: &App| -> Vec<u64> { app.stream_window(0, 10).iter().map(|e| e.seq).collect() };
+        assert_eq!(seqs(&app), vec![5, 4, 3, 2]);
+        app.set_filter(Filter::parse("agent:even"));
+        assert_eq!(seqs(&app), vec![4, 2]);
+        app.push_event(
+            &event("agent_heartbeat", "even", 6),
+            &engine,
+            src.clone(),
+            6,
+            0,
+        );
+        app.push_event(
+            &event("agent_heartbeat", "odd", 7),
+            &engine,
+            src.clone(),
+            7,
+            0,
+        );
+        // seq 2 and 3 were let go; the index followed.
+        assert_eq!(seqs(&app), vec![6, 4]);
+        assert_eq!(app.stream_window(1, 10).len(), 1);
+        // Scrolled up, new matching entries keep the selection on the same entry.
+        app.handle_key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::NONE));
+        app.handle_key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::NONE));
+        assert!(!app.follow);
+        assert_eq!(app.selected_entry().map(|e| e.seq), Some(4));
+        // A non-matching entry arrives and entry 4 is let go: the selection
+        // moves to the oldest retained match.
+        app.push_event(&event("odd_one", "odd", 8), &engine, src.clone(), 8, 0);
+        assert_eq!(app.selected_entry().map(|e| e.seq), Some(6));
+        // A matching one arrives: the selection stays on the same entry.
+        app.push_event(&event("agent_heartbeat", "even", 9), &engine, src, 9, 0);
+        assert_eq!(app.selected_entry().map(|e| e.seq), Some(6));
+    }
+
+    #[test]
+    fn filter_tokens() {
+        let f = Filter::parse("type:blocker agent:BE level:high level:crit-ish tests green");
+        assert_eq!(f.types, vec!["blocker"]);
+        assert_eq!(f.agents, vec!["be"]);
+        assert_eq!(f.levels, vec![Level::High]);
+        assert_eq!(f.text, vec!["tests", "green"]);
+        assert_eq!(f.errors.len(), 1);
+        assert!(Filter::parse("  ").is_empty());
+        assert!(contains_ci("Backend-1", "backend"));
+        assert!(!contains_ci("be", "backend"));
+    }
+}

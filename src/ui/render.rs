@@ -1,0 +1,343 @@
+//! Drawing the whole console: `draw(frame, app, engine, now)` lays the screen
+//! out, draws the panes (each builds only its visible rows), the tab bar or the
+//! collapsed headers, the filter line, the status bar and any dialog. Reads the
+//! engine and the view state; changes neither (apart from the scroll offsets and
+//! the geometry remembered for the mouse).
+
+use super::app::{App, Pane};
+use super::layout::{self, Mode};
+use super::{agents, alerts, dialogs, events, progress, status_bar};
+use crate::engine::{Engine, Time};
+use crate::sanitize::sanitize;
+use chrono::TimeDelta;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType};
+use ratatui::Frame;
+
+/// A span of time as an age: `42s`, `12m05s`, `3h12m`, `2d03h`.
+pub fn fmt_age(d: TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else {
+        format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600)
+    }
+}
+
+/// A countdown: `0:45`, `14:59`, `1h05m`, `2d03h`.
+pub fn fmt_countdown(d: TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    if s < 3600 {
+        format!("{}:{:02}", s / 60, s % 60)
+    } else {
+        fmt_age(d)
+    }
+}
+
+/// At most `n` characters, with `…` when cut.
+pub fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    if n == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(n - 1).collect();
+    out.push('…');
+    out
+}
+
+/// At most `n` characters, cut between words (`…` marks the cut); a first
+/// word longer than `n` is cut inside.
+pub fn clip_words(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for word in s.split(' ') {
+        let extra = usize::from(!out.is_empty()) + word.chars().count();
+        if out.chars().count() + extra + 1 > n {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.is_empty() {
+        return clip(s, n);
+    }
+    out.push('…');
+    out
+}
+
+/// The line cut to `width` columns between words, `…` marking the cut, so a
+/// row never ends in half a word.
+pub fn fit_line(mut line: Line<'_>, width: u16) -> Line<'_> {
+    let width = width as usize;
+    if line.width() <= width {
+        return line;
+    }
+    let mut used = 0;
+    for i in 0..line.spans.len() {
+        let w = line.spans[i].width();
+        if used + w > width {
+            let room = width - used;
+            let text = line.spans[i].content.trim_end().to_string();
+            let cut = clip_words(&text, room);
+            line.spans[i].content = cut.into();
+            line.spans.truncate(i + 1);
+            break;
+        }
+        used += w;
+    }
+    line
+}
+
+/// Writes a line at (x, y), clipped to `width` and to the frame.
+pub fn put_line(frame: &mut Frame, x: u16, y: u16, line: &Line, width: u16) {
+    let area = frame.area();
+    if y < area.y || y >= area.bottom() || x >= area.right() {
+        return;
+    }
+    let width = width.min(area.right() - x);
+    if width == 0 {
+        return;
+    }
+    frame.buffer_mut().set_line(x, y, line, width);
+}
+
+fn title_note(pane: Pane, app: &App, engine: &Engine) -> String {
+    match pane {
+        Pane::Events => events::title_note(app),
+        Pane::Agents => agents::title_note(app),
+        Pane::Alerts => alerts::title_note(app),
+        Pane::Progress => progress::title_note(engine),
+        Pane::Log if app.tui_logger => "coord diagnostics (tracing)".into(),
+        Pane::Log => format!("{} lines", app.log.len()),
+    }
+}
+
+fn pane_title(pane: Pane, app: &App, focused: bool) -> Span<'static> {
+    let zoom = if app.zoom && focused { " [zoom]" } else { "" };
+    Span::styled(
+        format!(" {} {}{zoom} ", pane.number(), pane.title()),
+        app.theme.title(focused),
+    )
+}
+
+/// Draws the console.
+pub fn draw(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
+    let area = frame.area();
+    let screen = layout::compute(
+        area,
+        app.focus,
+        app.zoom,
+        app.show_log,
+        app.filter_edit.is_some(),
+    );
+    let theme = &app.theme;
+    let mut cache_panes = Vec::new();
+    let mut cache_tabs = Vec::new();
+    for &(pane, outer) in &screen.panes {
+        let focused = pane == app.focus || screen.panes.len() == 1;
+        let inner = if screen.bordered && outer.width >= 3 && outer.height >= 3 {
+            // The pane's name always shows; its note gets what room is left.
+            let title = pane_title(pane, app, focused);
+            let room = (outer.width as usize).saturating_sub(title.width() + 6);
+            let note = clip_words(&sanitize(&title_note(pane, app, engine)), room);
+            let note = if note.is_empty() {
+                String::new()
+            } else {
+                format!(" {note} ")
+            };
+            let block = Block::bordered()
+                .border_type(if focused {
+                    BorderType::Thick
+                } else {
+                    BorderType::Rounded
+                })
+                .border_style(theme.border(focused))
+                .title(title)
+                .title(Line::from(Span::styled(note, theme.dim())).right_aligned());
+            let inner = block.inner(outer);
+            frame.render_widget(block, outer);
+            inner
+        } else {
+            outer
+        };
+        cache_panes.push((pane, inner, outer));
+        match pane {
+            Pane::Events => events::render(frame, inner, app, focused),
+            Pane::Agents => agents::render(frame, inner, app, engine, now, focused),
+            Pane::Alerts => alerts::render(frame, inner, app, engine, now, focused),
+            Pane::Progress => progress::render(frame, inner, app, engine, now),
+            Pane::Log => render_log(frame, inner, app),
+        }
+    }
+    // Collapsed panes: one line each, with their counts.
+    for &(pane, r) in &screen.headers {
+        let note = sanitize(&title_note(pane, app, engine)).into_owned();
+        let line = Line::from(vec![
+            Span::styled("─", theme.dim()),
+            pane_title(pane, app, false),
+            Span::styled(format!(" {note} "), theme.dim()),
+            Span::styled("─".repeat(r.width as usize), theme.dim()),
+        ]);
+        put_line(frame, r.x, r.y, &line, r.width);
+        cache_tabs.push((pane, r));
+    }
+    if let Some(r) = screen.tabs {
+        let mut x = r.x;
+        for pane in Pane::ALL {
+            if pane == Pane::Log && !app.show_log {
+                continue;
+            }
+            let label = if r.width >= 50 || (pane == app.focus && r.width >= 16) {
+                format!(" {} {} ", pane.number(), pane.title())
+            } else {
+                format!(" {} ", pane.number())
+            };
+            let w = label.chars().count() as u16;
+            if x >= r.right() {
+                break;
+            }
+            let style = if pane == app.focus {
+                theme.title(true)
+            } else {
+                theme.dim()
+            };
+            put_line(frame, x, r.y, &Line::styled(label, style), r.right() - x);
+            cache_tabs.push((
+                pane,
+                Rect {
+                    x,
+                    width: w.min(r.right() - x),
+                    ..r
+                },
+            ));
+            x = x.saturating_add(w);
+        }
+        // The focused pane's note, if there is room after the tabs.
+        if x + 4 < r.right() {
+            if let Some(&(pane, _)) = screen.panes.first() {
+                let note = sanitize(&title_note(pane, app, engine)).into_owned();
+                put_line(
+                    frame,
+                    x + 1,
+                    r.y,
+                    &Line::styled(note, theme.dim()),
+                    r.right() - x - 1,
+                );
+            }
+        }
+    }
+    if let Some(r) = screen.filter {
+        let text = app.filter_edit.as_deref().unwrap_or_default();
+        let mut spans = vec![
+            Span::styled("/", theme.key()),
+            Span::raw(sanitize(text).into_owned()),
+            Span::styled("█", theme.dim()),
+        ];
+        if r.width >= 70 {
+            spans.push(Span::styled(
+                "   type: agent: level: component: text · Enter keep · Esc cancel",
+                theme.dim(),
+            ));
+        }
+        put_line(frame, r.x, r.y, &Line::from(spans), r.width);
+    }
+    if let Some(r) = screen.status {
+        status_bar::render(frame, r, app, engine, now);
+    }
+    {
+        let mut v = app.view.borrow_mut();
+        v.mode = Some(screen.mode);
+        v.panes = cache_panes;
+        v.tabs = cache_tabs;
+    }
+    if screen.mode != Mode::Single || (area.width >= 20 && area.height >= 5) {
+        dialogs::render(frame, app, engine, now);
+    }
+}
+
+fn render_log(frame: &mut Frame, inner: Rect, app: &App) {
+    let rows = inner.height as usize;
+    if rows == 0 {
+        return;
+    }
+    if app.tui_logger {
+        let t = &app.theme;
+        let widget = tui_logger::TuiLoggerWidget::default()
+            .output_level(Some(tui_logger::TuiLoggerLevelOutput::Long))
+            .output_target(true)
+            .output_file(false)
+            .output_line(false)
+            .output_timestamp(Some("%H:%M:%S".into()))
+            .style(t.plain())
+            .style_error(t.bad())
+            .style_warn(t.warn())
+            .style_info(t.plain())
+            .style_debug(t.dim())
+            .style_trace(t.dim());
+        frame.render_widget(widget, inner);
+        app.view.borrow_mut().page[4] = rows.max(1);
+        return;
+    }
+    let end = app.log.len().saturating_sub(app.log_scroll);
+    let start = end.saturating_sub(rows);
+    if app.log.is_empty() {
+        put_line(
+            frame,
+            inner.x,
+            inner.y,
+            &Line::styled("no diagnostics", app.theme.dim()),
+            inner.width,
+        );
+    }
+    for (i, l) in app.log.range(start..end).enumerate() {
+        put_line(
+            frame,
+            inner.x,
+            inner.y + i as u16,
+            &Line::raw(sanitize(l).into_owned()),
+            inner.width,
+        );
+    }
+    app.view.borrow_mut().page[4] = rows.max(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_cuts() {
+        assert_eq!(fmt_age(TimeDelta::seconds(42)), "42s");
+        assert_eq!(fmt_age(TimeDelta::seconds(725)), "12m05s");
+        assert_eq!(fmt_age(TimeDelta::seconds(3 * 3600 + 720)), "3h12m");
+        assert_eq!(fmt_age(TimeDelta::seconds(2 * 86_400 + 3 * 3600)), "2d03h");
+        assert_eq!(fmt_age(TimeDelta::seconds(-5)), "0s");
+        assert_eq!(fmt_countdown(TimeDelta::seconds(45)), "0:45");
+        assert_eq!(fmt_countdown(TimeDelta::seconds(899)), "14:59");
+        assert_eq!(fmt_countdown(TimeDelta::seconds(3900)), "1h05m");
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+        assert_eq!(
+            clip_words("auth-api/unit_tests backend-1", 22),
+            "auth-api/unit_tests…"
+        );
+        assert_eq!(clip_words("averyveryverylongword x", 8), "averyve…");
+        assert_eq!(clip_words("short", 10), "short");
+        let line = fit_line(
+            Line::from(vec![Span::raw("12:00 "), Span::raw("3 tests failing")]),
+            16,
+        );
+        assert_eq!(line.to_string(), "12:00 3 tests…");
+    }
+}

@@ -1,0 +1,604 @@
+//! Ingestion of `events/` through the real binary (SPEC 2, 3.4, 9; QUALITY
+//! "Reliability" and "Security and bad input"): truncation, rewrites, rotation,
+//! deletion, a torn journal tail, over-long lines, bad bytes, many files, the
+//! directory lock, stdin and whole-file drops. Each test runs `coord watch`
+//! (`--once` between changes, or a live `--headless` console) and reads the
+//! journal and `coord status --json` back.
+
+mod ingest_support;
+
+use ingest_support::*;
+use serde_json::Value;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Appends `n` events `<prefix>-000001…` to `file`; returns their ids.
+fn append(file: &Path, prefix: &str, range: std::ops::RangeInclusive<u64>) -> Vec<String> {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .unwrap();
+    let mut ids = Vec::new();
+    let mut text = String::new();
+    for n in range {
+        let id = format!("{prefix}-{n:06}");
+        text.push_str(&event_line(&id, prefix, n));
+        ids.push(id);
+    }
+    f.write_all(text.as_bytes()).unwrap();
+    ids
+}
+
+fn source_records(dir: &Path, what: &str) -> Vec<Value> {
+    records(dir)
+        .into_iter()
+        .filter(|r| r["kind"] == "source" && r["what"] == what)
+        .collect()
+}
+
+/// As `source_records`, on a journal a console is writing (a partial last
+/// record is skipped).
+fn source_records_now(dir: &Path, what: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for seg in segments(dir) {
+        for line in fs::read(&seg).unwrap_or_default().split(|&b| b == b'\n') {
+            if let Ok(r) = serde_json::from_slice::<Value>(line) {
+                if r["kind"] == "source" && r["what"] == what {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn counts_of(events: u64, parse_errors: u64) -> Counts {
+    Counts {
+        events,
+        parse_errors,
+        duplicates: 0,
+    }
+}
+
+#[test]
+fn truncation_reads_the_new_lines_and_is_journaled() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/a.jsonl");
+    let mut want = append(&file, "a", 1..=8);
+    once(dir);
+    assert_eq!(counts(dir), counts_of(8, 0));
+
+    // Truncated in place (same inode) and written again, shorter than before.
+    File::create(&file).unwrap();
+    want.extend(append(&file, "b", 1..=3));
+    once(dir);
+    assert_eq!(counts(dir), counts_of(11, 0));
+    assert_ids_once(dir, &want);
+    let t = source_records(dir, "truncated");
+    assert_eq!(t.len(), 1, "one truncated record: {t:?}");
+    assert_eq!(t[0]["src"], "events/a.jsonl");
+    assert_eq!(t[0]["end"], 0);
+
+    // A third run reads nothing again.
+    once(dir);
+    assert_eq!(counts(dir), counts_of(11, 0));
+    assert_ids_once(dir, &want);
+}
+
+#[test]
+fn truncation_while_live_restarts_from_zero() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/a.jsonl");
+    let child = spawn_watch(dir, &dir.join("watch.log"));
+    let mut want = append(&file, "a", 1..=8);
+    wait_events(dir, 8, Duration::from_secs(10));
+    File::create(&file).unwrap();
+    want.extend(append(&file, "b", 1..=3));
+    wait_events(dir, 11, Duration::from_secs(10));
+    assert_eq!(terminate(child), Some(0));
+    assert_eq!(counts(dir), counts_of(11, 0));
+    assert_ids_once(dir, &want);
+    assert_eq!(source_records(dir, "truncated").len(), 1);
+}
+
+#[test]
+fn a_same_size_rewrite_is_read_from_zero() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/a.jsonl");
+    let mut want = append(&file, "a", 1..=5);
+    let before = fs::metadata(&file).unwrap().len();
+    once(dir);
+    assert_eq!(counts(dir), counts_of(5, 0));
+
+    // Rewritten in place with other events of exactly the same length.
+    File::create(&file).unwrap();
+    want.extend(append(&file, "b", 1..=5));
+    assert_eq!(fs::metadata(&file).unwrap().len(), before, "same size");
+    once(dir);
+    assert_eq!(counts(dir), counts_of(10, 0));
+    assert_ids_once(dir, &want);
+    let r = source_records(dir, "rewritten");
+    assert_eq!(r.len(), 1, "one rewritten record: {r:?}");
+    assert_eq!(r[0]["src"], "events/a.jsonl");
+}
+
+#[test]
+fn rotation_by_rename_while_live_loses_nothing() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/a.jsonl");
+    let child = spawn_watch(dir, &dir.join("watch.log"));
+    let mut want = append(&file, "a", 1..=20);
+    wait_events(dir, 20, Duration::from_secs(10));
+    // Appended, then at once renamed away and a new file begun.
+    want.extend(append(&file, "a", 21..=40));
+    fs::rename(&file, dir.join("events/a.jsonl.1")).unwrap();
+    want.extend(append(&file, "a", 41..=60));
+    wait_events(dir, 60, Duration::from_secs(10));
+    wait_for(Duration::from_secs(10), "the old file let go", || {
+        !source_records_now(dir, "rotated").is_empty()
+    });
+    assert_eq!(terminate(child), Some(0));
+    assert_eq!(counts(dir), counts_of(60, 0));
+    assert_ids_once(dir, &want);
+    assert_eq!(
+        source_records(dir, "rotated").len(),
+        1,
+        "the old file let go"
+    );
+}
+
+#[test]
+fn rotation_while_no_console_runs_is_read_at_start() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/a.jsonl");
+    let mut want = append(&file, "a", 1..=20);
+    once(dir);
+    // With no console running: appended, renamed to a name that is not an event
+    // file's but still in events/, and a new file begun.
+    want.extend(append(&file, "a", 21..=40));
+    fs::rename(&file, dir.join("events/a.jsonl.1")).unwrap();
+    want.extend(append(&file, "a", 41..=60));
+    once(dir);
+    assert_eq!(counts(dir), counts_of(60, 0));
+    assert_ids_once(dir, &want);
+    let r = source_records(dir, "rotated");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0]["src"], "events/a.jsonl.1");
+    // Nothing is read twice on the next start.
+    once(dir);
+    assert_eq!(counts(dir), counts_of(60, 0));
+    assert_eq!(source_records(dir, "rotated").len(), 1);
+}
+
+#[test]
+fn a_file_deleted_while_live_is_read_to_its_end() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/d.jsonl");
+    let child = spawn_watch(dir, &dir.join("watch.log"));
+    let mut want = append(&file, "d", 1..=10);
+    // Once the console has read the first lines it holds the file open: lines
+    // appended and deleted at once are still read from the open file.
+    wait_events(dir, 10, Duration::from_secs(10));
+    want.extend(append(&file, "d", 11..=20));
+    fs::remove_file(&file).unwrap();
+    wait_events(dir, 20, Duration::from_secs(10));
+    wait_for(Duration::from_secs(10), "the file let go", || {
+        !source_records_now(dir, "deleted").is_empty()
+    });
+    assert_eq!(terminate(child), Some(0));
+    assert_eq!(counts(dir), counts_of(20, 0));
+    assert_ids_once(dir, &want);
+    assert_eq!(source_records(dir, "deleted").len(), 1, "the file let go");
+}
+
+#[test]
+fn a_line_finished_after_a_pause_is_parsed_once_whole() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/p.jsonl");
+    let child = spawn_watch(dir, &dir.join("watch.log"));
+    let want = append(&file, "p", 1..=2);
+    wait_events(dir, 2, Duration::from_secs(10));
+    let line = event_line("p-000003", "p", 3);
+    let (a, b) = line.split_at(line.len() / 2);
+    let mut f = OpenOptions::new().append(true).open(&file).unwrap();
+    f.write_all(a.as_bytes()).unwrap();
+    // Longer than a rescan period: the partial line is seen and must wait.
+    std::thread::sleep(Duration::from_millis(1300));
+    f.write_all(b.as_bytes()).unwrap();
+    wait_events(dir, 3, Duration::from_secs(10));
+    assert_eq!(terminate(child), Some(0));
+    assert_eq!(counts(dir), counts_of(3, 0));
+    let mut want = want;
+    want.push("p-000003".into());
+    assert_ids_once(dir, &want);
+}
+
+#[test]
+fn a_torn_journal_tail_is_cut_and_its_events_read_again() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let want = append(&dir.join("events/a.jsonl"), "a", 1..=5);
+    once(dir);
+    assert_eq!(counts(dir), counts_of(5, 0));
+    let seg = segments(dir).pop().expect("a journal segment");
+
+    // Half a record, no newline: a crash mid-write.
+    let mut f = OpenOptions::new().append(true).open(&seg).unwrap();
+    f.write_all(br#"{"seq":99,"at":"#).unwrap();
+    drop(f);
+    let out = once(dir);
+    assert!(out.contains("torn tail dropped"), "{out}");
+    let bytes = fs::read(&seg).unwrap();
+    assert_eq!(
+        bytes.last(),
+        Some(&b'\n'),
+        "the journal ends with a whole record"
+    );
+    assert!(!String::from_utf8_lossy(&bytes).contains(r#""seq":99"#));
+    assert_eq!(counts(dir), counts_of(5, 0));
+    assert_ids_once(dir, &want);
+
+    // The last complete event record cut in half: its event is read again.
+    let bytes = fs::read(&seg).unwrap();
+    let mut start = 0;
+    let mut last_event = None;
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        if serde_json::from_slice::<Value>(line).unwrap()["kind"] == "event" {
+            last_event = Some((start, line.len()));
+        }
+        start += line.len();
+    }
+    let (at, len) = last_event.expect("an event record");
+    let cut: Value = serde_json::from_slice(&bytes[at..at + len]).unwrap();
+    let cut_id = cut["raw"]["id"].as_str().unwrap().to_string();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len((at + len / 2) as u64)
+        .unwrap();
+    assert_ne!(fs::read(&seg).unwrap().last(), Some(&b'\n'));
+    let out = once(dir);
+    assert!(out.contains("torn tail dropped"), "{out}");
+    assert_eq!(fs::read(&seg).unwrap().last(), Some(&b'\n'));
+    assert_eq!(counts(dir), counts_of(5, 0));
+    assert_ids_once(dir, &want);
+    let again = records(dir);
+    let last = records_of(&again, "event").pop().unwrap().clone();
+    assert_eq!(
+        last["raw"]["id"],
+        cut_id.as_str(),
+        "read again from its source"
+    );
+    let seqs: Vec<u64> = records(dir)
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "seq increases: {seqs:?}"
+    );
+}
+
+#[test]
+fn a_line_over_max_line_bytes_is_skipped_with_bounded_memory() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    fs::write(
+        dir.join("coord.json"),
+        r#"{"ingest":{"max_line_bytes":4096}}"#,
+    )
+    .unwrap();
+    let file = dir.join("events/big.jsonl");
+    let mut want = append(&file, "g", 1..=1);
+    {
+        let mut f = OpenOptions::new().append(true).open(&file).unwrap();
+        f.write_all(br#"{"type":"progress_update","id":"huge","message":""#)
+            .unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..50 {
+            f.write_all(&chunk).unwrap();
+        }
+        f.write_all(b"\"}\n").unwrap();
+    }
+    want.extend(append(&file, "g", 2..=2));
+
+    let time = Path::new("/usr/bin/time");
+    let out = if time.exists() {
+        Command::new(time)
+            .args(["-v", COORD, "watch", dir.to_str().unwrap(), "--once"])
+            .output()
+            .unwrap()
+    } else {
+        coord(&["watch", dir.to_str().unwrap(), "--once"])
+    };
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(counts(dir), counts_of(2, 1));
+    assert_ids_once(dir, &want);
+    let errors = records_of(&records(dir), "error")
+        .into_iter()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(errors.len(), 1);
+    let reason = errors[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("over max_line_bytes"), "{reason}");
+    assert!(errors[0]["excerpt"].as_str().unwrap().len() <= 200);
+
+    if time.exists() {
+        let stderr = text(&out.stderr);
+        let kb: u64 = stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no peak RSS in: {stderr}"));
+        eprintln!("peak RSS reading a 50 MB line: {} MB", kb / 1024);
+        assert!(kb < 100 * 1024, "peak RSS {kb} kB");
+    } else {
+        eprintln!("/usr/bin/time not found: peak RSS not checked");
+    }
+}
+
+#[test]
+fn invalid_utf8_and_nul_bytes_are_parse_errors() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/bad.jsonl");
+    let mut want = append(&file, "u", 1..=1);
+    {
+        let mut f = OpenOptions::new().append(true).open(&file).unwrap();
+        f.write_all(b"{\"type\":\"progress_update\",\"id\":\"\xff\xfe\"}\n")
+            .unwrap();
+        f.write_all(b"{\"type\":\"progress_update\",\"id\":\"n\x00ul\"}\n")
+            .unwrap();
+        f.write_all(b"\x00\x00\x00\n").unwrap();
+        f.write_all(b"\xc3\x28\n").unwrap();
+    }
+    want.extend(append(&file, "u", 2..=3));
+    let out = once(dir);
+    assert!(out.contains("3 events, 4 parse errors"), "{out}");
+    assert_eq!(counts(dir), counts_of(3, 4));
+    assert_ids_once(dir, &want);
+    let recs = records(dir); // every record, errors included, is valid JSON
+    let errors = records_of(&recs, "error");
+    assert_eq!(errors.len(), 4);
+    let reasons: Vec<&str> = errors
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.starts_with("invalid UTF-8"))
+            .count(),
+        2,
+        "{reasons:?}"
+    );
+    let lines: Vec<u64> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [2, 3, 4, 5]);
+}
+
+#[test]
+fn a_thousand_files_are_all_read() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let mut want = Vec::new();
+    for f in 0..1000 {
+        let prefix = format!("f{f:04}");
+        want.extend(append(
+            &dir.join(format!("events/{prefix}.jsonl")),
+            &prefix,
+            1..=5,
+        ));
+    }
+    let out = once(dir);
+    assert!(out.contains("5000 events, 0 parse errors"), "{out}");
+    assert_eq!(counts(dir), counts_of(5000, 0));
+    assert_ids_once(dir, &want);
+}
+
+#[test]
+fn a_second_console_is_refused_and_read_only_runs() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    append(&dir.join("events/a.jsonl"), "a", 1..=3);
+    let first = spawn_watch(dir, &dir.join("watch.log"));
+    wait_events(dir, 3, Duration::from_secs(10));
+
+    let second = coord(&["watch", dir.to_str().unwrap(), "--headless"]);
+    assert!(!second.status.success(), "a second console must be refused");
+    let err = text(&second.stderr);
+    assert!(err.contains("--read-only"), "{err}");
+    assert_eq!(
+        lock_pid(dir),
+        Some(first.id()),
+        "the lock stays with the first"
+    );
+
+    let mut ro = Command::new(COORD)
+        .args(["watch", dir.to_str().unwrap(), "--read-only", "--headless"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        ro.try_wait().unwrap().is_none(),
+        "the read-only console keeps running"
+    );
+    ro.kill().unwrap();
+    let out = ro.wait_with_output().unwrap();
+    assert_eq!(text(&out.stderr), "", "no error from the read-only console");
+
+    assert_eq!(terminate(first), Some(0));
+    assert_eq!(counts(dir), counts_of(3, 0));
+}
+
+#[test]
+fn stdin_lines_are_ingested_and_journaled() {
+    let state = tempfile::tempdir().unwrap();
+    let mut child = Command::new(COORD)
+        .args(["watch", "-", "--state", state.path().to_str().unwrap()])
+        .arg("--headless")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut text_in = String::new();
+    for n in 1..=3 {
+        text_in.push_str(&event_line(&format!("s-{n:06}"), "s", n));
+    }
+    text_in.push_str("this is not json\n");
+    // The last line has no newline: at the end of the stream it is complete.
+    text_in.push_str(event_line("s-000004", "s", 4).trim_end());
+    input.write_all(text_in.as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let events = stdout.lines().filter(|l| l.contains(" event ")).count();
+    let errors = stdout
+        .lines()
+        .filter(|l| l.contains(" parse_error "))
+        .count();
+    assert_eq!((events, errors), (4, 1), "{stdout}");
+    assert!(stdout.contains("id=s-000004"), "{stdout}");
+
+    let recs = records(state.path());
+    assert_eq!(records_of(&recs, "event").len(), 4);
+    assert_eq!(records_of(&recs, "error").len(), 1);
+    let ids: Vec<String> = (1..=4).map(|n| format!("s-{n:06}")).collect();
+    assert_ids_once(state.path(), &ids);
+}
+
+#[test]
+fn a_json_drop_renamed_in_is_read_whole() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let events = dir.join("events");
+    let drop_of = |ids: &[&str]| {
+        Value::Array(
+            ids.iter()
+                .map(
+                    |id| serde_json::json!({"type":"task_completed","id":id,"agent":"d","task":id}),
+                )
+                .collect(),
+        )
+    };
+    // Compact, without a trailing newline, written to a temp name and renamed in.
+    let tmpname = events.join(".drop-1.tmp");
+    fs::write(
+        &tmpname,
+        serde_json::to_string(&drop_of(&["j-1", "j-2", "j-3"])).unwrap(),
+    )
+    .unwrap();
+    fs::rename(&tmpname, events.join("drop-1.json")).unwrap();
+    let out = once(dir);
+    assert!(out.contains("coord: 3 events, 0 parse errors"), "{out}");
+    assert_eq!(counts(dir), counts_of(3, 0));
+
+    // Pretty-printed, with a newline, while a console runs.
+    let child = spawn_watch(dir, &dir.join("watch.log"));
+    let tmpname = events.join(".drop-2.tmp");
+    let mut text2 = serde_json::to_string_pretty(&drop_of(&["j-4", "j-5", "j-6"])).unwrap();
+    text2.push('\n');
+    fs::write(&tmpname, text2).unwrap();
+    fs::rename(&tmpname, events.join("drop-2.json")).unwrap();
+    wait_events(dir, 6, Duration::from_secs(10));
+    assert_eq!(terminate(child), Some(0));
+    once(dir);
+    assert_eq!(counts(dir), counts_of(6, 0));
+    let ids: Vec<String> = (1..=6).map(|n| format!("j-{n}")).collect();
+    assert_ids_once(dir, &ids);
+}
+
+#[test]
+fn files_that_cannot_be_opened_do_not_stop_the_others() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let mut want = Vec::new();
+    for f in 0..100 {
+        let prefix = format!("o{f:03}");
+        want.extend(append(
+            &dir.join(format!("events/{prefix}.jsonl")),
+            &prefix,
+            1..=2,
+        ));
+    }
+    // Too few file descriptors for every file: those that open are read, the
+    // others are reported, and the console keeps running (its rescans fail to
+    // list the directory: reported too).
+    let limited = |args: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(r#"ulimit -n 48 && exec "$0" watch "$1" {args}"#))
+            .arg(COORD)
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut live = limited("--headless");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        live.try_wait().unwrap().is_none(),
+        "the console keeps running"
+    );
+    let stdout = live.stdout.take().unwrap();
+    assert_eq!(terminate(live), Some(0));
+    let stdout = std::io::read_to_string(stdout).unwrap();
+    assert!(stdout.contains("source unreadable"), "{stdout}");
+    assert!(stdout.contains(" event "), "{stdout}");
+
+    let out = limited("--once").wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    // The next run, with descriptors enough, reads the rest.
+    once(dir);
+    assert_eq!(counts(dir), counts_of(200, 0));
+    assert_ids_once(dir, &want);
+}
+
+#[test]
+fn a_drop_element_over_max_line_bytes_is_an_error_live_and_in_replay() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    fs::write(
+        dir.join("coord.json"),
+        r#"{"ingest":{"max_line_bytes":4096}}"#,
+    )
+    .unwrap();
+    let big = "x".repeat(100_000);
+    let drop = serde_json::json!([
+        {"type": "progress_update", "id": "big", "message": big},
+        {"type": "progress_update", "id": "small"},
+    ]);
+    fs::write(dir.join("events/d.json"), drop.to_string()).unwrap();
+    let live = once(dir);
+    assert!(live.contains("coord: 1 events, 1 parse errors"), "{live}");
+    // The next start replays the journal: the same counts.
+    let replayed = once(dir);
+    assert!(
+        replayed.contains("coord: 1 events, 1 parse errors"),
+        "{replayed}"
+    );
+    assert_eq!(counts(dir), counts_of(1, 1));
+    let recs = records(dir);
+    let reason = records_of(&recs, "error")[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("over max_line_bytes"), "{reason}");
+}

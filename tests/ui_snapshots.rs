@@ -1,0 +1,905 @@
+//! The console on ratatui's TestBackend: whole-screen snapshots of a scripted
+//! scenario on a fixed clock (80×24, 160×48, 20×5, NO_COLOR), every size from
+//! 1×1 to 130×40 without a panic, and every operator key producing the right
+//! `UiAction` and, applied, the right engine transition.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use coord::config::Config;
+use coord::engine::alerts::{Resolution, Status};
+use coord::engine::{Action, Effect, Engine, Input};
+use coord::model::event::{parse_value, Origin, ParseOptions};
+use coord::model::plan::parse_plan;
+use coord::model::{Escalation, Level, ParseError};
+use coord::ui::dialogs::Dialog;
+use coord::ui::theme::Theme;
+use coord::ui::{draw, App, Pane, UiAction};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-24T12:00:00Z".parse().unwrap()
+}
+
+/// The engine and the view, fed as the console's loop feeds them.
+struct World {
+    engine: Engine,
+    app: App,
+    now: DateTime<Utc>,
+    seq: u64,
+}
+
+impl World {
+    fn new() -> World {
+        let plan = json!({
+            "epic": "Foundation Epic",
+            "phases": [
+                {"id": "phase-1", "name": "Phase 1", "target": "2026-11-24T18:00:00Z",
+                 "components": [
+                    {"id": "auth-api", "weight": 2, "owner": "backend-1",
+                     "gates": ["unit_tests", "integration_tests", "security_scan"],
+                     "capabilities": ["rust"]},
+                    {"id": "web-ui", "weight": 1, "gates": ["unit_tests"]},
+                    {"id": "data-pipeline", "weight": 1},
+                    {"id": "docs", "weight": 1}],
+                 "criteria": {"technical": ["integration tests", "performance benchmarks"],
+                              "process": ["documentation"]}},
+                {"id": "phase-2", "name": "Phase 2",
+                 "components": [{"id": "billing", "weight": 1}]}],
+            "agents": [
+                {"id": "backend-1", "capabilities": ["rust"]},
+                {"id": "backend-2", "capabilities": ["rust"]},
+                {"id": "frontend-1"}, {"id": "data-1"}, {"id": "qa-1"},
+                {"id": "spare-1", "capabilities": ["rust"], "backup": true}]
+        });
+        let plan = parse_plan(&plan.to_string(), Path::new("plan.json")).unwrap();
+        let config = Config::default();
+        let engine = Engine::new(config.clone(), Some(&plan));
+        let mut app = App::new(&config, "alice");
+        app.theme = Theme::default();
+        World {
+            engine,
+            app,
+            now: t0(),
+            seq: 0,
+        }
+    }
+
+    fn at(&mut self, secs: i64) -> &mut World {
+        self.now = t0() + TimeDelta::seconds(secs);
+        self
+    }
+
+    fn push(&mut self, mut v: Value) -> &mut World {
+        self.seq += 1;
+        let obj = v.as_object_mut().unwrap();
+        obj.entry("ts")
+            .or_insert_with(|| Value::String(self.now.to_rfc3339()));
+        obj.entry("id")
+            .or_insert_with(|| Value::String(format!("e{}", self.seq)));
+        let agent = obj
+            .get("agent")
+            .and_then(Value::as_str)
+            .unwrap_or("misc")
+            .to_string();
+        let source = format!("events/{agent}.jsonl");
+        let origin = Origin {
+            source: &source,
+            line: self.seq,
+            offset: self.seq * 180,
+        };
+        let e = parse_value(v, &origin, self.now, &ParseOptions::default()).unwrap();
+        self.app.push_event(
+            &e,
+            &self.engine,
+            Arc::from(source.as_str()),
+            origin.line,
+            origin.offset,
+        );
+        let fx = self.engine.apply(Input::Event(e), self.now);
+        self.app.push_effects(&fx, &self.engine);
+        self
+    }
+
+    fn tick(&mut self) -> &mut World {
+        let fx = self.engine.apply(Input::Tick, self.now);
+        self.app.push_effects(&fx, &self.engine);
+        self
+    }
+
+    fn beat(&mut self, agents: &[&str]) -> &mut World {
+        for a in agents {
+            self.push(json!({"type": "agent_heartbeat", "agent": a}));
+        }
+        self
+    }
+
+    /// Applies an operator action as the loop does; returns its effects.
+    fn operate(&mut self, action: Action) -> Vec<Effect> {
+        let input = self.app.operator_input(action);
+        let fx = self.engine.apply(input, self.now);
+        self.app.push_effects(&fx, &self.engine);
+        self.app.sync(&self.engine, self.now);
+        fx
+    }
+
+    fn key(&mut self, code: KeyCode) -> Option<UiAction> {
+        self.key_mod(code, KeyModifiers::NONE)
+    }
+
+    fn key_mod(&mut self, code: KeyCode, m: KeyModifiers) -> Option<UiAction> {
+        let a = self.app.handle_key(KeyEvent::new(code, m));
+        self.app.sync(&self.engine, self.now);
+        a
+    }
+
+    fn typed(&mut self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    fn sync(&mut self) {
+        self.app.sync(&self.engine, self.now);
+    }
+
+    fn render(&self, w: u16, h: u16) -> Terminal<TestBackend> {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| draw(f, &self.app, &self.engine, self.now))
+            .unwrap();
+        term
+    }
+
+    fn screen(&self, w: u16, h: u16) -> String {
+        self.render(w, h).backend().to_string()
+    }
+
+    fn alert_of(&self, trigger: &str) -> u64 {
+        self.engine
+            .alerts
+            .open()
+            .find(|a| a.trigger.as_str() == trigger)
+            .unwrap_or_else(|| panic!("no open {trigger}"))
+            .id
+    }
+
+    fn select_alert(&mut self, id: u64) {
+        self.app.focus = Pane::Alerts;
+        self.app.alerts_sel = self
+            .app
+            .alert_order
+            .iter()
+            .position(|r| r.id == id)
+            .expect("alert in view");
+    }
+}
+
+const ALL_AGENTS: [&str; 5] = ["backend-1", "backend-2", "frontend-1", "data-1", "qa-1"];
+
+/// A fleet at work, seven minutes in: every level of alert open, backend-2
+/// timed out (its task moved to the backup), auth-api blocked by a failed gate,
+/// a parse error in the stream, one alert acknowledged and one snoozed.
+fn scenario() -> World {
+    let mut w = World::new();
+    w.at(0).beat(&ALL_AGENTS);
+    for (agent, task, comp) in [
+        ("backend-1", "T-11", "auth-api"),
+        ("backend-2", "T-12", "auth-api"),
+        ("frontend-1", "T-21", "web-ui"),
+        ("data-1", "T-31", "data-pipeline"),
+        ("qa-1", "T-41", "docs"),
+    ] {
+        w.push(json!({"type": "task_assigned", "agent": agent, "task": task, "component": comp}));
+    }
+    for (i, (p_auth, p_web, p_data, p_docs)) in [
+        (10.0, 5.0, 0.0, 10.0),
+        (20.0, 15.0, 10.0, 20.0),
+        (35.0, 30.0, 20.0, 40.0),
+        (45.0, 40.0, 35.0, 55.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let t = 20 + i as i64 * 40;
+        w.at(t);
+        w.push(
+            json!({"type": "progress_update", "agent": "backend-1", "task": "T-11",
+                      "component": "auth-api", "progress": p_auth, "message": "tests green"}),
+        );
+        w.push(
+            json!({"type": "progress_update", "agent": "frontend-1", "task": "T-21",
+                      "component": "web-ui", "progress": p_web}),
+        );
+        w.push(
+            json!({"type": "progress_update", "agent": "data-1", "task": "T-31",
+                      "component": "data-pipeline", "progress": p_data}),
+        );
+        w.push(
+            json!({"type": "progress_update", "agent": "qa-1", "task": "T-41",
+                      "component": "docs", "progress": p_docs}),
+        );
+    }
+    w.at(150)
+        .push(json!({"type": "quality_gate_failure", "agent": "backend-1",
+        "component": "auth-api", "gate": "unit_tests", "message": "3 tests failing"}));
+    w.at(170)
+        .push(json!({"type": "system_failure", "component": "build-farm",
+        "message": "runner pool unreachable"}));
+    w.at(180)
+        .push(json!({"type": "blocker_detected", "agent": "data-1",
+        "component": "billing", "message": "schema not agreed"}));
+    w.at(190).push(
+        json!({"type": "coordination_alert", "agent": "qa-1", "severity": "low",
+        "message": "style guide out of date"}),
+    );
+    w.at(200).push(
+        json!({"type": "communication_failure", "agent": "frontend-1",
+        "message": "socket closed\u{1b}[2J"}),
+    );
+    w.at(210)
+        .push(json!({"type": "criterion_met", "data": {"criterion": "documentation"}}));
+    w.app.push_parse_error(
+        &ParseError {
+            source: "events/backend-1.jsonl".into(),
+            line: 42,
+            offset: 7731,
+            reason: "expected `,` or `}` at line 1 column 31".into(),
+            excerpt: "{\"type\":\"progress_update\" \"agent\"".into(),
+        },
+        w.now,
+    );
+    w.at(300)
+        .beat(&["backend-1", "frontend-1", "data-1", "qa-1"]);
+    w.at(330).push(
+        json!({"type": "progress_update", "agent": "backend-1", "task": "T-11",
+        "component": "auth-api", "progress": 60.0}),
+    );
+    w.at(400).tick(); // backend-2: no heartbeat for 5 minutes
+    w.at(405).beat(&["backend-1", "qa-1"]);
+    w.sync();
+    let low = w.alert_of("coordination_alert");
+    let blocker = w.alert_of("blocker_detected");
+    w.operate(Action::Acknowledge {
+        alert: low,
+        note: None,
+    });
+    w.operate(Action::Snooze {
+        alert: blocker,
+        minutes: 60.0,
+    });
+    w.at(420).tick();
+    w.sync();
+    w
+}
+
+#[test]
+fn scenario_has_what_the_screens_show() {
+    let w = scenario();
+    let levels: Vec<Level> = w.engine.alerts.open().map(|a| a.level).collect();
+    for l in Level::ALL {
+        assert!(levels.contains(&l), "no open {l} alert: {levels:?}");
+    }
+    assert_eq!(
+        w.engine.liveness_of("backend-2"),
+        Some(coord::engine::agents::Liveness::TimedOut)
+    );
+    assert!(w.engine.components["auth-api"].blocked());
+    // Worst first: the timed-out agent leads the grid, Critical leads the matrix.
+    assert_eq!(w.app.agent_order[0], "backend-2");
+    let first = w.app.alert_order[0].id;
+    assert_eq!(w.engine.alerts.get(first).unwrap().level, Level::Critical);
+}
+
+#[test]
+fn snapshot_160x48() {
+    insta::assert_snapshot!(scenario().screen(160, 48));
+}
+
+#[test]
+fn snapshot_80x24() {
+    insta::assert_snapshot!(scenario().screen(80, 24));
+}
+
+#[test]
+fn snapshot_80x24_events_focused() {
+    let mut w = scenario();
+    w.key(KeyCode::Char('1'));
+    insta::assert_snapshot!(w.screen(80, 24));
+}
+
+#[test]
+fn snapshot_120x30_smallest_dashboard() {
+    insta::assert_snapshot!(scenario().screen(120, 30));
+}
+
+#[test]
+fn snapshot_alert_detail() {
+    let mut w = scenario();
+    w.select_alert(w.alert_of("agent_timeout"));
+    w.key(KeyCode::Enter);
+    insta::assert_snapshot!(w.screen(100, 30));
+}
+
+#[test]
+fn snapshot_20x5() {
+    insta::assert_snapshot!(scenario().screen(20, 5));
+}
+
+#[test]
+fn snapshot_200x50_zoomed_alerts_wide_columns() {
+    let mut w = scenario();
+    w.key(KeyCode::Char('z'));
+    insta::assert_snapshot!(w.screen(200, 50));
+}
+
+#[test]
+fn snapshot_help_and_dialogs() {
+    let mut w = scenario();
+    w.key(KeyCode::Char('?'));
+    insta::assert_snapshot!("help_120x40", w.screen(120, 40));
+    w.key(KeyCode::Esc);
+    w.select_alert(w.alert_of("agent_timeout"));
+    w.key(KeyCode::Char('r'));
+    insta::assert_snapshot!("reassign_120x30", w.screen(120, 30));
+    w.key(KeyCode::Esc);
+    w.key(KeyCode::Char('1'));
+    w.key(KeyCode::Char('k'));
+    w.key(KeyCode::Char('k'));
+    w.key(KeyCode::Enter);
+    insta::assert_snapshot!("event_detail_120x30", w.screen(120, 30));
+}
+
+#[test]
+fn no_color_carries_meaning_in_modifiers_and_words() {
+    let mut w = scenario();
+    w.app.theme = Theme::mono();
+    let term = w.render(160, 48);
+    let buf = term.backend().buffer();
+    for cell in buf.content() {
+        assert_eq!(cell.fg, Color::Reset, "a colour under NO_COLOR: {cell:?}");
+        assert_eq!(cell.bg, Color::Reset, "a colour under NO_COLOR: {cell:?}");
+    }
+    // The critical alert's level word is reversed and bold.
+    let text = term.backend().to_string();
+    assert!(text.contains("CRIT"));
+    let area = buf.area;
+    let mut found = false;
+    for y in 0..area.height {
+        for x in 0..area.width.saturating_sub(4) {
+            let word: String = (0..4).map(|i| buf[(x + i, y)].symbol()).collect();
+            if word == "CRIT" && buf[(x, y)].modifier.contains(Modifier::REVERSED) {
+                found = true;
+            }
+        }
+    }
+    assert!(found, "CRIT is not reversed under NO_COLOR");
+    assert!(text.contains("TIMED OUT"));
+    assert!(text.contains("BLOCKED"));
+    insta::assert_snapshot!("no_color_80x24", w.screen(80, 24));
+}
+
+#[test]
+fn never_panics_at_any_size() {
+    let mut w = scenario();
+    // Every size with the default view; zoom, log pane and a dialog on a
+    // sparser grid (a debug-build frame costs milliseconds).
+    for (zoom, log, dialog, step) in [(false, false, false, 1), (true, true, true, 3)] {
+        w.app.zoom = zoom;
+        w.app.show_log = log;
+        w.app.tui_logger = log;
+        w.app.dialog = dialog.then_some(Dialog::Help { scroll: 0 });
+        let mut term = Terminal::new(TestBackend::new(1, 1)).unwrap();
+        for width in (1..=130u16).filter(|x| x % step == 0 || *x < 10) {
+            for height in (1..=40u16).filter(|y| y % step == 0 || *y < 10) {
+                term.backend_mut().resize(width, height);
+                term.draw(|f| draw(f, &w.app, &w.engine, w.now)).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn sanitised_on_screen() {
+    let w = scenario();
+    let text = w.screen(160, 48);
+    assert!(!text.contains('\u{1b}'));
+    assert!(text.contains("socket closed\\x1b[2J"), "{text}");
+}
+
+// ----- operator keys ---------------------------------------------------------
+
+fn op(a: Option<UiAction>) -> Action {
+    match a {
+        Some(UiAction::Operator(action)) => action,
+        other => panic!("expected an operator action, got {other:?}"),
+    }
+}
+
+fn transitions(fx: &[Effect], alert: u64) -> Vec<&'static str> {
+    fx.iter()
+        .filter_map(|f| match f {
+            Effect::Transition(t) if t.alert == alert => Some(t.what),
+            _ => None,
+        })
+        .collect()
+}
+
+fn by_operator(fx: &[Effect], who: &str) -> bool {
+    fx.iter().any(|f| {
+        matches!(f, Effect::Transition(t)
+            if t.by == coord::engine::Actor::Operator(who.to_string()))
+    })
+}
+
+#[test]
+fn a_acknowledges_the_selected_alert() {
+    let mut w = scenario();
+    let id = w.alert_of("system_failure");
+    w.select_alert(id);
+    let action = op(w.key(KeyCode::Char('a')));
+    assert_eq!(
+        action,
+        Action::Acknowledge {
+            alert: id,
+            note: None
+        }
+    );
+    let fx = w.operate(action);
+    assert_eq!(transitions(&fx, id), vec!["acknowledged"]);
+    assert!(by_operator(&fx, "alice"));
+    let a = w.engine.alerts.get(id).unwrap();
+    assert_eq!(a.status, Status::Acknowledged);
+    assert_eq!(a.ack_owner.as_deref(), Some("alice"));
+}
+
+#[test]
+fn e_escalates() {
+    let mut w = scenario();
+    let id = w.alert_of("quality_gate_failure");
+    w.select_alert(id);
+    let before = w.engine.alerts.get(id).unwrap().escalation;
+    let action = op(w.key(KeyCode::Char('e')));
+    assert_eq!(action, Action::Escalate { alert: id });
+    let fx = w.operate(action);
+    assert!(by_operator(&fx, "alice"));
+    assert!(w.engine.alerts.get(id).unwrap().escalation > before);
+}
+
+#[test]
+fn r_opens_a_picker_of_healthy_agents_by_load() {
+    let mut w = scenario();
+    let id = w.alert_of("agent_timeout");
+    w.select_alert(id);
+    assert_eq!(w.key(KeyCode::Char('r')), Some(UiAction::Redraw));
+    let Some(Dialog::Reassign { choices, .. }) = &w.app.dialog else {
+        panic!("no picker: {:?}", w.app.dialog);
+    };
+    let names: Vec<&str> = choices.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(!names.contains(&"backend-2"), "timed-out agent offered");
+    // Fewest open tasks first.
+    let loads: Vec<usize> = choices.iter().map(|c| c.1).collect();
+    let mut sorted = loads.clone();
+    sorted.sort();
+    assert_eq!(loads, sorted);
+    let second = choices[1].0.clone();
+    w.key(KeyCode::Char('j'));
+    let action = op(w.key(KeyCode::Enter));
+    assert_eq!(
+        action,
+        Action::Reassign {
+            alert: id,
+            to: second.clone()
+        }
+    );
+    assert!(w.app.dialog.is_none());
+    let fx = w.operate(action);
+    assert_eq!(transitions(&fx, id), vec!["reassigned"]);
+    assert_eq!(
+        w.engine.alerts.get(id).unwrap().assignee.as_deref(),
+        Some(second.as_str())
+    );
+}
+
+#[test]
+fn s_snoozes_with_choices_and_custom() {
+    let mut w = scenario();
+    let id = w.alert_of("quality_gate_failure");
+    w.select_alert(id);
+    w.key(KeyCode::Char('s'));
+    assert!(matches!(w.app.dialog, Some(Dialog::Snooze { .. })));
+    let action = op(w.key(KeyCode::Char('2')));
+    assert_eq!(
+        action,
+        Action::Snooze {
+            alert: id,
+            minutes: 60.0
+        }
+    );
+    w.key(KeyCode::Char('s'));
+    w.key(KeyCode::Char('4'));
+    w.typed("nope");
+    assert_eq!(w.key(KeyCode::Enter), Some(UiAction::Redraw));
+    assert!(matches!(
+        &w.app.dialog,
+        Some(Dialog::Input { error: Some(_), .. })
+    ));
+    for _ in 0..4 {
+        w.key(KeyCode::Backspace);
+    }
+    w.typed("90m");
+    let action = op(w.key(KeyCode::Enter));
+    assert_eq!(
+        action,
+        Action::Snooze {
+            alert: id,
+            minutes: 90.0
+        }
+    );
+    let fx = w.operate(action);
+    assert_eq!(transitions(&fx, id), vec!["snoozed"]);
+    assert!(w.engine.alerts.get(id).unwrap().snoozed_until.is_some());
+}
+
+#[test]
+fn x_resolves_with_a_note_after_confirmation() {
+    let mut w = scenario();
+    let id = w.alert_of("communication_failure");
+    w.select_alert(id);
+    w.key(KeyCode::Char('x'));
+    w.typed("restarted the proxy");
+    assert_eq!(w.key(KeyCode::Enter), Some(UiAction::Redraw));
+    assert!(matches!(w.app.dialog, Some(Dialog::Confirm { .. })));
+    // `n` cancels: nothing happens.
+    assert_eq!(w.key(KeyCode::Char('n')), Some(UiAction::Redraw));
+    assert!(w.app.dialog.is_none());
+    w.key(KeyCode::Char('x'));
+    w.typed("restarted the proxy");
+    w.key(KeyCode::Enter);
+    let action = op(w.key(KeyCode::Char('y')));
+    assert_eq!(
+        action,
+        Action::Resolve {
+            alert: id,
+            note: Some("restarted the proxy".into())
+        }
+    );
+    let fx = w.operate(action);
+    assert_eq!(transitions(&fx, id), vec!["resolved"]);
+    let a = w.engine.alerts.get(id).unwrap();
+    assert_eq!(a.resolution, Some(Resolution::Fixed));
+    assert_eq!(a.notes[0].author, "alice");
+}
+
+#[test]
+fn f_false_alarm_requires_a_reason() {
+    let mut w = scenario();
+    let id = w.alert_of("system_failure");
+    w.select_alert(id);
+    w.key(KeyCode::Char('f'));
+    // Empty (or blank) reason: refused in the dialog, no action.
+    assert_eq!(w.key(KeyCode::Enter), Some(UiAction::Redraw));
+    assert!(matches!(
+        &w.app.dialog,
+        Some(Dialog::Input { error: Some(_), .. })
+    ));
+    w.typed("   ");
+    assert_eq!(w.key(KeyCode::Enter), Some(UiAction::Redraw));
+    assert!(matches!(
+        &w.app.dialog,
+        Some(Dialog::Input { error: Some(_), .. })
+    ));
+    let screen = w.screen(80, 24);
+    assert!(screen.contains("a reason is required"), "{screen}");
+    w.typed("maintenance window");
+    w.key(KeyCode::Enter);
+    assert!(matches!(w.app.dialog, Some(Dialog::Confirm { .. })));
+    let action = op(w.key(KeyCode::Char('y')));
+    assert_eq!(
+        action,
+        Action::FalseAlarm {
+            alert: id,
+            reason: "maintenance window".into()
+        }
+    );
+    let fx = w.operate(action);
+    assert_eq!(transitions(&fx, id), vec!["false_alarm"]);
+    assert!(by_operator(&fx, "alice"));
+    assert_eq!(w.engine.resolution_of(id), Some(Resolution::FalseAlarm));
+}
+
+#[test]
+fn n_adds_a_note_and_refuses_an_empty_one() {
+    let mut w = scenario();
+    let id = w.alert_of("blocker_detected");
+    w.select_alert(id);
+    w.key(KeyCode::Char('n'));
+    w.key(KeyCode::Enter);
+    assert!(matches!(
+        &w.app.dialog,
+        Some(Dialog::Input { error: Some(_), .. })
+    ));
+    w.typed("asked data-1 for the schema");
+    let action = op(w.key(KeyCode::Enter));
+    assert_eq!(
+        action,
+        Action::Note {
+            alert: id,
+            text: "asked data-1 for the schema".into()
+        }
+    );
+    let fx = w.operate(action);
+    assert_eq!(transitions(&fx, id), vec!["noted"]);
+}
+
+#[test]
+fn shift_a_acknowledges_every_alert_in_view() {
+    let mut w = scenario();
+    w.key(KeyCode::Char('3'));
+    // Only what the filter shows.
+    w.key(KeyCode::Char('/'));
+    w.typed("level:high");
+    w.key(KeyCode::Enter);
+    let want: Vec<u64> = w
+        .engine
+        .alerts
+        .open()
+        .filter(|a| a.level == Level::High)
+        .map(|a| a.id)
+        .collect();
+    assert!(want.len() >= 2);
+    let action = op(w.key_mod(KeyCode::Char('A'), KeyModifiers::SHIFT));
+    let Action::AcknowledgeAll { mut alerts } = action.clone() else {
+        panic!("{action:?}")
+    };
+    alerts.sort();
+    assert_eq!(alerts, want);
+    let fx = w.operate(action);
+    for id in want {
+        assert_eq!(transitions(&fx, id), vec!["acknowledged"]);
+    }
+    assert!(w
+        .engine
+        .alerts
+        .open()
+        .any(|a| a.level != Level::High && a.status == Status::Triggered));
+}
+
+#[test]
+fn a_resolved_alert_takes_no_action() {
+    let mut w = scenario();
+    let id = w.alert_of("communication_failure");
+    w.operate(Action::Resolve {
+        alert: id,
+        note: None,
+    });
+    w.key(KeyCode::Char('3'));
+    w.key_mod(KeyCode::Char('R'), KeyModifiers::SHIFT);
+    assert!(w.app.show_resolved);
+    w.select_alert(id);
+    assert_eq!(w.key(KeyCode::Char('a')), Some(UiAction::Redraw));
+    assert!(w.app.status.as_deref().unwrap().contains("resolved"));
+}
+
+#[test]
+fn view_keys() {
+    let mut w = scenario();
+    assert_eq!(w.key(KeyCode::Char('q')), Some(UiAction::Quit));
+    assert_eq!(
+        w.key_mod(KeyCode::Char('c'), KeyModifiers::CONTROL),
+        Some(UiAction::Quit)
+    );
+    w.key(KeyCode::Tab);
+    assert_eq!(w.app.focus, Pane::Progress);
+    w.key(KeyCode::BackTab);
+    assert_eq!(w.app.focus, Pane::Alerts);
+    // Follow: scrolling up turns it off, F turns it back on.
+    w.key(KeyCode::Char('1'));
+    assert!(w.app.follow);
+    w.key(KeyCode::Char('k'));
+    assert!(!w.app.follow);
+    let kept = w.app.events_selected();
+    w.at(430).beat(&["qa-1"]);
+    assert_eq!(
+        w.app.events_selected(),
+        kept + 1,
+        "selection moved with new events"
+    );
+    w.key_mod(KeyCode::Char('F'), KeyModifiers::SHIFT);
+    assert!(w.app.follow);
+    assert_eq!(w.app.events_selected(), 0);
+    // l shows the log pane and focuses it.
+    w.key(KeyCode::Char('l'));
+    assert!(w.app.show_log);
+    assert_eq!(w.app.focus, Pane::Log);
+    // Filter: typed live, Esc restores, Enter keeps.
+    w.key(KeyCode::Char('/'));
+    w.typed("type:parse");
+    assert_eq!(w.app.filter.types, vec!["parse"]);
+    w.key(KeyCode::Esc);
+    assert!(w.app.filter.is_empty());
+    w.key(KeyCode::Char('/'));
+    w.typed("agent:qa-1");
+    w.key(KeyCode::Enter);
+    assert_eq!(w.app.filter_text, "agent:qa-1");
+    assert_eq!(w.app.agent_order, vec!["qa-1"]);
+    w.key(KeyCode::Esc);
+    assert!(w.app.filter_text.is_empty());
+}
+
+#[test]
+fn enter_on_an_event_shows_all_fields_and_its_source() {
+    let mut w = scenario();
+    w.key(KeyCode::Char('1'));
+    w.key(KeyCode::Char('/'));
+    w.typed("type:quality_gate");
+    w.key(KeyCode::Enter);
+    w.key(KeyCode::Enter);
+    assert!(matches!(w.app.dialog, Some(Dialog::Detail { .. })));
+    let text = w.screen(120, 30);
+    for want in [
+        "quality_gate_failure",
+        "auth-api",
+        "unit_tests",
+        "3 tests failing",
+        "events/backend-1.jsonl",
+        "byte ",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+}
+
+#[test]
+fn mouse_click_focuses_and_selects_wheel_scrolls() {
+    let mut w = scenario();
+    let _ = w.render(160, 48);
+    let view_alerts = {
+        let v = w.app.view.borrow();
+        v.panes.iter().find(|p| p.0 == Pane::Alerts).unwrap().1
+    };
+    w.app.focus = Pane::Events;
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: view_alerts.x + 2,
+        row: view_alerts.y + 2, // header, then the second row
+        modifiers: KeyModifiers::NONE,
+    };
+    assert_eq!(w.app.handle_mouse(click), Some(UiAction::Redraw));
+    assert_eq!(w.app.focus, Pane::Alerts);
+    assert_eq!(w.app.alerts_sel, 1);
+    let events = {
+        let v = w.app.view.borrow();
+        v.panes.iter().find(|p| p.0 == Pane::Events).unwrap().1
+    };
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollUp,
+        column: events.x + 1,
+        row: events.y + 1,
+        modifiers: KeyModifiers::NONE,
+    };
+    w.app.handle_mouse(wheel);
+    assert!(!w.app.follow);
+    assert_eq!(w.app.events_selected(), 3);
+}
+
+#[test]
+fn bad_key_config_is_reported_not_fatal() {
+    let mut config = Config::default();
+    config.ui.keys.insert("acknowledge".into(), "ctrl-".into());
+    config.ui.keys.insert("teleport".into(), "t".into());
+    let app = App::new(&config, "bob");
+    assert_eq!(app.key_errors.len(), 2);
+    assert!(app.status.as_deref().unwrap().contains("ui.keys"));
+    // Escalation level names stay words on screen.
+    assert_eq!(Escalation::Human.as_str(), "human");
+}
+
+/// The frame cost at scale (run in release: `cargo test --release --test
+/// ui_snapshots frame_cost_at_scale -- --ignored --nocapture`): 1,000,000
+/// retained events, 10,000 agents, 1,000 open alerts, a 200×50 dashboard.
+#[test]
+#[ignore]
+fn frame_cost_at_scale() {
+    use std::time::Instant;
+    let mut config = Config::default();
+    config.ingest.retention_events = 1_000_000;
+    let mut engine = Engine::new(config.clone(), None);
+    let mut app = App::new(&config, "alice");
+    app.theme = Theme::default();
+    let now = t0();
+    let origin = Origin {
+        source: "events/a.jsonl",
+        line: 1,
+        offset: 0,
+    };
+    let parse = |v: Value| parse_value(v, &origin, now, &ParseOptions::default()).unwrap();
+    for i in 0..10_000 {
+        let e = parse(
+            json!({"type": "agent_heartbeat", "agent": format!("agent-{i:05}"),
+                             "ts": now.to_rfc3339(), "id": format!("h{i}")}),
+        );
+        engine.apply(Input::Event(e), now);
+    }
+    for i in 0..1_000 {
+        let e = parse(
+            json!({"type": "blocker_detected", "agent": format!("agent-{i:05}"),
+                             "component": format!("c-{i}"), "ts": now.to_rfc3339(),
+                             "id": format!("b{i}")}),
+        );
+        engine.apply(Input::Event(e), now);
+    }
+    let src: Arc<str> = Arc::from("events/a.jsonl");
+    let e = parse(
+        json!({"type": "progress_update", "agent": "agent-00001", "task": "T-1",
+                         "component": "c-1", "progress": 50.0, "message": "working",
+                         "ts": now.to_rfc3339(), "id": "p"}),
+    );
+    let t = Instant::now();
+    for i in 0..1_000_000u64 {
+        app.push_event(&e, &engine, src.clone(), i, i * 190);
+    }
+    eprintln!("push: {:?}/event", t.elapsed() / 1_000_000);
+    let now = now + TimeDelta::seconds(30);
+    let t = Instant::now();
+    app.sync(&engine, now);
+    eprintln!("sync (10k agents, 1k alerts): {:?}", t.elapsed());
+    assert_eq!(app.retained(), 1_000_000);
+    assert_eq!(app.alert_order.len(), 1_000);
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    for _ in 0..10 {
+        term.draw(|f| draw(f, &app, &engine, now)).unwrap();
+    }
+    let n = 200;
+    let t = Instant::now();
+    for _ in 0..n {
+        term.draw(|f| draw(f, &app, &engine, now)).unwrap();
+    }
+    eprintln!(
+        "frame 200x50 (draw + TestBackend flush): {:?}",
+        t.elapsed() / n
+    );
+    // A filter that matches nothing recent scans back: the worst case.
+    app.set_filter(coord::ui::app::Filter::parse(
+        "type:progress agent:agent-00001",
+    ));
+    let t = Instant::now();
+    for _ in 0..n {
+        term.draw(|f| draw(f, &app, &engine, now)).unwrap();
+    }
+    eprintln!("frame 200x50 with a matching filter: {:?}", t.elapsed() / n);
+    let t = Instant::now();
+    app.set_filter(coord::ui::app::Filter::parse("type:nothing_matches"));
+    eprintln!("set a filter over 1M entries: {:?}", t.elapsed());
+    let t = Instant::now();
+    for _ in 0..n {
+        term.draw(|f| draw(f, &app, &engine, now)).unwrap();
+    }
+    eprintln!(
+        "frame 200x50 with a filter matching nothing: {:?}",
+        t.elapsed() / n
+    );
+}
+
+#[test]
+fn refusals_show_then_fade() {
+    let mut w = scenario();
+    let id = w.alert_of("quality_gate_failure");
+    // An action the engine refuses (a false alarm without a reason, as another
+    // client might send it) shows its reason in the status bar.
+    w.operate(Action::FalseAlarm {
+        alert: id,
+        reason: " ".into(),
+    });
+    let msg = w.app.status.clone().expect("a message");
+    assert!(msg.contains("needs a reason"), "{msg}");
+    assert!(w.screen(160, 48).contains("needs a reason"));
+    w.at(430).sync();
+    assert!(w.app.status.is_some());
+    w.at(440).sync();
+    assert!(w.app.status.is_none());
+}
