@@ -45,6 +45,9 @@ enum Command {
         /// Where `coord watch -` keeps its journal (default: the XDG state directory)
         #[arg(long, value_name = "DIR")]
         state: Option<PathBuf>,
+        /// The name operator actions are journaled under (default: $USER)
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
         /// Read `events/` (default) or the seed's `coordination_protocols/` folder
         #[arg(long, value_enum, default_value_t = Layout::Events)]
         layout: Layout,
@@ -147,12 +150,19 @@ fn main() -> ExitCode {
             read_only,
             state,
             layout,
+            operator,
         } => {
             use std::io::IsTerminal;
-            if !headless && !once && std::io::stdout().is_terminal() {
-                eprintln!("coord watch: the console is not yet available; running headless");
-            }
             let stdin = dir == "-";
+            // The console needs the terminal for keys, so stdin data means headless.
+            let console = !headless
+                && !once
+                && !stdin
+                && std::io::stdout().is_terminal()
+                && std::io::stdin().is_terminal();
+            let operator = operator
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "operator".into());
             if stdin && layout == Layout::Legacy {
                 eprintln!("coord watch: --layout legacy reads a directory, not stdin");
                 return ExitCode::from(2);
@@ -175,9 +185,17 @@ fn main() -> ExitCode {
                 print_events: true,
                 stdin,
                 legacy: layout == Layout::Legacy,
+                console: console.then_some(operator),
             };
-            let out = std::io::BufWriter::new(std::io::stdout().lock());
-            match coord::runtime::run_headless(&opts, out) {
+            let result = if console {
+                coord::runtime::run_headless(&opts, std::io::sink())
+            } else {
+                coord::runtime::run_headless(
+                    &opts,
+                    std::io::BufWriter::new(std::io::stdout().lock()),
+                )
+            };
+            match result {
                 Ok(code) => ExitCode::from(code as u8),
                 Err(e) => {
                     eprintln!("coord watch: {e:#}");

@@ -40,6 +40,8 @@ pub struct WatchOptions {
     pub print_events: bool,
     /// Read JSON Lines from stdin; `dir` is then only the state directory.
     pub stdin: bool,
+    /// Draw the console on the terminal (with the operator's name for actions).
+    pub console: Option<String>,
     /// Read the seed's `coordination_protocols/` folder instead of `events/`.
     pub legacy: bool,
 }
@@ -104,6 +106,8 @@ pub struct Core<W: Write> {
     pub print_events: bool,
     /// The journal's last write error, as last shown.
     pub journal_error: Option<String>,
+    /// The console's view, fed every input and effect, when there is one.
+    pub app: Option<crate::ui::App>,
     buf: Vec<u8>,
     fx: Vec<Effect>,
 }
@@ -123,6 +127,7 @@ impl<W: Write> Core<W> {
             out,
             print_events,
             journal_error: None,
+            app: None,
             buf: Vec::new(),
             fx: Vec::new(),
         }
@@ -146,10 +151,22 @@ impl<W: Write> Core<W> {
                             if self.print_events {
                                 print_event(&mut self.out, &at, &event);
                             }
+                            if let Some(app) = self.app.as_mut() {
+                                app.push_event(
+                                    &event,
+                                    &self.engine,
+                                    pos.src.clone(),
+                                    pos.line,
+                                    pos.off,
+                                );
+                            }
                             Input::Event(event)
                         }
                         Err(e) => {
                             record::error(&mut self.buf, seq, &at, &position(&pos), &e);
+                            if let Some(app) = self.app.as_mut() {
+                                app.push_parse_error(&e, now);
+                            }
                             let _ = writeln!(
                                 self.out,
                                 "{at} parse_error src={} line={} offset={} reason={}",
@@ -210,9 +227,22 @@ impl<W: Write> Core<W> {
         self.effects(at);
     }
 
+    /// An operator's action from the console: journaled with the operator's name,
+    /// applied, its effects journaled.
+    pub fn operator(&mut self, op: crate::engine::OperatorAction, now: Time) {
+        let at = record::fmt_at(now);
+        let seq = self.next_seq();
+        record::action(&mut self.buf, seq, &at, &op);
+        self.apply(Input::Operator(op), now, &at);
+        self.commit();
+    }
+
     /// Journals and shows the effects of the last input.
     fn effects(&mut self, at: &str) {
         let fx = std::mem::take(&mut self.fx);
+        if let Some(app) = self.app.as_mut() {
+            app.push_effects(&fx, &self.engine);
+        }
         for e in &fx {
             let seq = self.next_seq();
             record::effect(&mut self.buf, seq, at, e);
@@ -377,7 +407,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         journal,
         opened.last_seq,
         out,
-        opts.print_events && !opts.once,
+        opts.print_events && !opts.once && opts.console.is_none(),
     );
     if opened.torn {
         let _ = writeln!(
@@ -442,11 +472,40 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut signals = Signals::new()?;
         let mut caught_up = false;
+        let mut term = match &opts.console {
+            Some(operator) => {
+                let mut app = crate::ui::App::new(&core.engine.config, operator.clone());
+                app.journal = if opts.read_only {
+                    crate::ui::JournalState::ReadOnly
+                } else {
+                    crate::ui::JournalState::Ok
+                };
+                core.app = Some(app);
+                Some(crate::console::Terminal::start()?)
+            }
+            None => None,
+        };
+        let mut frames = tokio::time::interval(crate::console::FRAME);
+        frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
+                key = async { term.as_mut().expect("console").input.recv().await }, if term.is_some() => {
+                    let Some(input) = key else { break };
+                    if crate::console::on_input(&mut core, input, now_ms()) {
+                        break;
+                    }
+                    if let Some(t) = term.as_mut() { t.dirty = true; }
+                }
+                _ = frames.tick(), if term.is_some() => {
+                    let t = term.as_mut().expect("console");
+                    if let Some(app) = core.app.as_mut() {
+                        t.draw(app, &core.engine, now_ms())?;
+                    }
+                }
                 batch = rx.recv(), if source.is_some() => {
                     let Some(batch) = batch else { break };
                     core.apply_batch(batch.items, now_ms());
+                    if let Some(t) = term.as_mut() { t.dirty = true; }
                     if batch.caught_up {
                         caught_up = true;
                         if opts.once {
@@ -456,6 +515,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                     }
                 }
                 _ = ticker.tick() => {
+                    if let Some(t) = term.as_mut() { t.dirty = true; }
                     if let Some(f) = follower.as_mut() {
                         f.poll(&mut core.engine)?;
                     } else if caught_up {
@@ -470,6 +530,8 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         stop.store(true, Ordering::Relaxed);
         drop(rx);
         core.flush();
+        // The terminal is given back only after the journal is flushed.
+        drop(term);
         if let Some(s) = source {
             let _ = s.join();
         }

@@ -1,0 +1,100 @@
+//! The terminal side of the console: raw mode and the alternate screen, a thread
+//! reading keys, mouse and resizes, and frames drawn only when something changed
+//! or a countdown second ticked, at most 30 a second. The terminal is restored on
+//! quit, on SIGTERM/SIGHUP (the loop ends and drops this), and on a panic (the
+//! hook restores it, then exits: a spawned task's panic must not leave the loop
+//! drawing on a broken terminal).
+
+use crate::engine::{Engine, Time};
+use crate::runtime::Core;
+use crate::ui::{App, UiAction};
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::execute;
+use std::io::Write;
+use std::time::Duration;
+
+/// The shortest time between two frames: 30 frames a second at most.
+pub const FRAME: Duration = Duration::from_millis(33);
+
+pub struct Terminal {
+    term: ratatui::DefaultTerminal,
+    pub input: tokio::sync::mpsc::Receiver<Event>,
+    pub dirty: bool,
+    /// The clock second of the last frame: a new second redraws the countdowns.
+    last_second: i64,
+}
+
+impl Terminal {
+    pub fn start() -> std::io::Result<Terminal> {
+        let term = ratatui::init();
+        let _ = execute!(std::io::stdout(), EnableMouseCapture);
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = execute!(std::io::stdout(), DisableMouseCapture);
+            ratatui::restore();
+            previous(info);
+            std::process::exit(101);
+        }));
+        let (tx, input) = tokio::sync::mpsc::channel(256);
+        std::thread::Builder::new()
+            .name("input".into())
+            .spawn(move || {
+                while let Ok(ev) = event::read() {
+                    if tx.blocking_send(ev).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Terminal {
+            term,
+            input,
+            dirty: true,
+            last_second: 0,
+        })
+    }
+
+    /// Draws a frame if anything changed or the clock moved to a new second.
+    pub fn draw(&mut self, app: &mut App, engine: &Engine, now: Time) -> std::io::Result<()> {
+        let second = now.timestamp();
+        if !self.dirty && second == self.last_second {
+            return Ok(());
+        }
+        app.sync(engine, now);
+        self.term.draw(|f| crate::ui::draw(f, app, engine, now))?;
+        self.dirty = false;
+        self.last_second = second;
+        Ok(())
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// A key, a click or a resize; returns true to quit. An operator's action is
+/// journaled and applied like any other input.
+pub fn on_input<W: Write>(core: &mut Core<W>, input: Event, now: Time) -> bool {
+    let Some(app) = core.app.as_mut() else {
+        return false;
+    };
+    let action = match input {
+        Event::Key(k) if k.kind == event::KeyEventKind::Press => app.handle_key(k),
+        Event::Mouse(m) => app.handle_mouse(m),
+        _ => None,
+    };
+    match action {
+        Some(UiAction::Quit) => true,
+        Some(UiAction::Operator(a)) => {
+            let Some(crate::engine::Input::Operator(op)) = Some(app.operator_input(a)) else {
+                return false;
+            };
+            core.operator(op, now);
+            false
+        }
+        _ => false,
+    }
+}
