@@ -120,7 +120,19 @@ fn not_yet(name: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Each followed file holds a descriptor open: take the hard limit, not the soft
+/// one (often 1024), so a thousand files fit.
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+}
+
 fn main() -> ExitCode {
+    raise_fd_limit();
     let cli = Cli::parse();
     match cli.command {
         Command::Check { dir } => {

@@ -183,7 +183,10 @@ impl<W: Write> Core<W> {
                 Item::Source { pos, what } => {
                     let seq = self.next_seq();
                     record::source(&mut self.buf, seq, &at, &position(&pos), what);
-                    let _ = writeln!(self.out, "{at} source {what} src={}", q(&pos.src));
+                    // A file first seen is journaled (its checkpoint), not worth a line.
+                    if what != "opened" {
+                        let _ = writeln!(self.out, "{at} source {what} src={}", q(&pos.src));
+                    }
                 }
             }
         }
@@ -532,14 +535,19 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         core.flush();
         // The terminal is given back only after the journal is flushed.
         drop(term);
+        // A source that stopped on an error ends the run with it.
+        let mut code = 0;
         if let Some(s) = source {
-            let _ = s.join();
+            if let Ok(Err(e)) = s.join() {
+                eprintln!("coord watch: reading events stopped: {e}");
+                code = 2;
+            }
         }
         if opts.once || opts.read_only {
             let _ = writeln!(core.out, "{}", summary_line(&core.engine));
         }
         let _ = core.out.flush();
-        Ok(0)
+        Ok(code)
     })
 }
 

@@ -602,3 +602,19 @@ fn a_drop_element_over_max_line_bytes_is_an_error_live_and_in_replay() {
     let reason = records_of(&recs, "error")[0]["reason"].as_str().unwrap();
     assert!(reason.contains("over max_line_bytes"), "{reason}");
 }
+
+#[test]
+fn a_drop_that_does_not_parse_is_reported_by_once() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    fs::write(
+        dir.join("events/bad.json"),
+        r#"[{"type":"progress_update","id":"a"},"#,
+    )
+    .unwrap();
+    let out = once(dir);
+    assert!(out.contains("coord: 0 events, 1 parse errors"), "{out}");
+    assert!(out.contains("parse_error src=events/bad.json"), "{out}");
+    once(dir);
+    assert_eq!(counts(dir), counts_of(0, 1));
+}

@@ -343,11 +343,13 @@ pub fn run(
     let (tx, rx): (SyncSender<Hint>, Receiver<Hint>) = sync_channel(4096);
     let overflow = Arc::new(AtomicBool::new(false));
     // The watcher only marks things dirty; a lost hint is caught by the rescan.
-    let _watcher = if once {
+    // Without one (no inotify instance or descriptor left), the timed rescans
+    // alone follow the directory: slower, nothing lost.
+    let watcher = if once {
         None
     } else {
         let (tx, overflow) = (tx.clone(), overflow.clone());
-        let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let hint = match res {
                 Ok(ev) if ev.need_rescan() => Hint::Rescan,
                 Ok(ev) => Hint::Paths(ev.paths),
@@ -357,12 +359,15 @@ pub fn run(
                 overflow.store(true, Ordering::Relaxed);
             }
         })
-        .map_err(io::Error::other)?;
-        w.watch(dir, notify::RecursiveMode::NonRecursive)
-            .map_err(io::Error::other)?;
-        Some(w)
+        .and_then(|mut w| {
+            w.watch(dir, notify::RecursiveMode::NonRecursive)?;
+            Ok(w)
+        })
+        .ok()
     };
-    drop(tx);
+    // With no watcher the sender is kept, so that waiting for a hint times out
+    // on the rescan timer instead of finding the channel closed.
+    let _tx = (watcher.is_none() && !once).then_some(tx);
     let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
     let mut last_rescan = Instant::now() - RESCAN_EVERY;
     let mut first = true;
@@ -412,6 +417,11 @@ pub fn run(
         }
         if rescan {
             source.rescan(now, &mut out)?;
+            if once {
+                // A second look: a whole-file drop that does not parse is
+                // reported once its size has held between two looks.
+                source.rescan(now, &mut out)?;
+            }
             last_rescan = Instant::now();
         }
         if !alive {
