@@ -89,10 +89,9 @@ pub fn on_input<W: Write>(core: &mut Core<W>, input: Event, now: Time) -> bool {
     match action {
         Some(UiAction::Quit) => true,
         Some(UiAction::Operator(a)) => {
-            let Some(crate::engine::Input::Operator(op)) = Some(app.operator_input(a)) else {
-                return false;
-            };
-            core.operator(op, now);
+            if let crate::engine::Input::Operator(op) = app.operator_input(a) {
+                core.operator(op, now);
+            }
             false
         }
         _ => false,

@@ -429,7 +429,10 @@ impl LegacySource {
                         }
                         other => {
                             let text = other.to_string();
-                            let reason = format!("not a JSON object (found {})", kind_of(&other));
+                            let reason = format!(
+                                "not a JSON object (found {})",
+                                crate::model::event::json_kind(&other)
+                            );
                             Item::Line {
                                 pos: p,
                                 raw: Vec::new(),
@@ -467,17 +470,6 @@ fn pos(src: &Arc<str>, file: &Arc<str>, off: u64, end: u64, line: u64) -> Pos {
         off,
         end,
         line,
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -565,7 +557,10 @@ fn take_alerts(
                 }
             }
             other => {
-                let reason = format!("alert is not a JSON object (found {})", kind_of(&other));
+                let reason = format!(
+                    "alert is not a JSON object (found {})",
+                    crate::model::event::json_kind(&other)
+                );
                 let text = other.to_string();
                 Item::Line {
                     pos: p,

@@ -335,7 +335,8 @@ pub fn parse_value(
     raw.into_event(origin, ingest_now, opts).map_err(fail)
 }
 
-fn json_kind(v: &Value) -> &'static str {
+/// How a JSON value is named in an error message.
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
