@@ -212,13 +212,28 @@ fn writer_loop(seg: &mut Segment, rx: Receiver<Msg>, state: &WriterState) {
         handle(first, &mut acks);
         // Group commit: take whatever else is queued, up to 50 ms, then one fsync.
         let start = Instant::now();
+        let mut grouped = 1;
         while start.elapsed() < GROUP_COMMIT {
             match rx.try_recv() {
-                Ok(m) => handle(m, &mut acks),
+                Ok(m) => {
+                    grouped += 1;
+                    handle(m, &mut acks)
+                }
                 Err(TryRecvError::Empty) => {
-                    // Let a burst in progress join this commit, briefly.
-                    match rx.recv_timeout(Duration::from_micros(200)) {
-                        Ok(m) => handle(m, &mut acks),
+                    // Quiet: a lone record is synced at once. A backlog (more than
+                    // one batch in this group, nobody waiting on a flush) fills the
+                    // group for up to 50 ms: one fsync instead of hundreds.
+                    let backlog = grouped > 1 && acks.is_empty();
+                    let patience = if backlog {
+                        GROUP_COMMIT.saturating_sub(start.elapsed())
+                    } else {
+                        Duration::from_micros(200)
+                    };
+                    match rx.recv_timeout(patience) {
+                        Ok(m) => {
+                            grouped += 1;
+                            handle(m, &mut acks)
+                        }
                         Err(RecvTimeoutError::Timeout) => break,
                         Err(RecvTimeoutError::Disconnected) => {
                             closed = true;
