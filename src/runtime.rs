@@ -386,6 +386,15 @@ pub fn summary_line(engine: &Engine) -> String {
 
 /// `coord watch DIR --headless`: the whole runtime, printing lines.
 pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
+    // Signals first: a SIGTERM during a long replay ends the run cleanly once the
+    // loop starts, instead of killing the process mid-way.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut signals = {
+        let _in_runtime = rt.enter();
+        Signals::new()?
+    };
     let journal_dir = opts.dir.join("journal");
     let _lock = if opts.read_only {
         None
@@ -420,9 +429,6 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         );
     }
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     rt.block_on(async move {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(8);
@@ -473,7 +479,6 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
             1000
         }));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut signals = Signals::new()?;
         let mut caught_up = false;
         let mut term = match &opts.console {
             Some(operator) => {
