@@ -18,7 +18,7 @@ pub mod phases;
 pub mod summary;
 
 use crate::config::Config;
-use crate::model::{Escalation, Event, EventType, Level, ParseError, Plan};
+use crate::model::{Event, EventType, Level, ParseError, Plan};
 use agents::{Agent, Liveness, Task};
 use alerts::{AlertBook, Resolution};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -269,11 +269,6 @@ impl Timing {
             gates_required: cfg.quality_config.quality_validation_required,
         }
     }
-
-    /// The response window of a level when no matrix row sets one.
-    pub fn level_window(cfg: &Config, level: Level) -> TimeDelta {
-        cfg.response_window(level)
-    }
 }
 
 /// The whole state of the console's world. Views read it; only `apply` writes it.
@@ -510,10 +505,6 @@ impl Engine {
 
     pub fn open_alert_count(&self, level: Level) -> usize {
         self.alerts.open().filter(|a| a.level == level).count()
-    }
-
-    pub fn escalation_of(&self, alert: u64) -> Option<Escalation> {
-        self.alerts.get(alert).map(|a| a.escalation)
     }
 
     pub fn resolution_of(&self, alert: u64) -> Option<Resolution> {

@@ -7,7 +7,7 @@
 
 use crate::model::Level;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -649,11 +649,6 @@ impl Visitor<'_> for KeySeed {
             known => (known, String::new()),
         })
     }
-}
-
-/// Checks that a text is JSON at all, without building it (for whole-file drops).
-pub fn is_json(text: &str) -> bool {
-    serde_json::from_str::<IgnoredAny>(text).is_ok()
 }
 
 #[cfg(test)]

@@ -53,13 +53,7 @@ pub fn render(
         } else {
             "no agent matches the filter"
         };
-        put_line(
-            frame,
-            inner.x,
-            inner.y,
-            &Line::styled(text, theme.dim()),
-            inner.width,
-        );
+        super::render::put_notice(frame, inner, text, theme.dim());
         return;
     }
     let cell_w = CELL_W.min(inner.width);

@@ -97,8 +97,7 @@ pub fn render(
         } else {
             "no open alerts ✓"
         };
-        let line = Line::styled(text, theme.good());
-        super::render::put_line(frame, inner.x, inner.y, &line, inner.width);
+        super::render::put_notice(frame, inner, text, theme.good());
         return;
     }
     let width = match inner.width {

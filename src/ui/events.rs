@@ -132,13 +132,7 @@ pub fn render(frame: &mut Frame, inner: Rect, app: &App, focused: bool) {
         } else {
             "no retained event matches the filter (Esc clears it)"
         };
-        put_line(
-            frame,
-            inner.x,
-            inner.y,
-            &Line::styled(text, theme.dim()),
-            inner.width,
-        );
+        super::render::put_notice(frame, inner, text, theme.dim());
         return;
     }
     let n = window.len();

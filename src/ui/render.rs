@@ -11,6 +11,7 @@ use crate::engine::{Engine, Time};
 use crate::sanitize::sanitize;
 use chrono::TimeDelta;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType};
 use ratatui::Frame;
@@ -110,6 +111,17 @@ pub fn put_line(frame: &mut Frame, x: u16, y: u16, line: &Line, width: u16) {
         return;
     }
     frame.buffer_mut().set_line(x, y, line, width);
+}
+
+/// A pane's one-line notice in place of its content ("no agents yet").
+pub fn put_notice(frame: &mut Frame, inner: Rect, text: &str, style: Style) {
+    put_line(
+        frame,
+        inner.x,
+        inner.y,
+        &Line::styled(text, style),
+        inner.width,
+    );
 }
 
 fn title_note(pane: Pane, app: &App, engine: &Engine) -> String {
