@@ -3,13 +3,17 @@
 //! or a countdown second ticked, at most 30 a second. The terminal is restored on
 //! quit, on SIGTERM/SIGHUP (the loop ends and drops this), and on a panic (the
 //! hook restores it, then exits: a spawned task's panic must not leave the loop
-//! drawing on a broken terminal).
+//! drawing on a broken terminal). Synchronized output (`ui.sync_output`) wraps
+//! each frame so a terminal shows it whole; `auto` leaves it off under tmux,
+//! which mishandles it in several versions.
 
+use crate::config::SyncOutput;
 use crate::engine::{Engine, Time};
 use crate::runtime::Core;
 use crate::ui::{App, UiAction};
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
-use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::crossterm::{execute, queue};
 use std::io::Write;
 use std::time::Duration;
 
@@ -22,10 +26,22 @@ pub struct Terminal {
     pub dirty: bool,
     /// The clock second of the last frame: a new second redraws the countdowns.
     last_second: i64,
+    sync: bool,
+}
+
+/// Whether frames are wrapped in synchronized output, given `$TMUX`.
+pub fn sync_enabled(setting: SyncOutput, tmux: Option<&std::ffi::OsStr>) -> bool {
+    match setting {
+        SyncOutput::On => true,
+        SyncOutput::Off => false,
+        SyncOutput::Auto => tmux.is_none_or(|t| t.is_empty()),
+    }
 }
 
 impl Terminal {
-    pub fn start() -> std::io::Result<Terminal> {
+    pub fn start(sync: SyncOutput) -> std::io::Result<Terminal> {
+        let sync = sync_enabled(sync, std::env::var_os("TMUX").as_deref());
+        tracing::debug!(sync, "synchronized output");
         let term = ratatui::init();
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
         let previous = std::panic::take_hook();
@@ -50,6 +66,7 @@ impl Terminal {
             input,
             dirty: true,
             last_second: 0,
+            sync,
         })
     }
 
@@ -60,7 +77,13 @@ impl Terminal {
             return Ok(());
         }
         app.sync(engine, now);
+        if self.sync {
+            queue!(self.term.backend_mut(), BeginSynchronizedUpdate)?;
+        }
         self.term.draw(|f| crate::ui::draw(f, app, engine, now))?;
+        if self.sync {
+            execute!(self.term.backend_mut(), EndSynchronizedUpdate)?;
+        }
         self.dirty = false;
         self.last_second = second;
         Ok(())
@@ -95,5 +118,21 @@ pub fn on_input<W: Write>(core: &mut Core<W>, input: Event, now: Time) -> bool {
             false
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn synchronized_output_is_off_under_tmux_unless_forced() {
+        let tmux = Some(OsStr::new("/tmp/tmux-1000/default,123,0"));
+        assert!(sync_enabled(SyncOutput::Auto, None));
+        assert!(sync_enabled(SyncOutput::Auto, Some(OsStr::new(""))));
+        assert!(!sync_enabled(SyncOutput::Auto, tmux));
+        assert!(sync_enabled(SyncOutput::On, tmux));
+        assert!(!sync_enabled(SyncOutput::Off, None));
     }
 }

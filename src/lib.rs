@@ -9,6 +9,7 @@ pub mod console;
 pub mod engine;
 pub mod ingest;
 pub mod journal;
+pub mod logging;
 pub mod model;
 pub mod runtime;
 pub mod sanitize;

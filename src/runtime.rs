@@ -184,6 +184,7 @@ impl<W: Write> Core<W> {
                     let seq = self.next_seq();
                     record::source(&mut self.buf, seq, &at, &position(&pos), what);
                     // A file first seen is journaled (its checkpoint), not worth a line.
+                    tracing::info!(src = %pos.src, "source {what}");
                     if what != "opened" {
                         let _ = writeln!(self.out, "{at} source {what} src={}", q(&pos.src));
                     }
@@ -201,6 +202,7 @@ impl<W: Write> Core<W> {
         if error != self.journal_error {
             match &error {
                 Some(e) => {
+                    tracing::error!(error = %e, "journal write failed; ingestion paused");
                     let _ = writeln!(
                         self.out,
                         "{at} journal error={} (ingestion paused until it can write)",
@@ -208,6 +210,7 @@ impl<W: Write> Core<W> {
                     );
                 }
                 None => {
+                    tracing::info!("journal recovered");
                     let _ = writeln!(self.out, "{at} journal recovered");
                 }
             }
@@ -235,6 +238,7 @@ impl<W: Write> Core<W> {
     pub fn operator(&mut self, op: crate::engine::OperatorAction, now: Time) {
         let at = record::fmt_at(now);
         let seq = self.next_seq();
+        tracing::info!(operator = %op.operator, action = ?op.action, "operator action");
         record::action(&mut self.buf, seq, &at, &op);
         self.apply(Input::Operator(op), now, &at);
         self.commit();
@@ -404,6 +408,12 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         }
         Some(DirLock::acquire(&journal_dir)?)
     };
+    let log_problems = crate::logging::init(&opts.dir, opts.console.is_some());
+    if opts.console.is_none() {
+        for p in &log_problems {
+            eprintln!("coord watch: {p}");
+        }
+    }
     let opened = open(&opts.dir, !opts.read_only)?;
     for sub in ["events", "outbox"] {
         let _ = std::fs::create_dir_all(opts.dir.join(sub));
@@ -422,12 +432,21 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         opts.print_events && !opts.once && opts.console.is_none(),
     );
     if opened.torn {
+        tracing::warn!("journal torn tail dropped; its events are read again");
         let _ = writeln!(
             core.out,
             "{} journal torn tail dropped; its events are read again",
             record::fmt_at(now_ms())
         );
     }
+
+    tracing::info!(
+        dir = %opts.dir.display(),
+        read_only = opts.read_only,
+        records = opened.last_seq,
+        "coord {} started",
+        env!("CARGO_PKG_VERSION")
+    );
 
     rt.block_on(async move {
         let stop = Arc::new(AtomicBool::new(false));
@@ -488,8 +507,20 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 } else {
                     crate::ui::JournalState::Ok
                 };
+                app.tui_logger = true;
+                for p in &log_problems {
+                    app.push_log(p.clone());
+                }
+                if !log_problems.is_empty() {
+                    app.status = Some(log_problems.join("; "));
+                }
+                match crate::journal::recent::recent(&journal_dir, app.capacity()) {
+                    Ok(recent) => app.refill(recent, &core.engine),
+                    Err(e) => tracing::warn!(error = %e, "the journal's last events could not be read"),
+                }
+                let sync = core.engine.config.ui.sync_output;
                 core.app = Some(app);
-                Some(crate::console::Terminal::start()?)
+                Some(crate::console::Terminal::start(sync)?)
             }
             None => None,
         };
@@ -548,6 +579,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 code = 2;
             }
         }
+        tracing::info!(code, "stopped");
         if opts.once || opts.read_only {
             let _ = writeln!(core.out, "{}", summary_line(&core.engine));
         }

@@ -3,6 +3,7 @@
 
 pub mod follow;
 pub mod lock;
+pub mod recent;
 pub mod record;
 pub mod replay;
 pub mod writer;

@@ -13,6 +13,7 @@ use crate::engine::agents::{Agent, Liveness};
 use crate::engine::alerts::{Alert, Status};
 use crate::engine::classify::classify;
 use crate::engine::{Action, Effect, Engine, Input, OperatorAction, Time};
+use crate::journal::recent::DERIVED;
 use crate::model::{Event, Level, ParseError};
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -447,12 +448,32 @@ impl App {
         );
     }
 
+    /// Fills the stream with the journal's newest entries, oldest first: a
+    /// restarted console shows what came before it.
+    pub fn refill(&mut self, recent: Vec<crate::journal::recent::Recent>, engine: &Engine) {
+        let mut source: Arc<str> = Arc::from("");
+        for r in recent {
+            if *source != *r.src {
+                source = Arc::from(r.src);
+            }
+            match r.body {
+                Ok(e) => self.push_event(&e, engine, source.clone(), r.line, r.off),
+                Err(e) => self.push_parse_error(&e, r.at),
+            }
+        }
+    }
+
+    /// How many stream entries are kept.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Retains a derived event (e.g. `agent_timeout`) from the engine's effects.
     pub fn push_effects(&mut self, effects: &[Effect], engine: &Engine) {
         for e in effects {
             match e {
                 Effect::Derived { event } => {
-                    self.push_event(event, engine, Arc::from("coord (derived)"), 0, 0)
+                    self.push_event(event, engine, Arc::from(DERIVED), 0, 0)
                 }
                 Effect::Rejected { reason } => self.status = Some(format!("refused: {reason}")),
                 _ => {}

@@ -1,0 +1,173 @@
+//! The newest stream entries in the journal — ingested events, derived events and
+//! lines that did not parse — so a restarted console's Events pane shows what
+//! came before it, not an empty pane. Segments are read newest first until
+//! enough are found; a torn or corrupt record is skipped (replay reports it).
+
+use super::record::Record;
+use super::writer::segments;
+use crate::engine::Time;
+use crate::model::event::{parse_line, parse_value, Origin, ParseOptions};
+use crate::model::{Event, ParseError};
+use std::io;
+use std::path::Path;
+
+/// One entry as the journal recorded it.
+#[derive(Debug)]
+pub struct Recent {
+    /// When it was ingested (or derived).
+    pub at: Time,
+    pub src: String,
+    pub line: u64,
+    pub off: u64,
+    pub body: Result<Event, ParseError>,
+}
+
+/// The last `n` stream entries of the journal in `journal_dir`, oldest first.
+pub fn recent(journal_dir: &Path, n: usize) -> io::Result<Vec<Recent>> {
+    let mut found: Vec<Vec<Recent>> = Vec::new();
+    let mut total = 0;
+    for (_, path) in segments(journal_dir)?.iter().rev() {
+        if total >= n {
+            break;
+        }
+        let bytes = std::fs::read(path)?;
+        let entries: Vec<Recent> = bytes
+            .split(|&b| b == b'\n')
+            .filter_map(|line| serde_json::from_slice::<Record>(line).ok())
+            .filter_map(|rec| entry(&rec))
+            .collect();
+        total += entries.len();
+        found.push(entries);
+    }
+    let mut out: Vec<Recent> = found.into_iter().rev().flatten().collect();
+    out.drain(..out.len().saturating_sub(n));
+    Ok(out)
+}
+
+fn entry(rec: &Record) -> Option<Recent> {
+    let opts = ParseOptions::default();
+    let (src, line, off, body) = match rec.kind.as_ref() {
+        "event" => {
+            let p = rec.position()?;
+            let origin = Origin {
+                source: p.src,
+                line: p.line,
+                offset: p.off,
+            };
+            let body = parse_line(rec.raw?.get().as_bytes(), &origin, rec.at, &opts);
+            (p.src.to_string(), p.line, p.off, body)
+        }
+        "error" => {
+            let e = rec.parse_error()?;
+            (e.source.clone(), e.line, e.offset, Err(e))
+        }
+        "derived" => {
+            let fx: serde_json::Value = serde_json::from_str(rec.effect?.get()).ok()?;
+            let origin = Origin {
+                source: DERIVED,
+                line: 0,
+                offset: 0,
+            };
+            let event = parse_value(fx.get("event")?.clone(), &origin, rec.at, &opts).ok()?;
+            (DERIVED.to_string(), 0, 0, Ok(event))
+        }
+        _ => return None,
+    };
+    Some(Recent {
+        at: rec.at,
+        src,
+        line,
+        off,
+        body,
+    })
+}
+
+/// The source name the Events pane gives events coord derived itself.
+pub const DERIVED: &str = "coord (derived)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Effect;
+    use crate::journal::record::{self, Position};
+
+    #[test]
+    fn the_newest_entries_come_back_oldest_first_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = record::fmt_at("2026-11-24T12:00:00Z".parse().unwrap());
+        let write = |seg: &str, from: u64, to: u64| {
+            let mut buf = Vec::new();
+            for i in from..to {
+                let p = Position {
+                    src: "events/a.jsonl",
+                    file: "1:2:ff",
+                    off: i * 100,
+                    end: i * 100 + 99,
+                    line: i + 1,
+                };
+                let raw = format!(r#"{{"type":"heartbeat","agent":"a","id":"e{i}"}}"#);
+                record::event(&mut buf, i, &at, &p, raw.as_bytes());
+                record::tick(&mut buf, i, &at);
+            }
+            std::fs::write(dir.path().join(seg), buf).unwrap();
+        };
+        write("00000001.jsonl", 0, 5);
+        write("00000002.jsonl", 5, 8);
+        // A torn last record is skipped.
+        let mut f = std::fs::read(dir.path().join("00000002.jsonl")).unwrap();
+        f.extend_from_slice(b"{\"seq\":99,\"at\":\"2026-");
+        std::fs::write(dir.path().join("00000002.jsonl"), f).unwrap();
+
+        let got = recent(dir.path(), 4).unwrap();
+        let ids: Vec<String> = got
+            .iter()
+            .map(|r| r.body.as_ref().unwrap().id.clone())
+            .collect();
+        assert_eq!(ids, ["e4", "e5", "e6", "e7"]);
+        assert_eq!((got[0].line, got[0].off), (5, 400));
+        assert_eq!(recent(dir.path(), 100).unwrap().len(), 8);
+        assert!(recent(&dir.path().join("none"), 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn derived_events_and_parse_errors_are_entries_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let now: Time = "2026-11-24T12:00:00Z".parse().unwrap();
+        let at = record::fmt_at(now);
+        let p = Position {
+            src: "events/a.jsonl",
+            file: "1:2:ff",
+            off: 0,
+            end: 5,
+            line: 1,
+        };
+        let mut buf = Vec::new();
+        let origin = Origin {
+            source: "events/a.jsonl",
+            line: 1,
+            offset: 0,
+        };
+        let e = parse_line(b"nope", &origin, now, &ParseOptions::default()).unwrap_err();
+        record::error(&mut buf, 1, &at, &p, &e);
+        let mut derived = Event::new(crate::model::EventType::AgentTimeout, now, "d-1");
+        derived.agent = Some("ops-1".into());
+        record::effect(
+            &mut buf,
+            2,
+            &at,
+            &Effect::Derived {
+                event: Box::new(derived),
+            },
+        );
+        std::fs::write(dir.path().join("00000001.jsonl"), buf).unwrap();
+        let got = recent(dir.path(), 10).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].body.as_ref().unwrap_err(), &e);
+        let ev = got[1].body.as_ref().unwrap();
+        assert_eq!(
+            (ev.id.as_str(), ev.agent.as_deref()),
+            ("d-1", Some("ops-1"))
+        );
+        assert_eq!(got[1].src, DERIVED);
+    }
+}
