@@ -302,6 +302,8 @@ pub struct Engine {
     ts_ms: i64,
     seen_ids: IdSet,
     derived_seq: u64,
+    /// Moves with every input applied: views rebuild their caches when it does.
+    pub revision: u64,
 }
 
 impl Engine {
@@ -328,6 +330,7 @@ impl Engine {
             ts_ms: 0,
             seen_ids: IdSet::with_capacity(1 << 16),
             derived_seq: 0,
+            revision: 0,
             config,
         };
         engine.load_plan(plan);
@@ -344,6 +347,7 @@ impl Engine {
     /// `apply`, appending the effects to `fx`: a caller applying many inputs
     /// reuses one buffer.
     pub fn apply_into(&mut self, mut input: Input, now: Time, fx: &mut Vec<Effect>) {
+        self.revision += 1;
         if self.last_now != Some(now) {
             self.last_now = Some(now);
             self.now_ms = now.timestamp_millis();

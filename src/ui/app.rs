@@ -360,6 +360,9 @@ pub struct App {
     rate: VecDeque<(Time, u64)>,
     /// Geometry of the last frame (for the mouse and page sizes).
     pub view: RefCell<ViewCache>,
+    /// The engine revision the orders were built from; `stale` after a key.
+    synced: Option<u64>,
+    stale: bool,
 }
 
 const LOG_LINES: usize = 2000;
@@ -409,6 +412,8 @@ impl App {
             events_per_sec: 0.0,
             rate: VecDeque::new(),
             view: RefCell::new(ViewCache::default()),
+            synced: None,
+            stale: true,
         }
     }
 
@@ -579,6 +584,7 @@ impl App {
 
     /// Sets the filter and indexes the retained entries it matches (one pass).
     pub fn set_filter(&mut self, filter: Filter) {
+        self.stale = true;
         self.filtered = (!filter.is_empty()).then(|| {
             self.events
                 .iter()
@@ -625,21 +631,36 @@ impl App {
             }
             (Some(s), _) => self.status_since = Some((s.clone(), now)),
         }
+        self.sync_rate(engine, now);
+        self.fill_reassign_choices(engine);
+        // The orders change only with the engine or with the view's own state.
+        if !self.stale && self.synced == Some(engine.revision) {
+            return;
+        }
+        self.stale = false;
+        self.synced = Some(engine.revision);
         // Agents: liveness worst first (timed out, late, offline, healthy, standby),
         // then the longest silent, then by name.
-        let mut agents: Vec<&Agent> = engine
+        // The keys are sorted side by side (10k agents: no pointer chasing), and
+        // the names are copied only where the order changed.
+        let mut agents: Vec<(Liveness, i64, &str)> = engine
             .agents
             .values()
             .filter(|a| self.filter.matches_agent(a))
+            .map(|a| {
+                let seen = a.last_seen.map_or(i64::MIN, |t| t.timestamp_millis());
+                (a.liveness, seen, a.id.as_str())
+            })
             .collect();
-        agents.sort_unstable_by(|a, b| {
-            a.liveness
-                .cmp(&b.liveness)
-                .then_with(|| a.last_seen.cmp(&b.last_seen))
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        self.agent_order.clear();
-        self.agent_order.extend(agents.iter().map(|a| a.id.clone()));
+        agents.sort_unstable();
+        self.agent_order.truncate(agents.len());
+        for (i, (_, _, id)) in agents.iter().enumerate() {
+            match self.agent_order.get_mut(i) {
+                Some(have) if have == id => {}
+                Some(have) => (*id).clone_into(have),
+                None => self.agent_order.push(id.to_string()),
+            }
+        }
         self.agents_sel = self
             .agents_sel
             .min(self.agent_order.len().saturating_sub(1));
@@ -649,26 +670,6 @@ impl App {
             counts[a.liveness as usize] += 1;
         }
         self.liveness_counts = counts;
-
-        // The reassign picker, filled when it opens: healthy agents with their
-        // open-task counts, fewest first.
-        if let Some(Dialog::Reassign { choices, .. }) = &mut self.dialog {
-            if choices.is_empty() {
-                let mut healthy: Vec<(String, usize)> = engine
-                    .agents
-                    .values()
-                    .filter(|a| a.liveness == Liveness::Healthy)
-                    .map(|a| (a.id.clone(), a.open_tasks.len()))
-                    .collect();
-                healthy.sort_unstable_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-                if healthy.is_empty() {
-                    self.dialog = None;
-                    self.status = Some("no healthy agent to reassign to".into());
-                } else {
-                    *choices = healthy;
-                }
-            }
-        }
 
         // Alerts: open first; level, unacknowledged, SLA breached, oldest first.
         let keep_sel = self.selected_alert().map(|r| r.id);
@@ -713,8 +714,10 @@ impl App {
             by_level[a.level.number() as usize - 1] += 1;
         }
         self.open_by_level = by_level;
+    }
 
-        // Events per second over the last 10 s of samples.
+    /// Events per second over the last 10 s of samples.
+    fn sync_rate(&mut self, engine: &Engine, now: Time) {
         let events = engine.counters.events + engine.counters.parse_errors;
         if self.rate.back().is_none_or(|(t, _)| *t < now) {
             self.rate.push_back((now, events));
@@ -735,10 +738,33 @@ impl App {
         };
     }
 
+    /// The reassign picker, filled when it opens: healthy agents with their
+    /// open-task counts, fewest first.
+    fn fill_reassign_choices(&mut self, engine: &Engine) {
+        if let Some(Dialog::Reassign { choices, .. }) = &mut self.dialog {
+            if choices.is_empty() {
+                let mut healthy: Vec<(String, usize)> = engine
+                    .agents
+                    .values()
+                    .filter(|a| a.liveness == Liveness::Healthy)
+                    .map(|a| (a.id.clone(), a.open_tasks.len()))
+                    .collect();
+                healthy.sort_unstable_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+                if healthy.is_empty() {
+                    self.dialog = None;
+                    self.status = Some("no healthy agent to reassign to".into());
+                } else {
+                    *choices = healthy;
+                }
+            }
+        }
+    }
+
     // ----- keys -------------------------------------------------------------
 
     /// Handles one key. Releases and repeats of releases are ignored.
     pub fn handle_key(&mut self, key: KeyEvent) -> Option<UiAction> {
+        self.stale = true;
         if key.kind == KeyEventKind::Release {
             return None;
         }
@@ -1071,6 +1097,7 @@ impl App {
     /// Click focuses a pane (or a tab) and selects the row or cell under it;
     /// the wheel scrolls the pane under the pointer.
     pub fn handle_mouse(&mut self, m: MouseEvent) -> Option<UiAction> {
+        self.stale = true;
         let pos = Position::new(m.column, m.row);
         let view = self.view.borrow().clone();
         match m.kind {
