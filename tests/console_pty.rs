@@ -1,0 +1,682 @@
+//! The console end to end: the real `coord watch` binary in a pseudo-terminal,
+//! its screen read back with the `vt100` crate.
+//!
+//! Each test writes a coordination directory into a tempdir (events timed
+//! relative to now, since the console runs on the real clock), starts the
+//! binary on a fresh PTY with `TERM=xterm-256color`, no `$TMUX` and a clean
+//! `$HOME`, and drives it with keys. A reader thread feeds every byte the
+//! binary writes into a `vt100::Parser` and keeps a copy of the raw bytes; the
+//! tests poll the parsed screen against a deadline instead of sleeping, so a
+//! loaded machine only makes them slower, not flaky.
+//!
+//! Also here: the bytes the console writes while nothing changes (QUALITY.md:
+//! at most 300 B/s, clock and countdowns only). `idle_console_writes_little`
+//! holds a generous bound that catches a full redraw every frame;
+//! `idle_bytes_per_second` (ignored, run it by name) measures the figure:
+//!
+//! ```sh
+//! cargo test --test console_pty idle_bytes_per_second -- --ignored --nocapture
+//! ```
+//!
+//! `COORD_IDLE_SIZE` (default `120x30`), `COORD_IDLE_SECS` (default 10) and
+//! `COORD_IDLE_RUNS` (default 3) change the terminal size, the window and the
+//! number of runs; the median of the runs is printed.
+
+use chrono::{SecondsFormat, TimeDelta, Utc};
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const COORD: &str = env!("CARGO_BIN_EXE_coord");
+
+/// The name operator actions are journaled under (`$USER` is set to another).
+const OPERATOR: &str = "pty-operator";
+
+/// How long any one expectation may take on a loaded machine.
+const DEADLINE: Duration = Duration::from_secs(15);
+
+// ---------------------------------------------------------------------------
+// A coordination directory, timed relative to now
+
+/// `secs` seconds ago, RFC 3339 UTC.
+fn ago(secs: i64) -> String {
+    (Utc::now() - TimeDelta::seconds(secs)).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn append(dir: &Path, file: &str, events: &[Value]) {
+    let mut text = String::new();
+    for e in events {
+        text.push_str(&e.to_string());
+        text.push('\n');
+    }
+    let events_dir = dir.join("events");
+    std::fs::create_dir_all(&events_dir).unwrap();
+    // One write of whole lines: the tailer never sees half a line.
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(events_dir.join(file))
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// Agents that heartbeat and hold tasks.
+const HEALTHY: [&str; 8] = [
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+];
+
+/// A small fleet in trouble: eight healthy agents with a task or two each, one
+/// agent silent for seven minutes (it times out: an `agent_timeout` alert, High),
+/// and four crises — a `system_failure` (the only Critical alert), a
+/// `quality_gate_failure`, a `blocker_detected` and a `communication_failure`.
+/// Five open alerts once the first tick has run, each with its countdowns.
+fn fleet(dir: &Path) {
+    for (i, agent) in HEALTHY.iter().enumerate() {
+        let i = i as i64;
+        let mut lines = vec![
+            json!({"type": "task_assigned", "id": format!("assign-{agent}-1"),
+            "ts": ago(600), "agent": agent, "task": format!("T-{agent}-1"),
+            "component": if i % 2 == 0 { "auth-api" } else { "ui-shell" }}),
+        ];
+        if i % 3 == 0 {
+            lines.push(
+                json!({"type": "task_assigned", "id": format!("assign-{agent}-2"),
+                "ts": ago(590), "agent": agent, "task": format!("T-{agent}-2")}),
+            );
+        }
+        lines.push(
+            json!({"type": "progress_update", "id": format!("p-{agent}"),
+            "ts": ago(120), "agent": agent, "component": "ui-shell", "progress": 10 * i}),
+        );
+        lines.push(
+            json!({"type": "agent_heartbeat", "id": format!("hb-{agent}"),
+            "ts": ago(3 + 2 * i), "agent": agent}),
+        );
+        append(dir, &format!("{agent}.jsonl"), &lines);
+    }
+    append(
+        dir,
+        "dead-1.jsonl",
+        &[
+            json!({"type": "task_assigned", "id": "assign-dead", "ts": ago(900),
+                   "agent": "dead-1", "task": "T-dead-1", "component": "auth-api"}),
+            json!({"type": "agent_heartbeat", "id": "hb-dead", "ts": ago(420), "agent": "dead-1"}),
+        ],
+    );
+    append(
+        dir,
+        "ops.jsonl",
+        &[
+            json!({"type": "system_failure", "id": "sys-1", "ts": ago(20),
+                   "message": "database cluster down"}),
+            json!({"type": "quality_gate_failure", "id": "gate-1", "ts": ago(40),
+                   "component": "auth-api", "gate": "unit_tests",
+                   "message": "unit tests failed"}),
+            json!({"type": "blocker_detected", "id": "blk-1", "ts": ago(90),
+                   "component": "db-schema", "message": "waiting on DBA approval"}),
+            json!({"type": "communication_failure", "id": "comm-1", "ts": ago(30),
+                   "agent": "bravo", "message": "message bus unreachable"}),
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The console in a pseudo-terminal
+
+/// What the reader thread has seen.
+struct Seen {
+    parser: vt100::Parser,
+    /// Every byte the binary wrote, in order.
+    raw: Vec<u8>,
+    /// The PTY reported end of file (every holder of the terminal is gone).
+    eof: bool,
+}
+
+struct Console {
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    seen: Arc<Mutex<Seen>>,
+    reader: Option<JoinHandle<()>>,
+    _home: tempfile::TempDir,
+}
+
+fn nz(n: u16) -> NonZeroU16 {
+    NonZeroU16::new(n).expect("a size above zero")
+}
+
+fn pty_size(cols: u16, rows: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+/// Printable text for raw terminal bytes: ESC as `\e`, other controls as `\xNN`.
+fn escaped(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for c in String::from_utf8_lossy(bytes).chars() {
+        match c {
+            '\x1b' => s.push_str("\\e"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\x7f' => s.push_str(&format!("\\x{:02x}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// The reader's state, even after a failed assertion elsewhere poisoned the lock.
+fn lock(seen: &Mutex<Seen>) -> MutexGuard<'_, Seen> {
+    seen.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+impl Console {
+    /// `coord watch DIR --operator pty-operator` on a `cols`×`rows` terminal.
+    fn start(dir: &Path, cols: u16, rows: u16) -> Console {
+        let home = tempfile::tempdir().unwrap();
+        let pair = native_pty_system()
+            .openpty(pty_size(cols, rows))
+            .expect("open a pseudo-terminal");
+        let mut cmd = CommandBuilder::new(COORD);
+        cmd.args(["watch", dir.to_str().unwrap(), "--operator", OPERATOR]);
+        cmd.cwd(dir);
+        // A clean environment: no $TMUX (synchronized output and tmux quirks),
+        // no NO_COLOR or RUST_LOG from the caller, a $HOME of its own.
+        cmd.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+        cmd.env("HOME", home.path());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("USER", "not-the-operator");
+        cmd.env("LANG", "C.UTF-8");
+        let child = pair.slave.spawn_command(cmd).expect("spawn coord watch");
+        // Only the child holds the terminal's slave side now: its exit ends the reads.
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let seen = Arc::new(Mutex::new(Seen {
+            parser: vt100::Parser::new(nz(rows), nz(cols), 0),
+            raw: Vec::new(),
+            eof: false,
+        }));
+        let feed = seen.clone();
+        let reader = std::thread::Builder::new()
+            .name("pty-reader".into())
+            .spawn(move || {
+                let mut buf = [0u8; 16 * 1024];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break, // EOF, or EIO once the child is gone
+                        Ok(n) => {
+                            let mut s = lock(&feed);
+                            s.parser.process(&buf[..n]);
+                            s.raw.extend_from_slice(&buf[..n]);
+                        }
+                    }
+                }
+                lock(&feed).eof = true;
+            })
+            .unwrap();
+        Console {
+            master: pair.master,
+            writer,
+            child,
+            seen,
+            reader: Some(reader),
+            _home: home,
+        }
+    }
+
+    fn keys(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn bytes_written(&self) -> usize {
+        lock(&self.seen).raw.len()
+    }
+
+    fn screen_text(&self) -> String {
+        lock(&self.seen).parser.screen().contents()
+    }
+
+    /// Resizes the terminal and the parser together (the reader waits meanwhile,
+    /// so no byte drawn for the new size is parsed at the old one).
+    fn resize(&mut self, cols: u16, rows: u16) {
+        let mut s = lock(&self.seen);
+        self.master.resize(pty_size(cols, rows)).unwrap();
+        s.parser.screen_mut().set_size(nz(rows), nz(cols));
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Polls the screen until `ok` holds; fails with the screen after `DEADLINE`.
+    fn wait_for(&mut self, what: &str, ok: impl Fn(&vt100::Screen) -> bool) {
+        self.wait_within(DEADLINE, what, ok)
+    }
+
+    fn wait_within(&mut self, limit: Duration, what: &str, ok: impl Fn(&vt100::Screen) -> bool) {
+        let start = Instant::now();
+        loop {
+            if ok(lock(&self.seen).parser.screen()) {
+                return;
+            }
+            if start.elapsed() > limit || !self.alive() {
+                let exited = self.child.try_wait().unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+                let s = lock(&self.seen);
+                let raw = &s.raw[s.raw.len().saturating_sub(600)..];
+                panic!(
+                    "waited {:?} for {what}; process exited: {exited:?}\n\
+                     screen:\n{}\nlast bytes written:\n{}",
+                    start.elapsed(),
+                    s.parser.screen().contents(),
+                    escaped(raw)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for_text(&mut self, text: &str) {
+        self.wait_for(&format!("{text:?} on screen"), |s| {
+            s.contents().contains(text)
+        });
+    }
+
+    /// Waits for the process to exit; then for the reader to drain every byte.
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "coord watch did not exit; screen:\n{}",
+                self.screen_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        while !lock(&self.seen).eof {
+            assert!(start.elapsed() < DEADLINE * 2, "the PTY never reached EOF");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        status
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        // A failed test must not leave a console running.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `coord status DIR --json`.
+fn status_json(dir: &Path) -> Value {
+    let out = std::process::Command::new(COORD)
+        .args(["status", dir.to_str().unwrap(), "--json"])
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run coord status");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "status --json is not JSON ({e}); exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn alerts(status: &Value) -> &Vec<Value> {
+    status["alerts"].as_array().expect("alerts is an array")
+}
+
+/// Waits for the fleet's state to be on screen: every agent ingested, the
+/// dead agent timed out (the first tick after catching up), five alerts open.
+fn wait_for_fleet(c: &mut Console) {
+    c.wait_for_text("Alerts");
+    c.wait_for_text("5 open");
+}
+
+// ---------------------------------------------------------------------------
+// The tests
+
+#[test]
+fn appended_events_appear_on_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    let mut c = Console::start(dir.path(), 100, 30);
+    wait_for_fleet(&mut c);
+    // Alerts is focused at start; `1` opens the stream, following like `tail -f`.
+    c.keys("1");
+    c.wait_for("the Events pane open on the stream", |s| {
+        let text = s.contents();
+        text.contains("system_failure") && !text.contains("TRIGGER")
+    });
+    assert!(!c.screen_text().contains("zulu-9"));
+
+    // A new agent's first events, appended to an existing file and to a new one.
+    append(
+        dir.path(),
+        "alpha.jsonl",
+        &[
+            json!({"type": "progress_update", "id": "late-1", "ts": ago(0),
+                 "agent": "alpha", "task": "T-PTY-4242", "progress": 55}),
+        ],
+    );
+    c.wait_for_text("T-PTY-4242");
+    append(
+        dir.path(),
+        "zulu-9.jsonl",
+        &[
+            json!({"type": "agent_heartbeat", "id": "hb-zulu", "ts": ago(0), "agent": "zulu-9"}),
+            json!({"type": "task_assigned", "id": "assign-zulu", "ts": ago(0),
+                   "agent": "zulu-9", "task": "T-ZULU-77"}),
+        ],
+    );
+    c.wait_for("the new agent's task assignment in the Events pane", |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.contains("task_assigned") && l.contains("zulu-9 T-ZULU-77"))
+    });
+    c.keys("q");
+    assert!(c.wait_exit().success());
+}
+
+#[test]
+fn acknowledging_the_selected_alert_is_journaled_under_the_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    let mut c = Console::start(dir.path(), 100, 30);
+    wait_for_fleet(&mut c);
+    let before = status_json(dir.path());
+    assert!(
+        alerts(&before)
+            .iter()
+            .all(|a| a["status"] == "triggered" && a["acknowledged_by"].is_null()),
+        "nothing acknowledged yet: {before:#}"
+    );
+
+    // Alerts is focused at start: focus Events first, so that `3` is what opens
+    // Alerts, with the worst alert first and selected (the one Critical alert).
+    c.keys("1");
+    c.wait_for("Events focused, the alert matrix closed", |s| {
+        !s.contents().contains("TRIGGER")
+    });
+    c.keys("3");
+    c.wait_for("Alerts focused with its column header", |s| {
+        s.contents().contains("TRIGGER") && s.contents().contains("system failure")
+    });
+    c.keys("a");
+
+    // The action is journaled at once: `coord status` reads it while the console runs.
+    let start = Instant::now();
+    let acked = loop {
+        let status = status_json(dir.path());
+        let acked: Vec<Value> = alerts(&status)
+            .iter()
+            .filter(|a| a["status"] == "acknowledged")
+            .cloned()
+            .collect();
+        if !acked.is_empty() {
+            break acked;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no alert acknowledged; screen:\n{}\nstatus:\n{status:#}",
+            c.screen_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(acked.len(), 1, "only the selected alert: {acked:#?}");
+    assert_eq!(acked[0]["trigger"], "system_failure");
+    assert_eq!(acked[0]["level"], "critical");
+    assert_eq!(acked[0]["acknowledged_by"], OPERATOR);
+
+    c.keys("q");
+    assert_eq!(c.wait_exit().exit_code(), 0);
+    // The same after the console is gone (the journal was flushed on quit).
+    let after = status_json(dir.path());
+    let sys: Vec<&Value> = alerts(&after)
+        .iter()
+        .filter(|a| a["trigger"] == "system_failure")
+        .collect();
+    assert_eq!(sys.len(), 1);
+    assert_eq!(sys[0]["status"], "acknowledged");
+    assert_eq!(sys[0]["acknowledged_by"], OPERATOR);
+}
+
+#[test]
+fn resizing_to_40x12_and_back_keeps_the_console_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    let mut c = Console::start(dir.path(), 100, 30);
+    wait_for_fleet(&mut c);
+
+    c.resize(40, 12);
+    // Below 80×24 one pane shows, with a tab bar; the focused pane (Alerts)
+    // keeps its title and its worst alert; the 100-column frame is gone.
+    c.wait_for("the Alerts pane alone at 40×12", |s| {
+        let text = s.contents();
+        text.contains("3 Alerts")
+            && text.contains("A-1")
+            && !text.contains("TRIGGER")
+            && !text.contains("2 Agents")
+    });
+    assert!(c.alive(), "coord exited at 40×12:\n{}", c.screen_text());
+    // Keys still work at this size: `1` shows Events alone.
+    c.keys("1");
+    c.wait_for("the Events pane alone at 40×12", |s| {
+        let text = s.contents();
+        text.contains("1 Events") && !text.contains("A-1")
+    });
+    assert!(c.alive());
+    c.keys("3");
+
+    c.resize(100, 30);
+    // Back to the wide matrix (`1`–`5` on a small screen also zoomed the pane,
+    // and the zoom is kept): columns, the rows, the status bar on the last line.
+    c.wait_for("the wide Alerts pane again at 100×30", |s| {
+        let text = s.contents();
+        let last = text.lines().last().unwrap_or_default();
+        text.contains("3 Alerts")
+            && text.contains("TRIGGER")
+            && text.contains("system failure")
+            && text.lines().count() == 30
+            && last.contains("journal ok")
+    });
+    assert!(c.alive());
+    c.keys("q");
+    assert_eq!(c.wait_exit().exit_code(), 0);
+}
+
+#[test]
+fn quitting_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    let mut c = Console::start(dir.path(), 100, 30);
+    wait_for_fleet(&mut c);
+    {
+        let s = lock(&c.seen);
+        let screen = s.parser.screen();
+        assert!(
+            screen.alternate_screen(),
+            "the console draws on the alternate screen"
+        );
+        assert_ne!(screen.mouse_protocol_mode(), vt100::MouseProtocolMode::None);
+    }
+    c.keys("q");
+    let status = c.wait_exit();
+    assert!(status.success(), "q exits with status 0: {status:?}");
+
+    let s = lock(&c.seen);
+    let screen = s.parser.screen();
+    assert!(!screen.alternate_screen(), "left the alternate screen");
+    assert!(!screen.hide_cursor(), "the cursor is shown again");
+    assert_eq!(screen.mouse_protocol_mode(), vt100::MouseProtocolMode::None);
+    assert_eq!(
+        screen.mouse_protocol_encoding(),
+        vt100::MouseProtocolEncoding::Default
+    );
+
+    // The bytes themselves: every mode switched on is switched off after, last.
+    let raw = &s.raw;
+    let tail = escaped(&raw[raw.len().saturating_sub(300)..]);
+    for (on, off) in [
+        ("\x1b[?1049h", "\x1b[?1049l"), // alternate screen
+        ("\x1b[?25l", "\x1b[?25h"),     // cursor hidden
+        ("\x1b[?1000h", "\x1b[?1000l"), // mouse: press and release
+        ("\x1b[?1002h", "\x1b[?1002l"), // mouse: drag
+        ("\x1b[?1003h", "\x1b[?1003l"), // mouse: any motion
+        ("\x1b[?1015h", "\x1b[?1015l"), // mouse: urxvt encoding
+        ("\x1b[?1006h", "\x1b[?1006l"), // mouse: SGR encoding
+    ] {
+        let Some(last_on) = rfind(raw, on.as_bytes()) else {
+            continue; // never switched on
+        };
+        let last_off = rfind(raw, off.as_bytes());
+        assert!(
+            last_off.is_some_and(|off| off > last_on),
+            "{} is switched on and never off again; the last bytes:\n{tail}",
+            escaped(on.as_bytes())
+        );
+    }
+    assert!(
+        find(raw, b"\x1b[?1049h").is_some(),
+        "it did enter the alternate screen"
+    );
+    assert!(
+        find(raw, b"\x1b[?1000h").is_some(),
+        "it did capture the mouse"
+    );
+
+    // Raw mode is off: the terminal echoes and reads lines again.
+    if let Some(termios) = c.master.get_termios() {
+        let flags = format!("{:?}", termios.local_flags);
+        let words: Vec<&str> = flags
+            .split(|ch: char| !ch.is_ascii_alphanumeric())
+            .collect();
+        assert!(
+            words.contains(&"ICANON") && words.contains(&"ECHO"),
+            "raw mode left on: {flags}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Bytes written while nothing changes
+
+/// One idle run: the console on the fleet, settled, then `secs` seconds with no
+/// input and no new event. Returns bytes per second and the bytes of each second.
+fn idle_run(cols: u16, rows: u16, secs: u64) -> (f64, Vec<usize>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    let mut c = Console::start(dir.path(), cols, rows);
+    wait_for_fleet(&mut c);
+    // Settled: the ingest rate in the status bar (a 10 s window) is back to
+    // zero where it is shown, and the first ticks are out.
+    c.wait_within(
+        Duration::from_secs(30),
+        "the ingest rate back to 0.0 ev/s",
+        |s| {
+            let text = s.contents();
+            !text.contains(" ev/s") || text.contains(" 0.0 ev/s")
+        },
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let start = Instant::now();
+    let first = c.bytes_written();
+    let mut marks = vec![first];
+    for i in 1..=secs {
+        let until = Duration::from_secs(i);
+        std::thread::sleep(until.saturating_sub(start.elapsed()));
+        marks.push(c.bytes_written());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let last = *marks.last().unwrap();
+    let per_second: Vec<usize> = marks.windows(2).map(|w| w[1] - w[0]).collect();
+    let sample = {
+        let s = lock(&c.seen);
+        s.raw[first..last].to_vec()
+    };
+    assert!(c.alive(), "the console exited while idle");
+    c.keys("q");
+    assert_eq!(c.wait_exit().exit_code(), 0);
+    ((last - first) as f64 / elapsed, per_second, sample)
+}
+
+/// A console that redraws more than the changed cells every frame writes tens
+/// of kilobytes a second; clock and countdowns are a few hundred bytes.
+#[test]
+fn idle_console_writes_little() {
+    let (rate, per_second, sample) = idle_run(120, 30, 3);
+    assert!(
+        rate <= 2000.0,
+        "{rate:.0} B/s while idle (each second: {per_second:?}); a sample:\n{}",
+        escaped(&sample[..sample.len().min(2000)])
+    );
+}
+
+#[test]
+#[ignore = "a measurement: run by name with --ignored --nocapture"]
+fn idle_bytes_per_second() {
+    let size = std::env::var("COORD_IDLE_SIZE").unwrap_or_else(|_| "120x30".into());
+    let (cols, rows) = size
+        .split_once('x')
+        .and_then(|(c, r)| Some((c.parse().ok()?, r.parse().ok()?)))
+        .expect("COORD_IDLE_SIZE is COLSxROWS");
+    let secs: u64 = std::env::var("COORD_IDLE_SECS").map_or(10, |s| s.parse().unwrap());
+    let runs: usize = std::env::var("COORD_IDLE_RUNS").map_or(3, |s| s.parse().unwrap());
+    let mut rates = Vec::new();
+    for run in 1..=runs {
+        let (rate, per_second, sample) = idle_run(cols, rows, secs);
+        println!(
+            "run {run}: {rate:.0} B/s at {cols}x{rows} over {secs} s; each second: {per_second:?}"
+        );
+        if run == 1 {
+            // One second of output, as written.
+            let one = per_second.first().copied().unwrap_or(0);
+            println!(
+                "the first idle second, escaped:\n{}",
+                escaped(&sample[..one])
+            );
+        }
+        rates.push(rate);
+    }
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    println!(
+        "idle bytes/s at {cols}x{rows} ({} agents, 5 open alerts): median {median:.0} of {rates:.0?} (target <= 300)",
+        HEALTHY.len() + 1
+    );
+}
