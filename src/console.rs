@@ -1,6 +1,7 @@
 //! The terminal side of the console: raw mode and the alternate screen, a thread
 //! reading keys, mouse and resizes, and frames drawn only when something changed
-//! or a countdown second ticked, at most 30 a second. The terminal is restored on
+//! or a countdown second ticked (one frame a second when idle), at most 30 a
+//! second. The terminal is restored on
 //! quit, on SIGTERM/SIGHUP (the loop ends and drops this), and on a panic (the
 //! hook restores it, then exits: a spawned task's panic must not leave the loop
 //! drawing on a broken terminal). Synchronized output (`ui.sync_output`) wraps
@@ -70,12 +71,21 @@ impl Terminal {
         })
     }
 
-    /// Draws a frame if anything changed or the clock moved to a new second.
+    /// Marks the frame dirty when the clock reached a second the screen has not
+    /// shown. Called from the once-a-second timer, which fires just after each
+    /// second begins, so the clock, ages and countdowns all move in one frame.
+    pub fn second(&mut self, now: Time) {
+        if now.timestamp() != self.last_second {
+            self.dirty = true;
+        }
+    }
+
+    /// Draws a frame if anything changed.
     pub fn draw(&mut self, app: &mut App, engine: &Engine, now: Time) -> std::io::Result<()> {
-        let second = now.timestamp();
-        if !self.dirty && second == self.last_second {
+        if !self.dirty {
             return Ok(());
         }
+        let second = now.timestamp();
         app.sync(engine, now);
         if self.sync {
             queue!(self.term.backend_mut(), BeginSynchronizedUpdate)?;
@@ -107,6 +117,10 @@ pub fn on_input<W: Write>(core: &mut Core<W>, input: Event, now: Time) -> bool {
     let action = match input {
         Event::Key(k) if k.kind == event::KeyEventKind::Press => app.handle_key(k),
         Event::Mouse(m) => app.handle_mouse(m),
+        Event::Resize(w, h) => {
+            app.on_resize(w, h);
+            None
+        }
         _ => None,
     };
     match action {

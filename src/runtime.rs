@@ -492,12 +492,21 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 opened.tail_offset,
             )
         });
-        let mut ticker = tokio::time::interval(Duration::from_millis(if opts.read_only {
-            200
-        } else {
-            1000
-        }));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // The timer fires just after each wall-clock second begins: timers are
+        // due on whole seconds, and the console moves its clock, ages and
+        // countdowns in one frame.
+        // Re-aimed at every tick, so the monotonic timer never drifts off the
+        // wall clock over days. A follower polls the journal five times a second.
+        let read_only = opts.read_only;
+        let next_tick = move || {
+            let wait = if read_only {
+                200
+            } else {
+                1005 - now_ms().timestamp_subsec_millis().min(999) as u64
+            };
+            tokio::time::Instant::now() + Duration::from_millis(wait)
+        };
+        let mut tick_at = next_tick();
         let mut caught_up = false;
         let mut term = match &opts.console {
             Some(operator) => {
@@ -553,14 +562,23 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                         }
                     }
                 }
-                _ = ticker.tick() => {
-                    if let Some(t) = term.as_mut() { t.dirty = true; }
+                _ = tokio::time::sleep_until(tick_at) => {
+                    tick_at = next_tick();
+                    let revision = core.engine.revision;
+                    let now = now_ms();
                     if let Some(f) = follower.as_mut() {
                         f.poll(&mut core.engine)?;
                     } else if caught_up {
                         // Timers wait for the backlog: catching up on old events must
                         // not raise alerts that newer events already answer.
-                        core.tick(now_ms());
+                        core.tick(now);
+                    }
+                    if let Some(t) = term.as_mut() {
+                        t.second(now);
+                        // A follower's poll that applied records shows at once.
+                        if opts.read_only && core.engine.revision != revision {
+                            t.dirty = true;
+                        }
                     }
                 }
                 _ = signals.recv() => break,

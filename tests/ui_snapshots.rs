@@ -817,3 +817,30 @@ fn refusals_show_then_fade() {
     w.at(440).sync();
     assert!(w.app.status.is_none());
 }
+
+#[test]
+fn a_zoom_taken_for_room_goes_when_the_terminal_grows_and_a_chosen_one_stays() {
+    let mut w = scenario();
+    w.screen(80, 24); // the last frame was stacked: a number key zooms
+    w.key(KeyCode::Char('3'));
+    assert!(w.app.zoom);
+    assert!(w.screen(80, 24).contains("3 Alerts [zoom]"));
+    w.app.on_resize(100, 30); // still too small for four panes
+    assert!(w.app.zoom);
+    w.app.on_resize(160, 48);
+    assert!(!w.app.zoom);
+    assert!(w.screen(160, 48).contains("1 Events"));
+
+    w.key(KeyCode::Char('z'));
+    w.app.on_resize(60, 20);
+    w.app.on_resize(160, 48);
+    assert!(w.app.zoom, "a zoom the operator chose is kept");
+}
+
+#[test]
+fn the_tab_bar_sets_the_focused_pane_note_apart_from_the_numbers() {
+    let w = scenario();
+    let screen = w.screen(40, 12);
+    let tabs = screen.lines().next().unwrap();
+    assert!(tabs.contains(" 3 Alerts  4 │ 6 open"), "{tabs}");
+}

@@ -300,6 +300,9 @@ pub struct AlertRow {
 pub struct App {
     pub focus: Pane,
     pub zoom: bool,
+    /// The zoom came from a number key on a small screen: a terminal grown to
+    /// dashboard size lets it go.
+    zoom_for_size: bool,
     pub show_log: bool,
     /// Events follow the newest like `tail -f`; off while scrolled up.
     pub follow: bool,
@@ -376,6 +379,7 @@ impl App {
         App {
             focus: Pane::Alerts,
             zoom: false,
+            zoom_for_size: false,
             show_log: false,
             follow: true,
             show_resolved: false,
@@ -823,6 +827,15 @@ impl App {
         self.view.borrow().page[pane.index()].max(1)
     }
 
+    /// The terminal was resized: a zoom that only stood in for room goes.
+    pub fn on_resize(&mut self, width: u16, height: u16) {
+        self.stale = true;
+        if self.zoom_for_size && Mode::for_size(width, height) == Mode::Dashboard {
+            self.zoom = false;
+            self.zoom_for_size = false;
+        }
+    }
+
     /// Whether the last frame was too small for four panes (numbers also zoom).
     fn small_screen(&self) -> bool {
         matches!(self.view.borrow().mode, Some(Mode::Stacked | Mode::Single))
@@ -867,9 +880,13 @@ impl App {
                 self.focus_pane(pane);
                 if small {
                     self.zoom = true;
+                    self.zoom_for_size = true;
                 }
             }
-            Zoom => self.zoom = !self.zoom,
+            Zoom => {
+                self.zoom = !self.zoom;
+                self.zoom_for_size = false;
+            }
             Logs => {
                 self.show_log = !self.show_log;
                 if self.show_log {

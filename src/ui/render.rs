@@ -238,13 +238,15 @@ pub fn draw(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
         // The focused pane's note, if there is room after the tabs.
         if x + 4 < r.right() {
             if let Some(&(pane, _)) = screen.panes.first() {
+                // A bar sets the note apart from the tab numbers ("5 open" is
+                // not tab 5).
                 let note = sanitize(&title_note(pane, app, engine)).into_owned();
                 put_line(
                     frame,
-                    x + 1,
+                    x,
                     r.y,
-                    &Line::styled(note, theme.dim()),
-                    r.right() - x - 1,
+                    &Line::styled(format!("│ {note}"), theme.dim()),
+                    r.right() - x,
                 );
             }
         }

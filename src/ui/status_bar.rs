@@ -44,7 +44,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, engine: &Engine, now: Ti
         });
     }
     if let Some(p) = engine.current_phase() {
-        let name = if w < 60 { p.id.clone() } else { p.name.clone() };
+        // The phase's name everywhere (every view reads the same), shortened
+        // when narrow.
+        let name = crate::ui::render::clip(&p.name, if w < 60 { 10 } else { 24 });
         segs.push(Segment {
             spans: vec![Span::styled(
                 format!("{} {:.1}%", sanitize(&name), p.completion()),
