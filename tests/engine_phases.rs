@@ -149,17 +149,41 @@ fn eta_is_a_least_squares_line_over_the_window_judged_against_the_target() {
     assert!((phase.completion() - 20.0).abs() < 1e-9);
     // Only the last hour (eta_window_minutes = 60) is in the window: two samples.
     assert_eq!(phase.samples.len(), 2);
-    let eta = phase.eta(95.0).unwrap();
+    let eta = phase.eta(95.0, sim.now).unwrap();
     let hours = (eta - sim.t0).num_minutes() as f64 / 60.0;
     assert!((hours - 38.0).abs() < 0.01, "{hours}"); // 20 % at 8 h, +2.5 %/h → 95 % at 38 h
     assert_eq!(
-        sim.engine.outlook(phase),
+        sim.engine.outlook(phase, sim.now),
         Outlook::AtRisk,
         "target is 24 h after t0"
     );
     progress(&mut sim, "auth-api", 100.0); // a jump: the line now reaches 95 % soon
-    assert_eq!(sim.engine.outlook(&sim.engine.phases[0]), Outlook::OnTrack);
-    assert_eq!(sim.engine.outlook(&sim.engine.phases[1]), Outlook::NoTarget);
+    assert_eq!(
+        sim.engine.outlook(&sim.engine.phases[0], sim.now),
+        Outlook::OnTrack
+    );
+    assert_eq!(
+        sim.engine.outlook(&sim.engine.phases[1], sim.now),
+        Outlook::NoTarget
+    );
+}
+
+#[test]
+fn a_stalled_phase_pushes_its_eta_out_past_now() {
+    let mut sim = Sim::with_plan(two_phase_plan(&[]));
+    for m in 0..=3 {
+        sim.at(m * 60);
+        progress(&mut sim, "docs", 10.0 * m as f64);
+    }
+    let phase = &sim.engine.phases[0];
+    let eta = phase.eta(95.0, sim.now).unwrap();
+    assert!(eta > sim.now);
+    // Nothing for an hour: the line through the present reaches 95 % later
+    // than it did, and still after now.
+    sim.at(3600);
+    let later = sim.engine.phases[0].eta(95.0, sim.now).unwrap();
+    assert!(later > sim.now, "{later} <= {}", sim.now);
+    assert!(later > eta);
 }
 
 #[test]

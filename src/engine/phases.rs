@@ -115,15 +115,20 @@ impl Phase {
     }
 
     /// When the least-squares line through the window's samples reaches `goal` %.
-    /// `None` without two distinct times or without forward progress.
-    pub fn eta(&self, goal: f64) -> Option<Time> {
+    /// The present counts as a sample at the last completion: progress that
+    /// stalled pushes the ETA out instead of leaving it in the past.
+    pub fn eta(&self, goal: f64, now: Time) -> Option<Time> {
         let (t0, _) = *self.samples.front()?;
-        let n = self.samples.len() as f64;
-        let xs = || self.samples.iter().map(|(t, _)| (t - t0) as f64 / 1000.0);
+        let &(last_t, last_y) = self.samples.back()?;
+        let now_ms = now.timestamp_millis();
+        let stalled = (now_ms > last_t).then_some((now_ms, last_y));
+        let points = || self.samples.iter().copied().chain(stalled);
+        let n = points().count() as f64;
+        let xs = || points().map(|(t, _)| (t - t0) as f64 / 1000.0);
         let mean_x = xs().sum::<f64>() / n;
-        let mean_y = self.samples.iter().map(|(_, y)| y).sum::<f64>() / n;
+        let mean_y = points().map(|(_, y)| y).sum::<f64>() / n;
         let (mut sxy, mut sxx) = (0.0, 0.0);
-        for (x, (_, y)) in xs().zip(self.samples.iter()) {
+        for (x, (_, y)) in xs().zip(points()) {
             sxy += (x - mean_x) * (y - mean_y);
             sxx += (x - mean_x) * (x - mean_x);
         }
@@ -470,7 +475,7 @@ impl Engine {
         self.phases.get(self.current)
     }
 
-    pub fn outlook(&self, phase: &Phase) -> Outlook {
+    pub fn outlook(&self, phase: &Phase, now: Time) -> Outlook {
         let Some(target) = phase.target else {
             return Outlook::NoTarget;
         };
@@ -481,7 +486,7 @@ impl Engine {
                 Outlook::AtRisk
             };
         }
-        match phase.eta(self.timing.completion_threshold) {
+        match phase.eta(self.timing.completion_threshold, now) {
             Some(eta) if eta <= target => Outlook::OnTrack,
             _ => Outlook::AtRisk,
         }

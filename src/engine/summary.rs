@@ -220,10 +220,10 @@ impl Engine {
                 eta: if phase.complete {
                     phase.completed_at
                 } else {
-                    phase.eta(threshold)
+                    phase.eta(threshold, at)
                 },
                 target: phase.target,
-                outlook: self.outlook(phase),
+                outlook: self.outlook(phase, at),
                 criteria: phase.criteria.clone(),
                 next: self.phases.get(self.current + 1).map(|p| p.id.clone()),
             },

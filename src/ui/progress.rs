@@ -34,10 +34,10 @@ pub fn eta_text(engine: &Engine, now: Time) -> (String, Option<Outlook>) {
         return ("no phase".into(), None);
     };
     if phase.complete {
-        return ("complete".into(), Some(engine.outlook(phase)));
+        return ("complete".into(), Some(engine.outlook(phase, now)));
     }
-    let outlook = engine.outlook(phase);
-    let eta = phase.eta(engine.timing.completion_threshold);
+    let outlook = engine.outlook(phase, now);
+    let eta = phase.eta(engine.timing.completion_threshold, now);
     let text = match eta {
         Some(t) => format!("ETA {}", fmt_when(t, now)),
         None => "ETA unknown".into(),
