@@ -539,6 +539,12 @@ fn quitting_restores_the_terminal() {
     let status = c.wait_exit();
     assert!(status.success(), "q exits with status 0: {status:?}");
 
+    assert_restored(&c);
+}
+
+/// The terminal is as the console found it: main screen, cursor shown, no mouse
+/// capture, not in raw mode — checked on the screen and in the bytes.
+fn assert_restored(c: &Console) {
     let s = lock(&c.seen);
     let screen = s.parser.screen();
     assert!(!screen.alternate_screen(), "left the alternate screen");
@@ -589,6 +595,41 @@ fn quitting_restores_the_terminal() {
         assert!(
             words.contains(&"ICANON") && words.contains(&"ECHO"),
             "raw mode left on: {flags}"
+        );
+    }
+}
+
+/// SIGTERM and SIGHUP (an SSH session dropping) end the console like `q`: the
+/// journal flushed (an acknowledgement made just before is kept) and the terminal
+/// restored.
+#[test]
+fn sigterm_and_sighup_flush_the_journal_and_restore_the_terminal() {
+    use rustix::process::{kill_process, Pid, Signal};
+    for signal in [Signal::TERM, Signal::HUP] {
+        let dir = tempfile::tempdir().unwrap();
+        fleet(dir.path());
+        let mut c = Console::start(dir.path(), 100, 30);
+        wait_for_fleet(&mut c);
+        c.keys("3");
+        c.wait_for_text("RESPOND");
+        c.keys("a");
+        let pid = c.child.process_id().expect("a pid") as i32;
+        kill_process(Pid::from_raw(pid).unwrap(), signal).unwrap();
+        let status = c.wait_exit();
+        assert!(
+            status.success(),
+            "{signal:?} ends with status 0: {status:?}"
+        );
+        assert_restored(&c);
+        let status = status_json(dir.path());
+        let acked: Vec<&Value> = alerts(&status)
+            .iter()
+            .filter(|a| a["status"] == "acknowledged")
+            .collect();
+        assert_eq!(
+            acked.len(),
+            1,
+            "{signal:?}: the ack was journaled before exit"
         );
     }
 }
