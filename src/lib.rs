@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod journal;
 pub mod logging;
 pub mod model;
+pub mod publish;
 pub mod runtime;
 pub mod sanitize;
 pub mod ui;
