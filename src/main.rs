@@ -84,7 +84,7 @@ enum Command {
         #[arg(long)]
         message: Option<String>,
         /// 0–100
-        #[arg(long, value_name = "P")]
+        #[arg(long, value_name = "P", allow_negative_numbers = true)]
         progress: Option<String>,
         /// Any other field; VALUE is JSON when it parses as JSON, else a string
         #[arg(long = "field", value_name = "KEY=VALUE", value_parser = coord::cli::publish::parse_field)]
