@@ -60,7 +60,18 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
+/// `n thing` or `n things`.
+fn count(n: u64, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
+}
+
 fn stats(d: &DurationStats) -> String {
+    if d.count == 1 {
+        // One sample: the mean is its exact value; the percentiles add nothing.
+        return d
+            .mean_s
+            .map_or_else(|| "no data".into(), |m| format!("{} (n = 1)", duration(m)));
+    }
     match (d.mean_s, d.p50_s, d.p90_s, d.p99_s) {
         (Some(mean), Some(p50), Some(p90), Some(p99)) => format!(
             "mean {} · p50 {} · p90 {} · p99 {} (n = {})",
@@ -366,8 +377,11 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             "data_integrity" => {
                 let d = &m.data_integrity;
                 format!(
-                    "{} events, {} duplicates (counted once), {} parse errors, {} derived",
-                    d.events, d.duplicates, d.parse_errors, d.derived
+                    "{}, {} (counted once), {}, {} derived",
+                    count(d.events, "event"),
+                    count(d.duplicates, "duplicate"),
+                    count(d.parse_errors, "parse error"),
+                    d.derived
                 )
             }
             _ => "-".into(),
@@ -388,7 +402,12 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             s.name, s.target
         )?;
     }
-    writeln!(out, "\nResolution time by level:\n")?;
+    writeln!(
+        out,
+        "\nMeans are exact; percentiles are read from a log histogram (buckets about 6 % \
+         wide) and may read up to 6 % low.\n"
+    )?;
+    writeln!(out, "Resolution time by level:\n")?;
     writeln!(out, "| Level | Resolution time |")?;
     writeln!(out, "|---|---|")?;
     let rt = &m.resolution_time;
@@ -419,9 +438,11 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
         writeln!(out, "|---|---|---|---|---|---|---|---|")?;
         for e in &r.timeline[skip..] {
-            let response = e
-                .response_s
-                .map_or_else(|| "-".into(), |s| format!("after {}", duration(s)));
+            let response = match e.response_s {
+                None => "-".into(),
+                Some(s) if s <= 0.0 => "immediately".into(),
+                Some(s) => format!("after {}", duration(s)),
+            };
             let resolved = match (e.resolution_s, e.resolution) {
                 (Some(s), Some(how)) => format!(
                     "after {} ({})",
