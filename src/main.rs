@@ -68,19 +68,25 @@ enum Command {
         /// The event type (e.g. progress_update)
         #[arg(long = "type", value_name = "TYPE", required_unless_present = "json")]
         kind: Option<String>,
+        /// The agent (also names the file: events/<agent>.jsonl)
         #[arg(long)]
         agent: Option<String>,
+        /// The task
         #[arg(long)]
         task: Option<String>,
+        /// The component
         #[arg(long)]
         component: Option<String>,
+        /// The phase
         #[arg(long)]
         phase: Option<String>,
+        /// The quality gate
         #[arg(long)]
         gate: Option<String>,
         /// critical, high, medium or low
         #[arg(long)]
         severity: Option<String>,
+        /// Free text
         #[arg(long)]
         message: Option<String>,
         /// 0–100
