@@ -1,7 +1,8 @@
 //! coord: a terminal coordination console for fleets of agents.
 //!
-//! The crate is a pure engine (`engine`) fed by a thin shell (`cli`, and later
-//! ingestion, journal and console). See ARCHITECTURE in the README.
+//! The crate is a pure engine (`engine`) fed by a thin shell: the sources
+//! (`ingest`), the journal, the runtime loop, the console (`console`, `ui`), the
+//! outbox and the commands (`cli`). See the Layout section of the README.
 
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod journal;
 pub mod logging;
 pub mod model;
 pub mod outbox;
+pub mod publish;
 pub mod runtime;
 pub mod sanitize;
 pub mod ui;

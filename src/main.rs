@@ -25,6 +25,12 @@ enum Layout {
     Legacy,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ReportFormat {
+    Md,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// The live console on a coordination directory (or `-` for stdin)
@@ -54,10 +60,46 @@ enum Command {
     },
     /// A simulated fleet in a temporary directory, with the console on it
     Demo,
-    /// Validate and append one event, atomically
+    /// Validate and append one event, atomically; exit 0 (the id printed), 1 refused, 2 error
     Publish {
+        /// The coordination directory
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// The event type (e.g. progress_update)
+        #[arg(long = "type", value_name = "TYPE", required_unless_present = "json")]
+        kind: Option<String>,
+        /// The agent (also names the file: events/<agent>.jsonl)
+        #[arg(long)]
+        agent: Option<String>,
+        /// The task
+        #[arg(long)]
+        task: Option<String>,
+        /// The component
+        #[arg(long)]
+        component: Option<String>,
+        /// The phase
+        #[arg(long)]
+        phase: Option<String>,
+        /// The quality gate
+        #[arg(long)]
+        gate: Option<String>,
+        /// critical, high, medium or low
+        #[arg(long)]
+        severity: Option<String>,
+        /// Free text
+        #[arg(long)]
+        message: Option<String>,
+        /// 0–100
+        #[arg(long, value_name = "P", allow_negative_numbers = true)]
+        progress: Option<String>,
+        /// Any other field; VALUE is JSON when it parses as JSON, else a string
+        #[arg(long = "field", value_name = "KEY=VALUE", value_parser = coord::cli::publish::parse_field)]
+        fields: Vec<(String, serde_json::Value)>,
+        /// The whole event as a JSON object (`-` reads it from stdin)
+        #[arg(long, value_name = "JSON", conflicts_with_all = [
+            "kind", "agent", "task", "component", "phase", "gate", "severity", "message",
+            "progress", "fields"])]
+        json: Option<String>,
     },
     /// One-shot summary; exit 0 healthy, 1 Critical alert open or SLA breached, 2 error
     Status {
@@ -74,10 +116,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Layout::Events)]
         layout: Layout,
     },
-    /// Stakeholder report: progress, ETA, crises, SLA compliance, metrics
+    /// Stakeholder report: progress, ETA, crises, SLA compliance, metrics; exit 0, 2 on error
     Report {
+        /// The coordination directory
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Markdown (tables) or one JSON object
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+        /// Evaluate as of this RFC 3339 time instead of now
+        #[arg(long, value_name = "TIME")]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Read `events/` (default) or the seed's `coordination_protocols/` folder
+        #[arg(long, value_enum, default_value_t = Layout::Events)]
+        layout: Layout,
     },
     /// Query the audit journal; exit 0 (matches or not), 2 on error
     Audit {
@@ -118,6 +170,14 @@ fn parse_alert(s: &str) -> Result<u64, String> {
 fn not_yet(name: &str) -> ExitCode {
     eprintln!("coord {name}: not yet available in this version");
     ExitCode::from(2)
+}
+
+/// A closed pipe (`coord report | head`) is not an error.
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Each followed file holds a descriptor open: take the hard limit, not the soft
@@ -220,8 +280,63 @@ fn main() -> ExitCode {
             }
         }
         Command::Demo => not_yet("demo"),
-        Command::Publish { .. } => not_yet("publish"),
-        Command::Report { .. } => not_yet("report"),
+        Command::Publish {
+            dir,
+            kind,
+            agent,
+            task,
+            component,
+            phase,
+            gate,
+            severity,
+            message,
+            progress,
+            fields,
+            json,
+        } => {
+            use coord::cli::publish::{run, Fields, Source};
+            let source = match json {
+                Some(text) => Source::Json(text),
+                None => Source::Fields(Box::new(Fields {
+                    kind,
+                    agent,
+                    task,
+                    component,
+                    phase,
+                    gate,
+                    severity,
+                    message,
+                    progress,
+                    extra: fields,
+                })),
+            };
+            ExitCode::from(run(&dir, source))
+        }
+        Command::Report {
+            dir,
+            format,
+            at,
+            layout,
+        } => {
+            use coord::cli::report::{run, Format};
+            let now = at.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
+            let format = match format {
+                ReportFormat::Md => Format::Markdown,
+                ReportFormat::Json => Format::Json,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let result = run(&dir, format, layout == Layout::Legacy, now, &mut out)
+                .and_then(|()| Ok(std::io::Write::flush(&mut out)?));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("coord report: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Audit {
             dir,
             since,
@@ -242,15 +357,7 @@ fn main() -> ExitCode {
             let mut out = std::io::BufWriter::new(stdout.lock());
             match coord::cli::audit::run(&dir, &q, json, &mut out) {
                 Ok(code) => ExitCode::from(code as u8),
-                // A closed pipe (`coord audit | head`) is not an error.
-                Err(e)
-                    if e.chain().any(|c| {
-                        c.downcast_ref::<std::io::Error>()
-                            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-                    }) =>
-                {
-                    ExitCode::SUCCESS
-                }
+                Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("coord audit: {e:#}");
                     ExitCode::from(2)

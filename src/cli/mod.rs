@@ -2,5 +2,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod publish;
+pub mod report;
 pub mod status;
 pub mod watch;

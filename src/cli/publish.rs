@@ -1,0 +1,137 @@
+//! `coord publish`: one event from flags or from JSON, through the library's
+//! `publish`. Exit 0 published (the id on stdout), 1 the event was refused (the
+//! parser's reason on stderr, nothing written), 2 any other error.
+
+use crate::publish::{publish, publish_str, PublishError, PublishedEvent};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// The event as the command line gave it.
+#[derive(Clone, Debug, Default)]
+pub struct Fields {
+    pub kind: Option<String>,
+    pub agent: Option<String>,
+    pub task: Option<String>,
+    pub component: Option<String>,
+    pub phase: Option<String>,
+    pub gate: Option<String>,
+    pub severity: Option<String>,
+    pub message: Option<String>,
+    /// Read like a `--field` value, so a bad one is refused by the parser.
+    pub progress: Option<String>,
+    /// `--field k=v`, in order; they override the named flags.
+    pub extra: Vec<(String, Value)>,
+}
+
+/// What to publish: the flags, or a whole JSON object (`-` reads stdin).
+pub enum Source {
+    Fields(Box<Fields>),
+    Json(String),
+}
+
+/// A `--field` value: JSON when it parses as JSON (numbers, booleans, objects,
+/// quoted strings), else the text itself.
+pub fn field_value(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+/// Parses `k=v` for clap.
+pub fn parse_field(s: &str) -> Result<(String, Value), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), field_value(v))),
+        _ => Err(format!("{s:?} is not KEY=VALUE")),
+    }
+}
+
+impl Fields {
+    pub fn to_event(&self) -> Value {
+        let mut map = Map::new();
+        let strings = [
+            ("type", &self.kind),
+            ("agent", &self.agent),
+            ("task", &self.task),
+            ("component", &self.component),
+            ("phase", &self.phase),
+            ("gate", &self.gate),
+            ("severity", &self.severity),
+            ("message", &self.message),
+        ];
+        for (key, value) in strings {
+            if let Some(v) = value {
+                map.insert(key.into(), Value::String(v.clone()));
+            }
+        }
+        if let Some(p) = &self.progress {
+            map.insert("progress".into(), field_value(p));
+        }
+        for (k, v) in &self.extra {
+            map.insert(k.clone(), v.clone());
+        }
+        Value::Object(map)
+    }
+}
+
+/// Runs the command; returns the exit code. The id goes to stdout, errors to stderr.
+pub fn run(dir: &Path, source: Source) -> u8 {
+    match publish_source(dir, source) {
+        Ok(published) => {
+            println!("{}", published.id);
+            0
+        }
+        Err(e) => {
+            eprintln!("coord publish: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn publish_source(dir: &Path, source: Source) -> Result<PublishedEvent, PublishError> {
+    match source {
+        Source::Fields(fields) => publish(dir, &fields.to_event()),
+        Source::Json(text) if text == "-" => {
+            let mut buf = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf).map_err(|source| {
+                PublishError::Io {
+                    path: "<stdin>".into(),
+                    source,
+                }
+            })?;
+            publish_str(dir, buf.trim_end_matches(['\n', '\r']))
+        }
+        Source::Json(text) => publish_str(dir, &text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_values_are_json_when_they_parse() {
+        assert_eq!(field_value("250"), json!(250));
+        assert_eq!(field_value("true"), json!(true));
+        assert_eq!(field_value(r#"{"a":1}"#), json!({"a": 1}));
+        assert_eq!(field_value(r#""42""#), json!("42"));
+        assert_eq!(field_value("tests green"), json!("tests green"));
+        assert_eq!(field_value(""), json!(""));
+        assert_eq!(parse_field("a=b=c").unwrap(), ("a".into(), json!("b=c")));
+        assert!(parse_field("novalue").is_err());
+        assert!(parse_field("=v").is_err());
+    }
+
+    #[test]
+    fn fields_make_an_event_and_extra_fields_win() {
+        let f = Fields {
+            kind: Some("progress_update".into()),
+            agent: Some("be-1".into()),
+            progress: Some("62.5".into()),
+            extra: vec![("agent".into(), json!("be-2")), ("cpu".into(), json!(0.5))],
+            ..Fields::default()
+        };
+        assert_eq!(
+            f.to_event(),
+            json!({"type": "progress_update", "agent": "be-2", "progress": 62.5, "cpu": 0.5})
+        );
+    }
+}

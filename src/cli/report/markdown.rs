@@ -1,0 +1,520 @@
+//! The report as Markdown: headings, short bullet lists and pipe tables, readable
+//! raw in a terminal and rendered on a code host. Every string that came from an
+//! event is made terminal-safe and cannot break a table cell.
+
+use super::{PerLevel, Report, ScoreStatus, SlaCounts};
+use crate::engine::metrics::DurationStats;
+use crate::engine::phases::{GateStatus, Outlook};
+use crate::engine::Time;
+use crate::model::Level;
+use crate::sanitize::sanitize;
+use std::io::{self, Write};
+
+/// The alert timeline shows at most this many rows, the newest; JSON has them all.
+const TIMELINE_ROWS: usize = 200;
+
+/// Untrusted text for a table cell: controls escaped, pipes escaped, never empty.
+fn cell(s: &str) -> String {
+    if s.is_empty() {
+        return "-".into();
+    }
+    sanitize(s).replace('|', "\\|")
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.as_deref().map_or_else(|| "-".into(), cell)
+}
+
+fn time(t: Time) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn opt_time(t: Option<Time>) -> String {
+    t.map_or_else(|| "-".into(), time)
+}
+
+fn pct(x: f64) -> String {
+    format!("{x:.1} %")
+}
+
+fn rate(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |r| pct(r * 100.0))
+}
+
+/// A duration as people read it: 250 ms, 12.5 s, 4m 10s, 2h 05m, 3d 04h.
+pub fn duration(secs: f64) -> String {
+    let s = secs.max(0.0);
+    if s < 1.0 {
+        format!("{} ms", (s * 1000.0).round())
+    } else if s < 60.0 {
+        format!("{:.1} s", (s * 10.0).floor() / 10.0)
+    } else if s < 3600.0 {
+        let s = s as u64;
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else if s < 86400.0 {
+        let m = s as u64 / 60;
+        format!("{}h {:02}m", m / 60, m % 60)
+    } else {
+        let h = s as u64 / 3600;
+        format!("{}d {:02}h", h / 24, h % 24)
+    }
+}
+
+/// `n thing` or `n things`.
+fn count(n: u64, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
+}
+
+fn stats(d: &DurationStats) -> String {
+    if d.count == 1 {
+        // One sample: the mean is its exact value; the percentiles add nothing.
+        return d
+            .mean_s
+            .map_or_else(|| "no data".into(), |m| format!("{} (n = 1)", duration(m)));
+    }
+    match (d.mean_s, d.p50_s, d.p90_s, d.p99_s) {
+        (Some(mean), Some(p50), Some(p90), Some(p99)) => format!(
+            "mean {} · p50 {} · p90 {} · p99 {} (n = {})",
+            duration(mean),
+            duration(p50),
+            duration(p90),
+            duration(p99),
+            d.count
+        ),
+        _ => "no data".into(),
+    }
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Critical => "Critical",
+        Level::High => "High",
+        Level::Medium => "Medium",
+        Level::Low => "Low",
+    }
+}
+
+fn outlook(o: Outlook) -> &'static str {
+    match o {
+        Outlook::OnTrack => "on track",
+        Outlook::AtRisk => "at risk",
+        Outlook::NoTarget => "no target",
+    }
+}
+
+/// What an alert is about: its agent, component, gate and task.
+fn subject(
+    agent: &Option<String>,
+    component: &Option<String>,
+    gate: &Option<String>,
+    task: &Option<String>,
+) -> String {
+    let parts: Vec<String> = [
+        ("agent", agent),
+        ("component", component),
+        ("gate", gate),
+        ("task", task),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {}", cell(v))))
+    .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn sla_line(c: &SlaCounts) -> String {
+    if c.alerts == 0 {
+        return "no alerts yet".into();
+    }
+    format!(
+        "{} ({} of {} decided alerts answered in time; {} breached, {} pending)",
+        rate(c.compliance),
+        c.met,
+        c.met + c.breached,
+        c.breached,
+        c.pending
+    )
+}
+
+fn per_level<T>(p: &PerLevel<T>, f: impl Fn(&T) -> String) -> String {
+    Level::ALL
+        .iter()
+        .map(|&l| format!("{} {}", f(p.get(l)), l.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let epic = r.epic.name.as_deref().map(cell);
+    writeln!(
+        out,
+        "# Stakeholder report{}",
+        epic.as_ref().map_or(String::new(), |e| format!(" — {e}"))
+    )?;
+    writeln!(
+        out,
+        "\nAs of {} UTC · coord {}\n",
+        time(r.at),
+        env!("CARGO_PKG_VERSION")
+    )?;
+
+    // Summary: what an executive reads and stops at.
+    writeln!(out, "## Summary\n")?;
+    let current = r.phases.iter().find(|p| p.current);
+    writeln!(
+        out,
+        "- **Epic**: {} complete; {} of {} phases complete{}",
+        pct(r.epic.completion),
+        r.epic.phases_complete,
+        r.epic.phases_total,
+        current.map_or(String::new(), |p| format!(
+            "; current phase {} at {}, {}",
+            cell(&p.name),
+            pct(p.completion),
+            outlook(p.outlook)
+        )),
+    )?;
+    let c = &r.crises;
+    writeln!(
+        out,
+        "- **Open crises**: {} ({}){}{}{}",
+        c.open,
+        per_level(&c.by_level, |n| n.to_string()),
+        if c.sla_breached > 0 {
+            format!("; {} past the response deadline", c.sla_breached)
+        } else {
+            String::new()
+        },
+        if c.escalated_to_human > 0 {
+            format!("; {} with a human", c.escalated_to_human)
+        } else {
+            String::new()
+        },
+        if c.degraded {
+            "; **system degraded**"
+        } else {
+            ""
+        },
+    )?;
+    writeln!(out, "- **SLA compliance**: {}", sla_line(&r.sla.all))?;
+    let f = &r.fleet;
+    writeln!(
+        out,
+        "- **Fleet**: {} agents — {} healthy, {} late, {} timed out, {} offline, {} standby; \
+         {} of {} tasks open, {} automated reassignments",
+        f.agents,
+        f.healthy,
+        f.late,
+        f.timed_out,
+        f.offline,
+        f.standby,
+        f.tasks_open,
+        f.tasks_total,
+        f.auto_reassignments
+    )?;
+    let met = r
+        .scorecard
+        .iter()
+        .filter(|s| s.status == ScoreStatus::Met)
+        .count();
+    let judged = r
+        .scorecard
+        .iter()
+        .filter(|s| s.status != ScoreStatus::NoData)
+        .count();
+    if judged == 0 {
+        writeln!(out, "- **Targets**: nothing measured yet")?;
+    } else {
+        writeln!(
+            out,
+            "- **Targets**: {met} of {judged} measured metrics meet the seed's targets"
+        )?;
+    }
+
+    writeln!(out, "\n## Phases\n")?;
+    writeln!(
+        out,
+        "| Phase | Status | Completion | ETA (UTC) | Target (UTC) | Outlook | Criteria met |"
+    )?;
+    writeln!(out, "|---|---|---:|---|---|---|---:|")?;
+    for p in &r.phases {
+        let status = if p.complete {
+            "complete"
+        } else if p.current {
+            "current"
+        } else {
+            "upcoming"
+        };
+        writeln!(
+            out,
+            "| {} ({}) | {} | {} | {} | {} | {} | {}/{} |",
+            cell(&p.name),
+            cell(&p.id),
+            status,
+            pct(p.completion),
+            opt_time(p.eta),
+            opt_time(p.target),
+            outlook(p.outlook),
+            p.criteria_met,
+            p.criteria_total
+        )?;
+    }
+
+    writeln!(out, "\n## Components and gates\n")?;
+    if r.components.is_empty() {
+        writeln!(out, "No components yet.")?;
+    } else {
+        writeln!(out, "| Component | Phase | Weight | Progress | Gates |")?;
+        writeln!(out, "|---|---|---:|---:|---|")?;
+        for c in &r.components {
+            let gates = c
+                .gates
+                .iter()
+                .map(|(g, st)| {
+                    let st = match st {
+                        GateStatus::Passed => "passed",
+                        GateStatus::Failed => "**failed**",
+                        GateStatus::Pending => "pending",
+                    };
+                    format!(
+                        "{} {st}",
+                        if g.is_empty() {
+                            "(gate)".into()
+                        } else {
+                            cell(g)
+                        }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            writeln!(
+                out,
+                "| {} | {} | {} | {}{} | {} |",
+                cell(&c.id),
+                opt(&c.phase),
+                c.weight,
+                pct(c.progress),
+                if c.blocked { " (blocked)" } else { "" },
+                if gates.is_empty() { "-".into() } else { gates }
+            )?;
+        }
+    }
+
+    writeln!(out, "\n## Open crises\n")?;
+    if c.alerts.is_empty() {
+        writeln!(out, "None.")?;
+    } else {
+        writeln!(
+            out,
+            "| Alert | Level | Trigger | Subject | Opened (UTC) | Escalation | Status | Count | SLA |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|---|---:|---|")?;
+        for a in &c.alerts {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                a.id,
+                level_name(a.level),
+                cell(a.trigger.as_str()),
+                subject(&a.agent, &a.component, &a.gate, &a.task),
+                time(a.opened),
+                a.escalation.as_str(),
+                status_word(a.status),
+                a.count,
+                if a.sla_breached {
+                    "**breached**"
+                } else if a.response_due.is_some() {
+                    "pending"
+                } else {
+                    "met"
+                }
+            )?;
+        }
+    }
+
+    writeln!(out, "\n## SLA compliance\n")?;
+    writeln!(
+        out,
+        "An alert meets its SLA when it is answered (acknowledged, or an automated action \
+         taken) or resolved within its level's response window.\n"
+    )?;
+    writeln!(
+        out,
+        "| Level | Alerts | Met | Breached | Pending | Compliance |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
+    let row = |name: &str, s: &SlaCounts| {
+        format!(
+            "| {name} | {} | {} | {} | {} | {} |",
+            s.alerts,
+            s.met,
+            s.breached,
+            s.pending,
+            rate(s.compliance)
+        )
+    };
+    for l in Level::ALL {
+        writeln!(out, "{}", row(level_name(l), r.sla.by_level.get(l)))?;
+    }
+    writeln!(out, "{}", row("**All**", &r.sla.all))?;
+
+    writeln!(out, "\n## Metrics\n")?;
+    writeln!(out, "| Metric | Value | Seed target | Status |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    let m = &r.metrics;
+    for s in &r.scorecard {
+        let value = match s.metric {
+            "detection_time" => stats(&m.detection_time),
+            "response_initiation_time" => stats(&m.response_initiation_time),
+            "resolution_time" => stats(&m.resolution_time.all),
+            "coordination_restoration" => stats(&m.coordination_restoration),
+            "automated_resolution_rate" => rate(m.automated_resolution_rate),
+            "escalation_accuracy" => rate(m.escalation_accuracy),
+            "false_alert_rate" => rate(m.false_alert_rate),
+            "data_integrity" => {
+                let d = &m.data_integrity;
+                format!(
+                    "{}, {} (counted once), {}, {} derived",
+                    count(d.events, "event"),
+                    count(d.duplicates, "duplicate"),
+                    count(d.parse_errors, "parse error"),
+                    d.derived
+                )
+            }
+            _ => "-".into(),
+        };
+        let judged_on = match s.statistic {
+            "p99_s" => " (p99)",
+            "mean_s" => " (mean)",
+            _ => "",
+        };
+        let status = match s.status {
+            ScoreStatus::Met => "met",
+            ScoreStatus::Missed => "**missed**",
+            ScoreStatus::NoData => "no data",
+        };
+        writeln!(
+            out,
+            "| {} | {value} | {}{judged_on} | {status} |",
+            s.name, s.target
+        )?;
+    }
+    writeln!(
+        out,
+        "\nMeans are exact; percentiles are read from a log histogram (buckets about 6 % \
+         wide) and may read up to 6 % low.\n"
+    )?;
+    writeln!(out, "Resolution time by level:\n")?;
+    writeln!(out, "| Level | Resolution time |")?;
+    writeln!(out, "|---|---|")?;
+    let rt = &m.resolution_time;
+    for (l, d) in [
+        (Level::Critical, &rt.critical),
+        (Level::High, &rt.high),
+        (Level::Medium, &rt.medium),
+        (Level::Low, &rt.low),
+    ] {
+        writeln!(out, "| {} | {} |", level_name(l), stats(d))?;
+    }
+
+    writeln!(out, "\n## Alert timeline\n")?;
+    if r.timeline.is_empty() {
+        writeln!(out, "No alerts.")?;
+    } else {
+        let skip = r.timeline.len().saturating_sub(TIMELINE_ROWS);
+        if skip > 0 {
+            writeln!(
+                out,
+                "The {TIMELINE_ROWS} most recent of {} alerts; `--format json` lists them all.\n",
+                r.timeline.len()
+            )?;
+        }
+        writeln!(
+            out,
+            "| Opened (UTC) | Alert | Level | Trigger | Subject | First response | Resolved | Escalation |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|---|---|")?;
+        for e in &r.timeline[skip..] {
+            let response = match e.response_s {
+                None => "-".into(),
+                Some(s) if s <= 0.0 => "immediately".into(),
+                Some(s) => format!("after {}", duration(s)),
+            };
+            let resolved = match (e.resolution_s, e.resolution) {
+                (Some(s), Some(how)) => format!(
+                    "after {} ({})",
+                    duration(s),
+                    serde_json::to_value(how)
+                        .ok()
+                        .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+                        .unwrap_or_default()
+                ),
+                _ => format!("open, {}", status_word(e.status)),
+            };
+            writeln!(
+                out,
+                "| {} | {}{} | {} | {} | {} | {}{} | {} | {}{} |",
+                time(e.opened),
+                e.alert,
+                e.reopened_of
+                    .as_ref()
+                    .map_or(String::new(), |o| format!(" (reopens {o})")),
+                level_name(e.level),
+                cell(&e.trigger),
+                subject(&e.agent, &e.component, &e.gate, &e.task),
+                response,
+                if e.sla_breached {
+                    ", **SLA breached**"
+                } else {
+                    ""
+                },
+                resolved,
+                e.escalation.as_str(),
+                if e.reached_human && e.escalation != crate::model::Escalation::Human {
+                    " (was human)"
+                } else {
+                    ""
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn status_word(s: crate::engine::alerts::Status) -> &'static str {
+    match s {
+        crate::engine::alerts::Status::Triggered => "triggered",
+        crate::engine::alerts::Status::Acknowledged => "acknowledged",
+        crate::engine::alerts::Status::Resolved => "resolved",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        for (s, want) in [
+            (0.25, "250 ms"),
+            (0.0, "0 ms"),
+            (12.56, "12.5 s"),
+            (250.0, "4m 10s"),
+            (7500.0, "2h 05m"),
+            (3.0 * 86400.0 + 4.0 * 3600.0, "3d 04h"),
+            (-3.0, "0 ms"),
+        ] {
+            assert_eq!(duration(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn cells_cannot_break_a_table_or_a_terminal() {
+        assert_eq!(cell("a|b"), "a\\|b");
+        assert_eq!(cell("\x1b[2Jx\ny"), "\\x1b[2Jx\\x0ay");
+        assert_eq!(cell(""), "-");
+    }
+}
