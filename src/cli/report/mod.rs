@@ -238,10 +238,10 @@ pub fn build(engine: &Engine, at: Time) -> Report {
             eta: if p.complete {
                 p.completed_at
             } else {
-                p.eta(threshold)
+                p.eta(threshold, at)
             },
             target: p.target,
-            outlook: engine.outlook(p),
+            outlook: engine.outlook(p, at),
             criteria_met: p.criteria.iter().filter(|c| c.met).count(),
             criteria_total: p.criteria.len(),
             components: p.components.clone(),
