@@ -109,16 +109,22 @@ pub enum Actor {
 
 /// Every event id applied, for deduplication; each id is hashed once per event.
 /// Ids are never removed, so their bytes go end to end into one buffer (no
-/// allocation per id), and the table keeps each id's hash: growing it moves
-/// 16-byte entries without reading or rehashing a single id.
+/// allocation per id), and the table holds one `u64` per id: its index (low 40
+/// bits) and the top 24 bits of its hash. Growing the table moves 8-byte
+/// entries without reading or rehashing a single id, and touches half the
+/// memory 16-byte entries would.
 #[derive(Clone, Debug, Default)]
 struct IdSet {
-    /// (hash, index into `ends`).
-    table: hashbrown::HashTable<(u64, usize)>,
+    table: hashbrown::HashTable<u64>,
     bytes: String,
     /// Where each id ends in `bytes`; it begins where the one before ends.
     ends: Vec<usize>,
 }
+
+/// Bits of an entry that hold the id's index: a trillion ids, far more than
+/// memory holds (each takes at least 8 bytes of `ends`).
+const INDEX_BITS: u32 = 40;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
 
 impl IdSet {
     fn with_capacity(n: usize) -> IdSet {
@@ -134,22 +140,34 @@ impl IdSet {
         rustc_hash::FxBuildHasher.hash_one(id)
     }
 
+    /// The hash the table places an entry by, from the 24 hash bits it keeps,
+    /// spread over 64 bits again (the table uses both ends of it).
+    fn place(tag: u64) -> u64 {
+        tag.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
     fn get(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.bytes[start..self.ends[i]]
     }
 
     fn contains(&self, hash: u64, id: &str) -> bool {
-        self.table
-            .find(hash, |&(h, i)| h == hash && self.get(i) == id)
-            .is_some()
+        let tag = hash >> INDEX_BITS;
+        let found = self.table.find(IdSet::place(tag), |&e| {
+            e >> INDEX_BITS == tag && self.get((e & INDEX_MASK) as usize) == id
+        });
+        found.is_some()
     }
 
     fn insert(&mut self, hash: u64, id: &str) {
         self.bytes.push_str(id);
         self.ends.push(self.bytes.len());
-        let entry = (hash, self.ends.len() - 1);
-        self.table.insert_unique(hash, entry, |&(h, _)| h);
+        let index = (self.ends.len() - 1) as u64;
+        debug_assert!(index <= INDEX_MASK);
+        let tag = hash >> INDEX_BITS;
+        let entry = tag << INDEX_BITS | index;
+        self.table
+            .insert_unique(IdSet::place(tag), entry, |&e| IdSet::place(e >> INDEX_BITS));
     }
 }
 
