@@ -75,7 +75,8 @@ impl LineSplitter {
     /// Feeds bytes; calls `f` for every line they complete.
     pub fn feed(&mut self, mut chunk: &[u8], f: &mut impl FnMut(Line<'_>)) {
         while !chunk.is_empty() {
-            let nl = chunk.iter().position(|&b| b == b'\n');
+            // memchr: a vectorised search, several times a byte loop's speed.
+            let nl = memchr::memchr(b'\n', chunk);
             if let Some((offset, len)) = self.skipping {
                 match nl {
                     Some(i) => {

@@ -4,15 +4,19 @@
 //! checkpoints. A torn last record (a crash mid-write) is dropped — cut off the
 //! file when repairing — and its events are read again from their sources.
 
-use super::record::Record;
+use super::record::{parse_at, Position, Record};
 use super::writer::segments;
-use crate::engine::{Engine, Input};
+use crate::engine::{Engine, Input, OperatorAction, Time};
 use crate::ingest::lines::{Line, LineSplitter};
-use crate::model::event::{parse_line, Origin, ParseOptions};
+use crate::model::event::{parse_line, Origin, ParseOptions, Unvalidated};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, sync_channel};
 
 /// Where reading of one source resumes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,21 +49,65 @@ fn max_record(max_line_bytes: usize) -> usize {
     max_line_bytes.saturating_mul(2).saturating_add(64 * 1024)
 }
 
+/// Inputs handed from the reading thread to the engine, with their times.
+type Batch = Vec<(Input, Time)>;
+const BATCH: usize = 1024;
+
 /// Replays `journal_dir` into `engine`. With `repair`, a torn tail is truncated
 /// away (only the console holding the lock may do that).
+///
+/// Reading and decoding the records (most of the work) runs on a thread of its
+/// own, ahead of the engine: the engine still applies every input in journal
+/// order, through its `apply`, at the record's time.
 pub fn replay(
     journal_dir: &Path,
     engine: &mut Engine,
     max_line_bytes: usize,
     repair: bool,
 ) -> io::Result<Replayed> {
+    let segs = segments(journal_dir)?;
+    std::thread::scope(|s| {
+        let (tx, rx) = sync_channel::<Batch>(4);
+        // Applied batches go back to be filled again.
+        let (spare_tx, spare_rx) = channel::<Batch>();
+        let reader = std::thread::Builder::new()
+            .name("replay".into())
+            .spawn_scoped(s, move || {
+                read_journal(&segs, max_line_bytes, repair, |batch: &mut Batch| {
+                    let next = spare_rx
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    let _ = tx.send(std::mem::replace(batch, next));
+                })
+            })?;
+        let mut fx = Vec::new();
+        for mut batch in rx {
+            for (input, at) in batch.drain(..) {
+                engine.apply_into(input, at, &mut fx);
+                fx.clear();
+            }
+            let _ = spare_tx.send(batch);
+        }
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Reads every segment in order, handing the inputs to `send` in batches, and
+/// rebuilds the checkpoints.
+fn read_journal(
+    segs: &[(u64, PathBuf)],
+    max_line_bytes: usize,
+    repair: bool,
+    mut send: impl FnMut(&mut Batch),
+) -> io::Result<Replayed> {
     let mut out = Replayed {
         segment: 1,
         ..Replayed::default()
     };
-    let segs = segments(journal_dir)?;
     let opts = ParseOptions::default();
-    let mut fx = Vec::new();
+    let mut batch = Batch::with_capacity(BATCH);
     for (i, (n, path)) in segs.iter().enumerate() {
         out.segment = *n;
         let last_segment = i + 1 == segs.len();
@@ -71,7 +119,7 @@ pub fn replay(
                 out.corrupt += 1;
                 return;
             };
-            let Ok(rec) = serde_json::from_slice::<Record>(bytes) else {
+            let Some(seq) = read_record(bytes, &mut out.checkpoints, &opts, &mut batch) else {
                 // Only the last record may be torn; remember where it began.
                 bad_tail_at.get_or_insert(offset);
                 out.corrupt += 1;
@@ -80,9 +128,10 @@ pub fn replay(
             // A bad record followed by good ones is corruption (counted), not a tear.
             bad_tail_at = None;
             out.records += 1;
-            out.last_seq = out.last_seq.max(rec.seq);
-            apply_record(&rec, engine, &mut out.checkpoints, &opts, &mut fx);
-            fx.clear();
+            out.last_seq = out.last_seq.max(seq);
+            if batch.len() >= BATCH {
+                send(&mut batch);
+            }
         })?;
         let pending = splitter.pending() as u64;
         out.tail_offset = bad_tail_at.unwrap_or(splitter.committed());
@@ -97,19 +146,126 @@ pub fn replay(
             }
         }
     }
+    if !batch.is_empty() {
+        send(&mut batch);
+    }
     Ok(out)
 }
 
-/// Applies one record's input (if it is one) and notes its checkpoint.
-pub fn apply_record(
-    rec: &Record,
-    engine: &mut Engine,
+/// A record as replay reads it on its fast path: the fields of `Record`, with
+/// the embedded event parsed in the same pass (not skipped, then parsed again)
+/// and the time left as text for `parse_at`.
+#[derive(Deserialize)]
+struct FastRecord<'a> {
+    seq: u64,
+    #[serde(borrow)]
+    at: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    src: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    file: Option<Cow<'a, str>>,
+    #[serde(default)]
+    off: Option<u64>,
+    #[serde(default)]
+    end: Option<u64>,
+    #[serde(default)]
+    line: Option<u64>,
+    #[serde(default, borrow)]
+    raw: Option<Unvalidated<'a>>,
+    // The rest only so that this reads exactly the records `Record` reads.
+    #[serde(default)]
+    #[allow(dead_code)]
+    reason: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    excerpt: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    op: Option<OperatorAction>,
+    #[serde(default, borrow)]
+    #[allow(dead_code)]
+    effect: Option<&'a RawValue>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    what: Option<String>,
+}
+
+/// Decodes one record, notes its checkpoint and adds its input (if it is one) to
+/// `inputs`; its `seq`, or `None` when the line is not a record.
+///
+/// The fast path takes the records that are nearly all of a journal — events
+/// that validate, ticks, sources, effects. Anything else (an `error` or an
+/// `action`, an event that does not validate, a record the fast path cannot
+/// read) goes the general way, `Record` and `record_input`, so every record is
+/// read exactly as `apply_record` reads it.
+fn read_record(
+    bytes: &[u8],
     checkpoints: &mut Checkpoints,
     opts: &ParseOptions,
-    fx: &mut Vec<crate::engine::Effect>,
-) {
-    if let Some(p) = rec.position() {
-        if matches!(rec.kind.as_ref(), "event" | "error" | "source") {
+    inputs: &mut Batch,
+) -> Option<u64> {
+    // The line checked as UTF-8 at once, then read as text: serde_json then
+    // skips checking each string on its own.
+    let text = std::str::from_utf8(bytes).ok();
+    if let Some(Ok(rec)) = text.map(serde_json::from_str::<FastRecord>) {
+        if let Some(at) = parse_at(&rec.at) {
+            let p = match (&rec.src, &rec.file, rec.off, rec.end) {
+                (Some(src), Some(file), Some(off), Some(end)) => Some(Position {
+                    src,
+                    file,
+                    off,
+                    end,
+                    line: rec.line.unwrap_or(0),
+                }),
+                _ => None,
+            };
+            let input = match (rec.kind.as_ref(), p, rec.raw) {
+                ("event", Some(p), Some(raw)) => {
+                    let origin = Origin {
+                        source: p.src,
+                        line: p.line,
+                        offset: p.off,
+                    };
+                    raw.into_event(&origin, at, opts).ok().map(|e| {
+                        note(checkpoints, &p);
+                        Some(Input::Event(e))
+                    })
+                }
+                ("event" | "source", Some(p), _) => {
+                    note(checkpoints, &p);
+                    Some(None)
+                }
+                ("event", None, _) => Some(None),
+                ("tick", _, _) => Some(Some(Input::Tick)),
+                ("error" | "action", _, _) => None,
+                _ => Some(None),
+            };
+            if let Some(input) = input {
+                inputs.extend(input.map(|i| (i, at)));
+                return Some(rec.seq);
+            }
+        }
+    }
+    let rec = serde_json::from_slice::<Record>(bytes).ok()?;
+    if let Some(input) = record_input(&rec, checkpoints, opts) {
+        inputs.push((input, rec.at));
+    }
+    Some(rec.seq)
+}
+
+/// Notes where reading of a source resumes; in place when the source is known.
+fn note(checkpoints: &mut Checkpoints, p: &Position) {
+    match checkpoints.get_mut(p.file) {
+        Some(c) => {
+            if c.src != p.src {
+                c.src = p.src.to_string();
+            }
+            c.end = p.end;
+            c.line = p.line;
+        }
+        None => {
             checkpoints.insert(
                 p.file.to_string(),
                 Checkpoint {
@@ -120,10 +276,32 @@ pub fn apply_record(
             );
         }
     }
+}
+
+/// Applies one record's input (if it is one) and notes its checkpoint.
+pub fn apply_record(
+    rec: &Record,
+    engine: &mut Engine,
+    checkpoints: &mut Checkpoints,
+    opts: &ParseOptions,
+    fx: &mut Vec<crate::engine::Effect>,
+) {
+    if let Some(input) = record_input(rec, checkpoints, opts) {
+        engine.apply_into(input, rec.at, fx);
+    }
+}
+
+/// Notes a record's checkpoint and returns its input, if it is one.
+fn record_input(rec: &Record, checkpoints: &mut Checkpoints, opts: &ParseOptions) -> Option<Input> {
+    if let Some(p) = rec.position() {
+        if matches!(rec.kind.as_ref(), "event" | "error" | "source") {
+            note(checkpoints, &p);
+        }
+    }
     let input = match rec.kind.as_ref() {
         "event" => {
             let (Some(p), Some(raw)) = (rec.position(), rec.raw) else {
-                return;
+                return None;
             };
             let origin = Origin {
                 source: p.src,
@@ -135,16 +313,73 @@ pub fn apply_record(
                 Err(e) => Input::ParseError(e),
             }
         }
-        "error" => match rec.parse_error() {
-            Some(e) => Input::ParseError(e),
-            None => return,
-        },
+        "error" => Input::ParseError(rec.parse_error()?),
         "tick" => Input::Tick,
-        "action" => match &rec.op {
-            Some(op) => Input::Operator(op.clone()),
-            None => return,
-        },
-        _ => return,
+        "action" => Input::Operator(rec.op.clone()?),
+        _ => return None,
     };
-    engine.apply_into(input, rec.at, fx);
+    Some(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// Replays the way `apply_record` reads a journal: every line through
+    /// `Record`, one by one, on one thread.
+    fn reference(text: &str, engine: &mut Engine) -> (Checkpoints, u64, u64) {
+        let (mut cps, mut records, mut corrupt) = (Checkpoints::new(), 0, 0);
+        let opts = ParseOptions::default();
+        let mut fx = Vec::new();
+        for line in text.lines() {
+            match serde_json::from_str::<Record>(line) {
+                Ok(rec) => {
+                    records += 1;
+                    apply_record(&rec, engine, &mut cps, &opts, &mut fx);
+                }
+                Err(_) => corrupt += 1,
+            }
+        }
+        (cps, records, corrupt)
+    }
+
+    #[test]
+    fn the_fast_path_reads_every_record_as_record_does() {
+        let head = r#""src":"events/a.jsonl","file":"1:2:ff""#;
+        let odd = r#""src":"events/\"q\"\u00e9.jsonl","file":"1:3:aa""#;
+        let lines = [
+            format!(r#"{{"seq":1,"at":"2026-11-24T12:00:00.000Z","kind":"source",{head},"off":0,"end":0,"line":0,"what":"opened"}}"#),
+            format!(r#"{{"seq":2,"at":"2026-11-24T12:00:00.001Z","kind":"event",{head},"off":0,"end":40,"line":1,"raw":{{"type":"task_assigned","id":"e1","agent":"a\"b","task":"T1","ts":"2026-11-24T11:00:00Z"}}}}"#),
+            // No id: the stand-in names the source and offset.
+            format!(r#"{{"seq":3,"at":"2026-11-24T12:00:00.002Z","kind":"event",{odd},"off":7,"end":90,"line":2,"raw":{{"event_type":"agent_heartbeat","agent_id":"x","data":{{"component":"c"}}}}}}"#),
+            // An event that does not validate any more is a parse error.
+            format!(r#"{{"seq":4,"at":"2026-11-24T12:00:00.003Z","kind":"event",{head},"off":40,"end":80,"line":2,"raw":{{"type":"progress_update","progress":500}}}}"#),
+            format!(r#"{{"seq":5,"at":"2026-11-24T12:00:01.000Z","kind":"error",{head},"off":80,"end":99,"line":3,"reason":"not valid JSON","excerpt":"{{x"}}"#),
+            r#"{"seq":6,"at":"2026-11-24T12:10:00.000Z","kind":"tick"}"#.to_string(),
+            r#"{"seq":7,"at":"2026-11-24T12:10:00.000Z","kind":"derived","effect":{"effect":"derived"}}"#.to_string(),
+            r#"{"seq":8,"at":"2026-11-24T12:10:01.000Z","kind":"action","op":{"operator":"op","action":"acknowledge","alert":1}}"#.to_string(),
+            // Another form of time, a duplicate, an event without a position.
+            format!(r#"{{"seq":9,"at":"2026-11-24T13:10:01.5+01:00","kind":"event",{head},"off":99,"end":140,"line":4,"raw":{{"type":"task_assigned","id":"e1"}}}}"#),
+            r#"{"seq":10,"at":"2026-11-24T12:10:02.000Z","kind":"event","raw":{"type":"x","id":"e9"}}"#.to_string(),
+            "not a record".to_string(),
+            format!(r#"{{"seq":11,"at":"2026-11-24T12:10:03.000Z","kind":"event",{head},"off":140,"end":170,"line":5,"raw":{{"type":"agent_heartbeat","id":"e2","agent":"x","status":"idle"}}}}"#),
+        ];
+        let text = lines.join("\n") + "\n";
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("00000001.jsonl"), &text).unwrap();
+
+        let mut fast = Engine::new(Config::default(), None);
+        let r = replay(dir.path(), &mut fast, 1 << 20, false).unwrap();
+        let mut slow = Engine::new(Config::default(), None);
+        let (cps, records, corrupt) = reference(&text, &mut slow);
+
+        assert_eq!((r.records, r.corrupt, r.last_seq), (records, corrupt, 11));
+        assert_eq!(r.checkpoints, cps);
+        assert_eq!(fast.counters, slow.counters);
+        assert_eq!(fast.counters.parse_errors, 2);
+        assert_eq!(format!("{:?}", fast.agents), format!("{:?}", slow.agents));
+        assert_eq!(format!("{:?}", fast.tasks), format!("{:?}", slow.tasks));
+        assert_eq!(fast.last_now, slow.last_now);
+    }
 }

@@ -3,13 +3,16 @@
 //!
 //! Parsing is the hot path of ingestion, so the parser walks the JSON object once
 //! with a visitor: known keys (and their aliases) fill fields, every other key goes
-//! to `data`. It never panics on any input.
+//! to `data`. A known field's string is borrowed from the line when it has no
+//! escapes, so `type` and `ts` cost no allocation and the others one each. It
+//! never panics on any input.
 
 use crate::model::Level;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// How many bytes of a bad line a parse error keeps (SPEC 3.4).
@@ -313,6 +316,29 @@ pub fn parse_line(
     raw.into_event(origin, ingest_now, opts).map_err(fail)
 }
 
+/// An event object read from inside a larger JSON document (a journal record's
+/// `raw`) in the same single pass as the document, and validated afterwards by
+/// `into_event` exactly as `parse_line` validates a line.
+pub struct Unvalidated<'a>(RawEvent<'a>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Unvalidated<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RawVisitor).map(Unvalidated)
+    }
+}
+
+impl Unvalidated<'_> {
+    /// `parse_line`'s checks and defaults; the error is its reason.
+    pub fn into_event(
+        self,
+        origin: &Origin,
+        ingest_now: DateTime<Utc>,
+        opts: &ParseOptions,
+    ) -> Result<Event, String> {
+        self.0.into_event(origin, ingest_now, opts)
+    }
+}
+
 /// Parses an already-decoded JSON value (a whole `*.json` drop, a legacy file).
 pub fn parse_value(
     value: Value,
@@ -330,7 +356,12 @@ pub fn parse_value(
     };
     let mut raw = RawEvent::default();
     for (key, value) in map {
-        raw.set(Key::of(&key), key, value);
+        match Key::of(&key) {
+            Key::Known(field, alias) => raw.offer(field, alias, Val::from_value(value)),
+            Key::Other => {
+                raw.extra.insert(key, value);
+            }
+        }
     }
     raw.into_event(origin, ingest_now, opts).map_err(fail)
 }
@@ -347,7 +378,7 @@ pub fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-fn parse_object(text: &str) -> Result<RawEvent, String> {
+fn parse_object(text: &str) -> Result<RawEvent<'_>, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     let raw = de
         .deserialize_map(RawVisitor)
@@ -356,23 +387,43 @@ fn parse_object(text: &str) -> Result<RawEvent, String> {
     Ok(raw)
 }
 
-/// A field slot that remembers whether it was filled by a seed alias, so the
-/// canonical name wins whatever the key order.
-#[derive(Default)]
-struct Slot {
-    value: Option<Value>,
-    from_alias: bool,
+/// A known field's value as read: a string (borrowed from the line when it has
+/// no escapes), a number, null, or any other JSON value. Small (32 bytes), as
+/// the parser moves thirteen of them around per event.
+enum Val<'a> {
+    Str(Cow<'a, str>),
+    Num(Number),
+    Null,
+    /// A boolean, an array or an object: only ever an error, or `data`.
+    Other(Box<Value>),
 }
 
-impl Slot {
-    fn offer(&mut self, value: Value, alias: bool) {
-        // `null` is absent: it neither fills a field nor hides its alias.
-        if value.is_null() {
-            return;
+impl Val<'_> {
+    fn from_value(v: Value) -> Val<'static> {
+        match v {
+            Value::String(s) => Val::Str(Cow::Owned(s)),
+            Value::Number(n) => Val::Num(n),
+            Value::Null => Val::Null,
+            other => Val::Other(Box::new(other)),
         }
-        if self.value.is_none() || (self.from_alias && !alias) {
-            self.value = Some(value);
-            self.from_alias = alias;
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Val::Str(s) => Value::String(s.into_owned()),
+            Val::Num(n) => Value::Number(n),
+            Val::Null => Value::Null,
+            Val::Other(v) => *v,
+        }
+    }
+
+    /// How the value is named in an error message.
+    fn kind(&self) -> &'static str {
+        match self {
+            Val::Str(_) => "a string",
+            Val::Num(_) => "a number",
+            Val::Null => "null",
+            Val::Other(v) => json_kind(v),
         }
     }
 }
@@ -432,24 +483,35 @@ impl Key {
 }
 
 #[derive(Default)]
-struct RawEvent {
-    slots: [Slot; FIELDS],
+struct RawEvent<'a> {
+    slots: [Option<Val<'a>>; FIELDS],
+    /// The slots a seed alias filled, a bit per field, so that the canonical
+    /// name wins whatever the key order.
+    from_alias: u16,
     extra: Map<String, Value>,
 }
 
-impl RawEvent {
-    fn set(&mut self, key: Key, name: String, value: Value) {
-        match key {
-            Key::Known(field, alias) => self.slots[field as usize].offer(value, alias),
-            Key::Other => {
-                self.extra.insert(name, value);
+impl<'a> RawEvent<'a> {
+    fn offer(&mut self, field: Field, alias: bool, value: Val<'a>) {
+        // `null` is absent: it neither fills a field nor hides its alias.
+        if matches!(value, Val::Null) {
+            return;
+        }
+        let bit = 1u16 << field as u16;
+        let slot = &mut self.slots[field as usize];
+        if slot.is_none() || (self.from_alias & bit != 0 && !alias) {
+            *slot = Some(value);
+            if alias {
+                self.from_alias |= bit;
+            } else {
+                self.from_alias &= !bit;
             }
         }
     }
 
-    fn take(&mut self, field: Field) -> Option<Value> {
-        match self.slots[field as usize].value.take() {
-            Some(Value::Null) | None => None,
+    fn take(&mut self, field: Field) -> Option<Val<'a>> {
+        match self.slots[field as usize].take() {
+            Some(Val::Null) | None => None,
             Some(v) => Some(v),
         }
     }
@@ -462,7 +524,7 @@ impl RawEvent {
     ) -> Result<Event, String> {
         // The event's own `data` object merges with the unknown top-level keys; the
         // seed nested its fields there, so a missing field is looked up in it too.
-        let mut data = match self.take(Field::Data) {
+        let mut data = match self.take(Field::Data).map(Val::into_value) {
             Some(Value::Object(map)) => map,
             Some(other) => {
                 let mut m = Map::new();
@@ -478,9 +540,9 @@ impl RawEvent {
             if let Key::Known(field, _) = Key::of(name) {
                 if field != Field::Type && field != Field::Data && !value.is_null() {
                     let slot = &mut self.slots[field as usize];
-                    if slot.value.is_none() {
-                        slot.value = Some(value.clone());
-                        slot.from_alias = true;
+                    if slot.is_none() {
+                        *slot = Some(Val::from_value(value.clone()));
+                        self.from_alias |= 1 << field as u16;
                     }
                 }
             }
@@ -488,61 +550,51 @@ impl RawEvent {
 
         let kind = match self.take(Field::Type) {
             None => return Err("no \"type\" field".into()),
-            Some(Value::String(s)) => event_type(&s)?,
-            Some(v) => return Err(format!("type must be a string, found {}", json_kind(&v))),
+            Some(Val::Str(s)) => event_type(&s)?,
+            Some(v) => return Err(format!("type must be a string, found {}", v.kind())),
         };
         let (ts, ts_assumed) = match self.take(Field::Ts) {
             None => (ingest_now, true),
-            Some(Value::String(s)) => (parse_ts(&s, opts)?, false),
-            Some(v) => return Err(format!("ts must be a string, found {}", json_kind(&v))),
+            Some(Val::Str(s)) => (parse_ts(&s, opts)?, false),
+            Some(v) => return Err(format!("ts must be a string, found {}", v.kind())),
         };
         let id = match self.take(Field::Id) {
             None => format!("{}:{}", origin.source, origin.offset),
-            Some(Value::String(s)) if !s.is_empty() => s,
-            Some(Value::String(_)) => return Err("id is empty".into()),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(v) => return Err(format!("id must be a string, found {}", json_kind(&v))),
+            Some(Val::Str(s)) if !s.is_empty() => s.into_owned(),
+            Some(Val::Str(_)) => return Err("id is empty".into()),
+            Some(Val::Num(n)) => n.to_string(),
+            Some(v) => return Err(format!("id must be a string, found {}", v.kind())),
         };
         let progress = match self.take(Field::Progress) {
             None => None,
-            Some(Value::Number(n)) => {
+            Some(Val::Num(n)) => {
                 let p = n.as_f64().unwrap_or(f64::NAN);
                 if !(0.0..=100.0).contains(&p) {
                     return Err(format!("progress {n} is out of range 0–100"));
                 }
                 Some(p)
             }
-            Some(v) => {
-                return Err(format!(
-                    "progress must be a number, found {}",
-                    json_kind(&v)
-                ))
-            }
+            Some(v) => return Err(format!("progress must be a number, found {}", v.kind())),
         };
         let severity = match self.take(Field::Severity) {
             None => None,
-            Some(Value::String(s)) => Some(Level::parse(&s).ok_or_else(|| {
+            Some(Val::Str(s)) => Some(Level::parse(&s).ok_or_else(|| {
                 format!("severity {s:?} is not one of critical, high, medium, low")
             })?),
-            Some(Value::Number(n)) => Some(
+            Some(Val::Num(n)) => Some(
                 Level::parse(&n.to_string())
                     .ok_or_else(|| format!("severity {n} is not one of 1 (critical) to 4 (low)"))?,
             ),
-            Some(v) => {
-                return Err(format!(
-                    "severity must be a string, found {}",
-                    json_kind(&v)
-                ))
-            }
+            Some(v) => return Err(format!("severity must be a string, found {}", v.kind())),
         };
         let mut text = |field: Field, name: &str| -> Result<Option<String>, String> {
             match self.take(field) {
                 None => Ok(None),
                 // An empty name names nothing.
-                Some(Value::String(s)) if s.is_empty() => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s)),
-                Some(Value::Number(n)) => Ok(Some(n.to_string())),
-                Some(v) => Err(format!("{name} must be a string, found {}", json_kind(&v))),
+                Some(Val::Str(s)) if s.is_empty() => Ok(None),
+                Some(Val::Str(s)) => Ok(Some(s.into_owned())),
+                Some(Val::Num(n)) => Ok(Some(n.to_string())),
+                Some(v) => Err(format!("{name} must be a string, found {}", v.kind())),
             }
         };
         Ok(Event {
@@ -612,19 +664,76 @@ pub fn parse_ts(s: &str, opts: &ParseOptions) -> Result<DateTime<Utc>, String> {
 struct RawVisitor;
 
 impl<'de> Visitor<'de> for RawVisitor {
-    type Value = RawEvent;
+    type Value = RawEvent<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEvent, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEvent<'de>, A::Error> {
         let mut raw = RawEvent::default();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            let value: Value = map.next_value()?;
-            raw.set(key.0, key.1, value);
+        while let Some((key, name)) = map.next_key_seed(KeySeed)? {
+            match key {
+                Key::Known(field, alias) => raw.offer(field, alias, map.next_value_seed(ValSeed)?),
+                Key::Other => {
+                    raw.extra.insert(name, map.next_value()?);
+                }
+            }
         }
         Ok(raw)
+    }
+}
+
+/// Reads a known field's value: a string without a copy when it can, any other
+/// value as serde_json's own `Value` would read it.
+struct ValSeed;
+
+impl<'de> DeserializeSeed<'de> for ValSeed {
+    type Value = Val<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ValSeed)
+    }
+}
+
+impl<'de> Visitor<'de> for ValSeed {
+    type Value = Val<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Val<'de>, E> {
+        Ok(Val::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Val<'de>, E> {
+        Ok(Val::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Val<'de>, E> {
+        Ok(Val::Str(Cow::Owned(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Val<'de>, E> {
+        Ok(Val::Other(Box::new(Value::Bool(v))))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Val<'de>, E> {
+        Ok(Val::Num(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Val<'de>, E> {
+        Ok(Val::Num(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Val<'de>, E> {
+        Ok(Number::from_f64(v).map_or(Val::Null, Val::Num))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Val<'de>, E> {
+        Ok(Val::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Val<'de>, E> {
+        Ok(Val::Null)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Val<'de>, A::Error> {
+        let d = de::value::SeqAccessDeserializer::new(seq);
+        Ok(Val::Other(Box::new(serde::Deserialize::deserialize(d)?)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Val<'de>, A::Error> {
+        let d = de::value::MapAccessDeserializer::new(map);
+        Ok(Val::Other(Box::new(serde::Deserialize::deserialize(d)?)))
     }
 }
 
