@@ -608,11 +608,14 @@ fn sigterm_and_sighup_flush_the_journal_and_restore_the_terminal() {
     for signal in [Signal::TERM, Signal::HUP] {
         let dir = tempfile::tempdir().unwrap();
         fleet(dir.path());
-        let mut c = Console::start(dir.path(), 100, 30);
+        let mut c = Console::start(dir.path(), 160, 40);
         wait_for_fleet(&mut c);
         c.keys("3");
-        c.wait_for_text("RESPOND");
+        c.keys("z"); // the whole width: the ACK column shows
+        c.wait_for_text("ACK");
         c.keys("a");
+        // Applied (on screen) but, a moment later, maybe not yet synced.
+        c.wait_for_text("pty-ope");
         let pid = c.child.process_id().expect("a pid") as i32;
         kill_process(Pid::from_raw(pid).unwrap(), signal).unwrap();
         let status = c.wait_exit();
