@@ -111,6 +111,7 @@ impl Drop for Terminal {
 /// A key, a click or a resize; returns true to quit. An operator's action is
 /// journaled and applied like any other input.
 pub fn on_input<W: Write>(core: &mut Core<W>, input: Event, now: Time) -> bool {
+    let blocked = core.journal_blocked();
     let Some(app) = core.app.as_mut() else {
         return false;
     };
@@ -125,6 +126,11 @@ pub fn on_input<W: Write>(core: &mut Core<W>, input: Event, now: Time) -> bool {
     };
     match action {
         Some(UiAction::Quit) => true,
+        // Nothing is applied that the journal cannot hold: the operator retries.
+        Some(UiAction::Operator(_)) if blocked => {
+            app.status = Some("the journal cannot write: actions wait until it can".into());
+            false
+        }
         Some(UiAction::Operator(a)) => {
             if let crate::engine::Input::Operator(op) = app.operator_input(a) {
                 core.operator(op, now);

@@ -218,9 +218,30 @@ impl<W: Write> Core<W> {
         self.commit();
     }
 
-    /// Fires due timers; journaled only when something happened. Also reports a
-    /// journal write error (a full disk) when it appears and when it clears.
+    /// The journal cannot write (a full disk): ingestion, timers and operator
+    /// actions wait, so nothing is applied that the journal does not hold.
+    pub fn journal_blocked(&self) -> bool {
+        self.journal.as_ref().is_some_and(|j| j.error().is_some())
+    }
+
+    /// Fires due timers; journaled only when something happened.
     pub fn tick(&mut self, now: Time) {
+        let at = record::fmt_at(now);
+        self.tell_ingest_errors(now, &at);
+        self.fx.clear();
+        self.engine.apply_into(Input::Tick, now, &mut self.fx);
+        if self.fx.is_empty() {
+            return;
+        }
+        let seq = self.next_seq();
+        record::tick(&mut self.buf, seq, &at);
+        self.effects(&at);
+        self.commit();
+    }
+
+    /// Reports a journal write error (a full disk) when it appears and when it
+    /// clears: a line, a notification, the console's status bar.
+    pub fn check_journal(&mut self, now: Time) {
         let at = record::fmt_at(now);
         let error = self.journal.as_ref().and_then(JournalWriter::error);
         if error != self.journal_error {
@@ -246,18 +267,15 @@ impl<W: Write> Core<W> {
                     self.notice(system(now, "journal_recovered", json!({})), &at);
                 }
             }
+            let _ = self.out.flush();
+            if let Some(app) = self.app.as_mut() {
+                app.journal = match &error {
+                    Some(e) => crate::ui::JournalState::Error(e.clone()),
+                    None => crate::ui::JournalState::Ok,
+                };
+            }
             self.journal_error = error;
         }
-        self.tell_ingest_errors(now, &at);
-        self.fx.clear();
-        self.engine.apply_into(Input::Tick, now, &mut self.fx);
-        if self.fx.is_empty() {
-            return;
-        }
-        let seq = self.next_seq();
-        record::tick(&mut self.buf, seq, &at);
-        self.effects(&at);
-        self.commit();
     }
 
     fn ingest_error(&mut self, what: String) {
@@ -654,7 +672,9 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                         t.draw(app, &core.engine, now_ms())?;
                     }
                 }
-                batch = rx.recv(), if source.is_some() => {
+                // While the journal cannot write, batches wait in the channel and
+                // the source waits behind them: ingestion pauses, nothing is lost.
+                batch = rx.recv(), if source.is_some() && !core.journal_blocked() => {
                     let Some(batch) = batch else { break };
                     core.apply_batch(batch.items, now_ms());
                     if let Some(t) = term.as_mut() { t.dirty = true; }
@@ -670,9 +690,10 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                     tick_at = next_tick();
                     let revision = core.engine.revision;
                     let now = now_ms();
+                    core.check_journal(now);
                     if let Some(f) = follower.as_mut() {
                         f.poll(&mut core.engine)?;
-                    } else if caught_up {
+                    } else if caught_up && !core.journal_blocked() {
                         // Timers wait for the backlog: catching up on old events must
                         // not raise alerts that newer events already answer.
                         core.tick(now);
@@ -694,6 +715,18 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
             let now = now_ms();
             let body = json!({ "dir": opts.dir.display().to_string() });
             core.notice(system(now, "console_stopped", body), &record::fmt_at(now));
+        }
+        if core.journal_blocked() {
+            // Waiting for space could take forever; what the journal did not take
+            // is read again from its sources on the next start.
+            let _ = writeln!(
+                core.out,
+                "{} journal cannot write: stopping without the records it could not take; their events are read again on the next start",
+                record::fmt_at(now_ms())
+            );
+            if let Some(j) = core.journal.take() {
+                j.abandon();
+            }
         }
         core.flush();
         // The terminal is given back only after the journal is flushed.

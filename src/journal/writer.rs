@@ -130,6 +130,17 @@ impl JournalWriter {
     }
 }
 
+impl JournalWriter {
+    /// Lets go without waiting for what is queued: at exit while the journal
+    /// cannot write. Records not written are not journaled; the checkpoints they
+    /// carried are not either, so their events are read again on the next start
+    /// (a record torn by the exit is dropped by replay).
+    pub fn abandon(mut self) {
+        self.tx.take();
+        self.thread.take();
+    }
+}
+
 impl Drop for JournalWriter {
     /// Closing flushes: every record queued is written and synced.
     fn drop(&mut self) {
