@@ -522,6 +522,16 @@ fn resizing_to_40x12_and_back_keeps_the_console_alive() {
 
 #[test]
 fn quitting_restores_the_terminal() {
+    quit_with("q");
+}
+
+/// Ctrl-C reaches a raw-mode console as a key, not a signal: it quits like `q`.
+#[test]
+fn ctrl_c_restores_the_terminal() {
+    quit_with("\x03");
+}
+
+fn quit_with(keys: &str) {
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path());
     let mut c = Console::start(dir.path(), 100, 30);
@@ -535,9 +545,9 @@ fn quitting_restores_the_terminal() {
         );
         assert_ne!(screen.mouse_protocol_mode(), vt100::MouseProtocolMode::None);
     }
-    c.keys("q");
+    c.keys(keys);
     let status = c.wait_exit();
-    assert!(status.success(), "q exits with status 0: {status:?}");
+    assert!(status.success(), "{keys:?} exits with status 0: {status:?}");
 
     assert_restored(&c);
 }
