@@ -3,7 +3,9 @@
 //! their lines in two parts with a pause between, one writer rotating its file
 //! by rename half-way; the console is killed with SIGKILL at random moments and
 //! restarted each time. At the end every event is counted once and journaled
-//! once: none lost, none twice.
+//! once: none lost, none twice; and the alerts the fleet raised (blockers raised
+//! and resolved, a failed gate) are in the same states as after a run that never
+//! crashed.
 //!
 //! The run is randomised; the seed is printed (`COORD_TEST_SEED=…` replays it).
 //! `COORD_CRASH_WRITERS`, `COORD_CRASH_EVENTS` (per writer) and `COORD_CRASH_KILLS`
@@ -23,6 +25,58 @@ fn knob(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Progress, and now and then a crisis: every 250th event a blocker on a
+/// component of the writer's, resolved 100 events later; about a third of the way
+/// in, a quality gate failure. The alerts they open are compared with an uncrashed run.
+fn fleet_line(id: &str, agent: &str, n: u64, per_writer: u64) -> String {
+    let (k, r) = (n / 250, n % 250);
+    let crisis = |kind: &str, component: String, gate: &str| {
+        format!(
+            "{{\"type\":\"{kind}\",\"id\":\"{id}\",\"agent\":\"{agent}\",\"component\":\"{component}\"{gate}}}\n"
+        )
+    };
+    if r == 0 {
+        crisis("blocker_detected", format!("c-{agent}-{k}"), "")
+    } else if r == 100 {
+        crisis("blocker_resolved", format!("c-{agent}-{k}"), "")
+    } else if n == per_writer / 3 + 7 {
+        crisis(
+            "quality_gate_failure",
+            format!("c-{agent}"),
+            ",\"gate\":\"unit\"",
+        )
+    } else {
+        event_line(id, agent, n)
+    }
+}
+
+/// The alerts of `coord status --json`, by what they are about, with the state a
+/// crash must not change (times depend on when lines were read, so they are left out).
+fn alert_states(dir: &std::path::Path) -> Vec<String> {
+    let out = coord(&["status", dir.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    let mut states: Vec<String> = v["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} {} {} {} count={} {} {}",
+                a["trigger"],
+                a["agent"],
+                a["component"],
+                a["gate"],
+                a["status"],
+                a["count"],
+                a["level"],
+                a["resolution"]
+            )
+        })
+        .collect();
+    states.sort();
+    states
 }
 
 /// One writer: `per_writer` events to `events/<agent>.jsonl`, about one line in
@@ -52,7 +106,7 @@ fn writer(
             std::fs::rename(&path, dir.join("events").join(format!("{agent}.jsonl.1"))).unwrap();
             file = open();
         }
-        let line = event_line(&format!("{agent}-{n:06}"), agent, n);
+        let line = fleet_line(&format!("{agent}-{n:06}"), agent, n, per_writer);
         if rng.range(0, 40) == 0 {
             let cut = rng.range(1, line.len() as u64 - 1) as usize;
             file.write_all(&line.as_bytes()[..cut]).unwrap();
@@ -139,6 +193,32 @@ fn kill_9_at_random_moments_loses_nothing_and_counts_nothing_twice() {
         )),
         "{summary}"
     );
+
+    // The alerts are those of a run that never crashed, on the same lines.
+    // (A rotated file's lines are put back in front of its successor's: a cold
+    // run reads `*.jsonl` only.)
+    let calm = coord_dir();
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort(); // `w4.jsonl` before `w4.jsonl.1`
+    for path in names.iter().rev() {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let into = calm.path().join("events").join(name.trim_end_matches(".1"));
+        let mut lines = std::fs::read(path).unwrap();
+        if let Ok(after) = std::fs::read(&into) {
+            lines.extend(after);
+        }
+        std::fs::write(&into, lines).unwrap();
+    }
+    once(calm.path());
+    let (crashed, uncrashed) = (alert_states(&dir), alert_states(calm.path()));
+    assert!(
+        uncrashed.len() > writers_n,
+        "the fleet raised alerts: {uncrashed:?}"
+    );
+    assert_eq!(crashed, uncrashed, "alert states after {kills} kills");
 
     // `coord audit --json` tells the same story, when this build has it.
     let audit = coord(&["audit", dir.to_str().unwrap(), "--json"]);
