@@ -120,6 +120,7 @@ fn check(what: &str, dir: &Path, bad: u64, good: u64) -> u64 {
     let log = dir.join("watch.log");
     let watch = spawn_watch(dir, &log);
     let pid = watch.id();
+    let _guard = KillOnPanic(pid);
     wait_for(
         Duration::from_secs(60),
         &format!("{what}: every line read"),
@@ -222,6 +223,7 @@ fn a_100mb_line_arriving_live_is_skipped_with_bounded_memory() {
     std::fs::write(&path, good("before")).unwrap();
     let watch = spawn_watch(dir, &dir.join("watch.log"));
     let pid = watch.id();
+    let _guard = KillOnPanic(pid);
     wait_events(dir, 1, Duration::from_secs(20));
 
     let mut f = std::fs::OpenOptions::new()
@@ -261,6 +263,20 @@ fn a_100mb_line_arriving_live_is_skipped_with_bounded_memory() {
         "live: peak RSS {rss} KiB (limit {RSS_LIMIT_KIB} KiB)"
     );
     eprintln!("a 100 MB line, live: peak RSS {rss} KiB");
+}
+
+/// Kills the child at `.0` if the test fails before it was stopped, so a failed
+/// run leaves no console behind.
+struct KillOnPanic(u32);
+
+impl Drop for KillOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(pid) = rustix::process::Pid::from_raw(self.0 as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
 }
 
 fn counts_of(events: u64, parse_errors: u64) -> Counts {

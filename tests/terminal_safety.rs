@@ -330,6 +330,20 @@ fn no_injected_sequence_reaches_the_console() {
     }
 }
 
+/// Kills the child at `.0` if the test fails before it was stopped, so a failed
+/// run leaves no console behind.
+struct KillOnPanic(u32);
+
+impl Drop for KillOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(pid) = rustix::process::Pid::from_raw(self.0 as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
+}
+
 /// Runs `coord ARGS`, returns stdout after checking the exit code.
 fn stdout_of(args: &[&str], want: &[i32]) -> Vec<u8> {
     let out = Command::new(pty_support::COORD)
@@ -367,6 +381,7 @@ fn no_injected_sequence_reaches_stdout() {
         .spawn()
         .unwrap();
     let pid = child.id();
+    let _guard = KillOnPanic(pid);
     let mut stdout = child.stdout.take().unwrap();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let feed = seen.clone();
