@@ -265,20 +265,6 @@ fn a_100mb_line_arriving_live_is_skipped_with_bounded_memory() {
     eprintln!("a 100 MB line, live: peak RSS {rss} KiB");
 }
 
-/// Kills the child at `.0` if the test fails before it was stopped, so a failed
-/// run leaves no console behind.
-struct KillOnPanic(u32);
-
-impl Drop for KillOnPanic {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            if let Some(pid) = rustix::process::Pid::from_raw(self.0 as i32) {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            }
-        }
-    }
-}
-
 fn counts_of(events: u64, parse_errors: u64) -> Counts {
     Counts {
         events,

@@ -414,6 +414,7 @@ fn a_second_console_is_refused_and_read_only_runs() {
     let dir = tmp.path();
     append(&dir.join("events/a.jsonl"), "a", 1..=3);
     let first = spawn_watch(dir, &dir.join("watch.log"));
+    let _guard = KillOnPanic(first.id());
     wait_events(dir, 3, Duration::from_secs(10));
 
     // Refused: exit 1, the holder named, the way out given; nothing on stdout.
