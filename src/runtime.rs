@@ -692,7 +692,11 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                     let now = now_ms();
                     core.check_journal(now);
                     if let Some(f) = follower.as_mut() {
-                        f.poll(&mut core.engine)?;
+                        let mut entries = Vec::new();
+                        f.poll(&mut core.engine, &mut entries)?;
+                        if let Some(app) = core.app.as_mut() {
+                            app.refill(entries, &core.engine);
+                        }
                     } else if caught_up && !core.journal_blocked() {
                         // Timers wait for the backlog: catching up on old events must
                         // not raise alerts that newer events already answer.

@@ -6,6 +6,7 @@
 //! journal and `coord status --json` back.
 
 mod ingest_support;
+mod pty_support;
 
 use ingest_support::*;
 use serde_json::Value;
@@ -413,18 +414,49 @@ fn a_second_console_is_refused_and_read_only_runs() {
     let dir = tmp.path();
     append(&dir.join("events/a.jsonl"), "a", 1..=3);
     let first = spawn_watch(dir, &dir.join("watch.log"));
+    let _guard = KillOnPanic(first.id());
     wait_events(dir, 3, Duration::from_secs(10));
 
+    // Refused: exit 1, the holder named, the way out given; nothing on stdout.
     let second = coord(&["watch", dir.to_str().unwrap(), "--headless"]);
-    assert!(!second.status.success(), "a second console must be refused");
+    assert_eq!(
+        second.status.code(),
+        Some(1),
+        "a second console must be refused"
+    );
     let err = text(&second.stderr);
-    assert!(err.contains("--read-only"), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "coord watch: another coord is already watching this directory (pid {}); \
+             start this one with --read-only to follow it",
+            first.id()
+        ),
+        "the refusal"
+    );
+    assert_eq!(text(&second.stdout), "");
     assert_eq!(
         lock_pid(dir),
         Some(first.id()),
         "the lock stays with the first"
     );
 
+    // Read-only, in a terminal: it follows the first console's journal and shows
+    // an event appended after it started.
+    let mut ro = pty_support::Pty::start(
+        &["watch", dir.to_str().unwrap(), "--read-only"],
+        dir,
+        120,
+        30,
+    );
+    ro.wait_for_text("a T-a 3% line 3");
+    append(&dir.join("events/a.jsonl"), "late", 4..=4);
+    ro.wait_for_text("late T-late 4% line 4");
+    assert_eq!(lock_pid(dir), Some(first.id()), "read-only takes no lock");
+    ro.keys("q");
+    assert_eq!(ro.wait_exit().exit_code(), 0);
+
+    // Headless read-only runs beside it without an error, and journals nothing.
     let mut ro = Command::new(COORD)
         .args(["watch", dir.to_str().unwrap(), "--read-only", "--headless"])
         .stdin(Stdio::null())
@@ -432,17 +464,32 @@ fn a_second_console_is_refused_and_read_only_runs() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    wait_sigterm_handler(ro.id());
     assert!(
         ro.try_wait().unwrap().is_none(),
         "the read-only console keeps running"
     );
-    ro.kill().unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &ro.id().to_string()])
+        .status();
     let out = ro.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stderr), "", "no error from the read-only console");
+    assert!(
+        text(&out.stdout).starts_with("coord: 4 events, 0 parse errors"),
+        "its exit summary: {}",
+        text(&out.stdout)
+    );
 
     assert_eq!(terminate(first), Some(0));
-    assert_eq!(counts(dir), counts_of(3, 0));
+    assert_eq!(counts(dir), counts_of(4, 0));
+    assert_ids_once(
+        dir,
+        &(1..=3)
+            .map(|n| format!("a-{n:06}"))
+            .chain(["late-000004".to_string()])
+            .collect::<Vec<_>>(),
+    );
 }
 
 #[test]

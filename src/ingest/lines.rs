@@ -101,10 +101,11 @@ impl LineSplitter {
             let take = nl.map_or(chunk.len(), |i| i);
             if self.buf.len() + take > self.max {
                 // Over the limit: keep a head for the report, drop the rest.
+                // (Its length so far counts what was buffered before this chunk.)
+                let so_far = self.pending_len_with(take);
                 let mut head = std::mem::take(&mut self.buf);
                 head.extend_from_slice(&chunk[..take.min(self.max.saturating_sub(head.len()))]);
                 head.truncate(crate::model::event::EXCERPT_BYTES);
-                let so_far = self.pending_len_with(take);
                 self.head = head;
                 self.skipping = Some((self.start, so_far));
                 self.buf = Vec::new();
@@ -189,6 +190,10 @@ mod tests {
         assert_eq!(s.committed(), 17);
         let (out, _) = split(4, &[b"123456789", b"123456789", b"\n", b"x\n"]);
         assert_eq!(out, ["0:long 18 4", "19:x"]);
+        // Over the limit only with the next chunk: the buffered part counts.
+        let (out, s) = split(4, &[b"ok\n12", b"3456", b"78\nx\n"]);
+        assert_eq!(out, ["0:ok", "3:long 8 4", "12:x"]);
+        assert_eq!(s.committed(), 14);
     }
 
     #[test]

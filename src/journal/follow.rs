@@ -1,6 +1,7 @@
 //! Following another console's journal (`coord watch --read-only`): new whole
 //! records are applied as they are committed, through the same `apply`.
 
+use super::recent::{entry, Recent};
 use super::record::Record;
 use super::replay::{apply_record, Checkpoints};
 use super::writer::segment_name;
@@ -29,8 +30,10 @@ impl Follower {
         }
     }
 
-    /// Applies every whole record committed since the last poll.
-    pub fn poll(&mut self, engine: &mut Engine) -> io::Result<u64> {
+    /// Applies every whole record committed since the last poll; the stream
+    /// entries among them (events, lines that did not parse, derived events) go
+    /// to `entries` for the console's Events pane.
+    pub fn poll(&mut self, engine: &mut Engine, entries: &mut Vec<Recent>) -> io::Result<u64> {
         let opts = ParseOptions::default();
         let mut fx = Vec::new();
         let mut applied = 0;
@@ -47,6 +50,7 @@ impl Follower {
                     if let Ok(rec) = serde_json::from_slice::<Record>(bytes) {
                         apply_record(&rec, engine, &mut self.checkpoints, &opts, &mut fx);
                         fx.clear();
+                        entries.extend(entry(&rec));
                         applied += 1;
                     }
                 }

@@ -74,7 +74,9 @@ pub fn notifications_after(journal_dir: &Path, seq: u64) -> io::Result<Vec<(u64,
     Ok(found.into_iter().rev().flatten().collect())
 }
 
-fn entry(rec: &Record) -> Option<Recent> {
+/// A record as a stream entry, if it is one (an event, a line that did not parse,
+/// a derived event).
+pub(crate) fn entry(rec: &Record) -> Option<Recent> {
     let opts = ParseOptions::default();
     let (src, line, off, body) = match rec.kind.as_ref() {
         "event" => {

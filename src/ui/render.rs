@@ -280,6 +280,57 @@ pub fn draw(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
     }
 }
 
+/// The log pane's records as `HH:MM:SS:LEVEL:target:message`, sanitised (SPEC
+/// 3.4), wrapped to the width with continuation lines indented.
+struct SafeLogFormatter {
+    plain: Style,
+    error: Style,
+    warn: Style,
+    dim: Style,
+}
+
+impl tui_logger::LogFormatter for SafeLogFormatter {
+    fn min_width(&self) -> u16 {
+        13
+    }
+
+    fn format(&self, width: usize, evt: &tui_logger::ExtLogRecord) -> Vec<Line<'_>> {
+        let level = evt.level.as_str();
+        let style = match level {
+            "ERROR" => self.error,
+            "WARN" => self.warn,
+            "INFO" => self.plain,
+            _ => self.dim,
+        };
+        let text = format!(
+            "{}:{level:<5}:{}:{}",
+            evt.timestamp.strftime("%H:%M:%S"),
+            evt.target(),
+            evt.msg()
+        );
+        let chars: Vec<char> = sanitize(&text).chars().collect();
+        const INDENT: usize = 9;
+        let width = width.max(INDENT + 1);
+        let mut lines = Vec::new();
+        let mut rest = &chars[..];
+        let mut first = true;
+        while !rest.is_empty() {
+            let room = if first { width } else { width - INDENT };
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            let mut line: String = if first {
+                String::new()
+            } else {
+                " ".repeat(INDENT)
+            };
+            line.extend(now);
+            lines.push(Line::styled(line, style));
+            rest = later;
+            first = false;
+        }
+        lines
+    }
+}
+
 fn render_log(frame: &mut Frame, inner: Rect, app: &App) {
     let rows = inner.height as usize;
     if rows == 0 {
@@ -287,18 +338,16 @@ fn render_log(frame: &mut Frame, inner: Rect, app: &App) {
     }
     if app.tui_logger {
         let t = &app.theme;
+        // Log messages carry file names and other agent-written text: the
+        // widget's own formatter would pass bidi controls through.
         let widget = tui_logger::TuiLoggerWidget::default()
-            .output_level(Some(tui_logger::TuiLoggerLevelOutput::Long))
-            .output_target(true)
-            .output_file(false)
-            .output_line(false)
-            .output_timestamp(Some("%H:%M:%S".into()))
-            .style(t.plain())
-            .style_error(t.bad())
-            .style_warn(t.warn())
-            .style_info(t.plain())
-            .style_debug(t.dim())
-            .style_trace(t.dim());
+            .formatter(Box::new(SafeLogFormatter {
+                plain: t.plain(),
+                error: t.bad(),
+                warn: t.warn(),
+                dim: t.dim(),
+            }))
+            .style(t.plain());
         frame.render_widget(widget, inner);
         app.view.borrow_mut().page[4] = rows.max(1);
         return;

@@ -289,3 +289,17 @@ impl Rng {
         lo + self.next() % (hi - lo)
     }
 }
+
+/// Kills the child at `.0` if the test fails before it was stopped, so a failed
+/// run leaves no console behind.
+pub struct KillOnPanic(pub u32);
+
+impl Drop for KillOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(pid) = rustix::process::Pid::from_raw(self.0 as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
+}

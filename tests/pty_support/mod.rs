@@ -1,0 +1,218 @@
+//! The real `coord` binary in a pseudo-terminal, for the hardening tests: the
+//! approach of `console_pty.rs` (a reader thread feeds every byte into a
+//! `vt100::Parser` and keeps the raw bytes; expectations poll the parsed screen
+//! against a deadline), with the command line and the environment chosen by the
+//! test.
+#![allow(dead_code)]
+
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub const COORD: &str = env!("CARGO_BIN_EXE_coord");
+
+/// How long any one expectation may take on a loaded machine.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub struct Seen {
+    pub parser: vt100::Parser,
+    /// Every byte the binary wrote, in order.
+    pub raw: Vec<u8>,
+    pub eof: bool,
+}
+
+pub struct Pty {
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    pub child: Box<dyn Child + Send + Sync>,
+    pub seen: Arc<Mutex<Seen>>,
+    reader: Option<JoinHandle<()>>,
+    _home: tempfile::TempDir,
+}
+
+fn nz(n: u16) -> NonZeroU16 {
+    NonZeroU16::new(n.max(1)).expect("a size above zero")
+}
+
+fn pty_size(cols: u16, rows: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+/// Printable text for raw terminal bytes: ESC as `\e`, other controls as `\xNN`.
+pub fn escaped(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for c in String::from_utf8_lossy(bytes).chars() {
+        match c {
+            '\x1b' => s.push_str("\\e"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            c if (c as u32) < 0x20 || ('\x7f'..='\u{9f}').contains(&c) => {
+                s.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// The reader's state, even after a failed assertion elsewhere poisoned the lock.
+pub fn lock(seen: &Mutex<Seen>) -> MutexGuard<'_, Seen> {
+    seen.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+impl Pty {
+    /// `coord ARGS` on a `cols`×`rows` terminal, run in `cwd`, with a clean
+    /// environment (no `$TMUX`, `NO_COLOR` or `RUST_LOG`, a `$HOME` of its own).
+    pub fn start(args: &[&str], cwd: &Path, cols: u16, rows: u16) -> Pty {
+        let home = tempfile::tempdir().unwrap();
+        let pair = native_pty_system()
+            .openpty(pty_size(cols, rows))
+            .expect("open a pseudo-terminal");
+        let mut cmd = CommandBuilder::new(COORD);
+        cmd.args(args);
+        cmd.cwd(cwd);
+        cmd.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+        cmd.env("HOME", home.path());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("USER", "pty-user");
+        cmd.env("LANG", "C.UTF-8");
+        let child = pair.slave.spawn_command(cmd).expect("spawn coord");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let seen = Arc::new(Mutex::new(Seen {
+            parser: vt100::Parser::new(nz(rows), nz(cols), 0),
+            raw: Vec::new(),
+            eof: false,
+        }));
+        let feed = seen.clone();
+        let reader = std::thread::Builder::new()
+            .name("pty-reader".into())
+            .spawn(move || {
+                let mut buf = [0u8; 16 * 1024];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let mut s = lock(&feed);
+                            s.parser.process(&buf[..n]);
+                            s.raw.extend_from_slice(&buf[..n]);
+                        }
+                    }
+                }
+                lock(&feed).eof = true;
+            })
+            .unwrap();
+        Pty {
+            master: pair.master,
+            writer,
+            child,
+            seen,
+            reader: Some(reader),
+            _home: home,
+        }
+    }
+
+    pub fn keys(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    pub fn screen_text(&self) -> String {
+        lock(&self.seen).parser.screen().contents()
+    }
+
+    pub fn raw(&self) -> Vec<u8> {
+        lock(&self.seen).raw.clone()
+    }
+
+    /// Resizes the terminal and the parser together.
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        let mut s = lock(&self.seen);
+        self.master.resize(pty_size(cols, rows)).unwrap();
+        s.parser.screen_mut().set_size(nz(rows), nz(cols));
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Polls the screen until `ok` holds; fails with the screen after `DEADLINE`.
+    pub fn wait_for(&mut self, what: &str, ok: impl Fn(&vt100::Screen) -> bool) {
+        let start = Instant::now();
+        loop {
+            if ok(lock(&self.seen).parser.screen()) {
+                return;
+            }
+            if start.elapsed() > DEADLINE || !self.alive() {
+                let exited = self.child.try_wait().unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+                let s = lock(&self.seen);
+                let raw = &s.raw[s.raw.len().saturating_sub(600)..];
+                panic!(
+                    "waited {:?} for {what}; process exited: {exited:?}\n\
+                     screen:\n{}\nlast bytes written:\n{}",
+                    start.elapsed(),
+                    s.parser.screen().contents(),
+                    escaped(raw)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn wait_for_text(&mut self, text: &str) {
+        self.wait_for(&format!("{text:?} on screen"), |s| {
+            s.contents().contains(text)
+        });
+    }
+
+    /// Waits for the process to exit; then for the reader to drain every byte.
+    pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "coord did not exit; screen:\n{}",
+                self.screen_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        while !lock(&self.seen).eof {
+            assert!(start.elapsed() < DEADLINE * 2, "the PTY never reached EOF");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        status
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
