@@ -390,6 +390,23 @@ fn invalid_utf8_and_nul_bytes_are_parse_errors() {
 }
 
 #[test]
+fn a_symlink_in_events_is_not_followed_out_of_the_directory() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let outside = tempfile::tempdir().unwrap();
+    append(&outside.path().join("secret.jsonl"), "secret", 1..=3);
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.jsonl"),
+        dir.join("events/linked.jsonl"),
+    )
+    .unwrap();
+    let want = append(&dir.join("events/real.jsonl"), "real", 1..=2);
+    let out = once(dir);
+    assert!(out.contains("2 events, 0 parse errors"), "{out}");
+    assert_ids_once(dir, &want);
+}
+
+#[test]
 fn a_thousand_files_are_all_read() {
     let tmp = coord_dir();
     let dir = tmp.path();
