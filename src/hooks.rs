@@ -70,11 +70,25 @@ impl Hooks {
         }
     }
 
-    /// Lets the queued runs finish, each within its timeout.
-    pub fn close(self) {
-        for (_, (tx, handle)) in self.runners {
-            drop(tx);
-            let _ = handle.join();
+    /// Lets the queued runs finish, for at most `grace`: an exit is never held
+    /// up by a hook for long (what is left is in the outbox files).
+    pub fn close(self, grace: Duration) {
+        let deadline = std::time::Instant::now() + grace;
+        let handles: Vec<JoinHandle<()>> = self
+            .runners
+            .into_values()
+            .map(|(tx, handle)| {
+                drop(tx);
+                handle
+            })
+            .collect();
+        for handle in handles {
+            while !handle.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
         }
     }
 }
@@ -162,6 +176,6 @@ mod tests {
             h.send("no-hook", b"{}");
         }
         assert!(start.elapsed() < Duration::from_millis(500));
-        drop(h); // not closed: the queued runs are abandoned with the threads
+        h.close(Duration::ZERO); // the queued runs are abandoned
     }
 }

@@ -4,9 +4,9 @@
 //!
 //! A notification leaves only once the journal record behind it is durable: the
 //! outbox's thread waits for the journal writer's `durable_seq`. Each line carries
-//! that record's `seq`; after a crash, `undelivered` finds in the journal what was
-//! durable but not yet written out, and it is sent then (at least once; a line
-//! the crash tore is the only one that can repeat).
+//! that record's `seq`; after a crash, the runtime finds in the journal what was
+//! durable but not yet written out (`last_delivered` per channel) and sends it,
+//! each channel skipping what it already has: once per channel.
 
 use crate::config::Config;
 use crate::engine::{Notification, NotifyClass};
@@ -18,7 +18,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -69,6 +69,7 @@ impl Letter {
 pub struct Outbox {
     tx: Option<SyncSender<Letter>>,
     thread: Option<JoinHandle<()>>,
+    closing: Arc<AtomicBool>,
 }
 
 /// The channels a class of notification goes to.
@@ -103,15 +104,17 @@ impl Outbox {
     ) -> io::Result<Outbox> {
         std::fs::create_dir_all(dir)?;
         let (tx, rx) = sync_channel(QUEUE);
+        let closing = Arc::new(AtomicBool::new(false));
+        let timeout = Duration::from_secs_f64(config.notification_config.hook_timeout_seconds);
         let mut w = Writer {
             dir: dir.to_path_buf(),
             files: HashMap::new(),
             config: config.clone(),
-            hooks: Some(Hooks::start(
-                &config.hooks,
-                Duration::from_secs_f64(config.notification_config.hook_timeout_seconds),
-            )),
+            hooks: Some(Hooks::start(&config.hooks, timeout)),
             durable,
+            closing: closing.clone(),
+            grace: timeout.min(Duration::from_secs(2)),
+            delivered: last_delivered(dir),
         };
         let thread = std::thread::Builder::new()
             .name("outbox".into())
@@ -119,6 +122,7 @@ impl Outbox {
         Ok(Outbox {
             tx: Some(tx),
             thread: Some(thread),
+            closing,
         })
     }
 
@@ -130,9 +134,10 @@ impl Outbox {
 }
 
 impl Drop for Outbox {
-    /// Closing delivers what is queued (the journal is flushed before), then lets
-    /// the hooks finish within their timeouts.
+    /// Closing delivers what is queued (the journal is flushed before), then gives
+    /// the hooks a short grace to finish.
     fn drop(&mut self) {
+        self.closing.store(true, Ordering::Release);
         drop(self.tx.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -146,32 +151,62 @@ struct Writer {
     config: Config,
     hooks: Option<Hooks>,
     durable: Option<Arc<WriterState>>,
+    closing: Arc<AtomicBool>,
+    /// How long closing waits for the journal, and then for the hooks.
+    grace: Duration,
+    /// Per channel, the last `seq` it already holds (letters resent after a
+    /// crash go only where they are missing).
+    delivered: HashMap<String, u64>,
 }
 
 impl Writer {
     fn run(&mut self, rx: Receiver<Letter>) {
         for letter in rx.iter() {
-            self.wait_durable(letter.seq);
-            self.deliver(&letter);
+            if self.wait_durable(letter.seq) {
+                self.deliver(&letter);
+            } else {
+                tracing::warn!(
+                    seq = letter.seq,
+                    "a notification was not sent: its journal record was never written"
+                );
+            }
         }
         if let Some(h) = self.hooks.take() {
-            h.close();
+            h.close(self.grace);
         }
     }
 
-    /// Waits until the journal has made `seq` durable. If the journal cannot
-    /// write (a full disk), the letter waits with it: nothing goes out that the
-    /// journal might not have.
-    fn wait_durable(&self, seq: u64) {
-        let Some(state) = &self.durable else { return };
+    /// Waits until the journal has made `seq` durable: if it cannot write (a full
+    /// disk), the letter waits with it — nothing goes out that the journal might
+    /// not have. Once the outbox is closing, it waits a grace period at most: a
+    /// record the journal never wrote is not sent at all.
+    fn wait_durable(&self, seq: u64) -> bool {
+        let Some(state) = &self.durable else {
+            return true;
+        };
+        let mut gave: Option<std::time::Instant> = None;
         while state.durable_seq.load(Ordering::Acquire) < seq {
+            if self.closing.load(Ordering::Acquire) {
+                let since = *gave.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() > self.grace {
+                    return false;
+                }
+            }
             std::thread::sleep(Duration::from_millis(2));
         }
+        true
     }
 
     fn deliver(&mut self, letter: &Letter) {
         for channel in channels(&self.config, letter.class).to_vec() {
             let channel = channel.as_str();
+            if self
+                .delivered
+                .get(channel)
+                .is_some_and(|&d| letter.seq <= d)
+            {
+                continue;
+            }
             let bytes = line(channel, letter);
             if let Err(e) = self.append(channel, &bytes) {
                 tracing::warn!(%channel, "outbox write failed: {e}");
@@ -205,15 +240,20 @@ fn open(dir: &Path, channel: &str) -> io::Result<File> {
         .open(dir.join(format!("{channel}.jsonl")))
 }
 
-/// The highest `seq` in the outbox, or `None` when it holds no line yet: only the
-/// last line of each file is read.
-pub fn last_delivered(dir: &Path) -> Option<u64> {
-    let mut best = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.extension().is_none_or(|e| e != "jsonl") {
+/// The last `seq` written to each channel's file (only each file's last line is
+/// read); empty when the outbox holds no line yet.
+pub fn last_delivered(dir: &Path) -> HashMap<String, u64> {
+    let mut last = HashMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return last;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        let (Some(channel), true) = (
+            path.file_stem().and_then(|s| s.to_str()),
+            path.extension().is_some_and(|e| e == "jsonl"),
+        ) else {
             continue;
-        }
+        };
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };
@@ -226,9 +266,11 @@ pub fn last_delivered(dir: &Path) -> Option<u64> {
                     .get("seq")?
                     .as_u64()
             });
-        best = best.max(seq);
+        if let Some(seq) = seq {
+            last.insert(channel.to_string(), seq);
+        }
     }
-    best
+    last
 }
 
 #[cfg(test)]
@@ -275,8 +317,26 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o640);
         }
-        assert_eq!(last_delivered(dir.path()), Some(7));
-        assert_eq!(last_delivered(&dir.path().join("none")), None);
+        assert_eq!(last_delivered(dir.path()).get("task_update"), Some(&7));
+        assert!(last_delivered(&dir.path().join("none")).is_empty());
+    }
+
+    #[test]
+    fn closing_does_not_wait_forever_for_a_journal_that_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(WriterState::default());
+        let outbox = Outbox::start(dir.path(), &Config::default(), Some(state)).unwrap();
+        outbox.send(Letter::new(
+            9,
+            &note(NotifyClass::System, "console_stopped"),
+        ));
+        let start = std::time::Instant::now();
+        drop(outbox);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert!(
+            last_delivered(dir.path()).is_empty(),
+            "never durable, never sent"
+        );
     }
 
     #[test]

@@ -7,16 +7,18 @@
 //! same write; a record is queued before anything it caused is shown.
 
 use crate::config::{load_config, Config};
-use crate::engine::{Effect, Engine, Input, Time};
+use crate::engine::{Body, Effect, Engine, Input, Notification, NotifyClass, Time};
 use crate::ingest::dir;
 use crate::ingest::tailer::{Item, Pos};
 use crate::journal::record::{self, Position};
 use crate::journal::{replay, Checkpoints, DirLock, JournalWriter};
 use crate::model::plan::load_plan;
 use crate::model::Level;
+use crate::outbox::{Letter, Outbox};
 use crate::sanitize::sanitize;
 use anyhow::{bail, Context, Result};
 use chrono::{SubsecRound, Utc};
+use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,11 +112,27 @@ pub struct Core<W: Write> {
     pub print_events: bool,
     /// The journal's last write error, as last shown.
     pub journal_error: Option<String>,
+    /// Notifications out, each once its journal record is durable (dropped after
+    /// the journal: it waits for it).
+    pub outbox: Option<Outbox>,
     /// The console's view, fed every input and effect, when there is one.
     pub app: Option<crate::ui::App>,
+    ingest_errors: IngestErrors,
     buf: Vec<u8>,
     fx: Vec<Effect>,
 }
+
+/// Lines that did not parse and files that could not be read, told to the
+/// system channels at most once a minute (a bad file must not flood them).
+#[derive(Default)]
+struct IngestErrors {
+    new: u64,
+    total: u64,
+    last: Option<String>,
+    told_at: Option<Time>,
+}
+
+const INGEST_ERRORS_EVERY_MS: i64 = 60_000;
 
 impl<W: Write> Core<W> {
     pub fn new(
@@ -131,7 +149,9 @@ impl<W: Write> Core<W> {
             out,
             print_events,
             journal_error: None,
+            outbox: None,
             app: None,
+            ingest_errors: IngestErrors::default(),
             buf: Vec::new(),
             fx: Vec::new(),
         }
@@ -168,6 +188,7 @@ impl<W: Write> Core<W> {
                         }
                         Err(e) => {
                             record::error(&mut self.buf, seq, &at, &position(&pos), &e);
+                            self.ingest_error(e.to_string());
                             if let Some(app) = self.app.as_mut() {
                                 app.push_parse_error(&e, now);
                             }
@@ -189,6 +210,9 @@ impl<W: Write> Core<W> {
                     record::source(&mut self.buf, seq, &at, &position(&pos), what);
                     // A file first seen is journaled (its checkpoint), not worth a line.
                     tracing::info!(src = %pos.src, "source {what}");
+                    if what == "unreadable" {
+                        self.ingest_error(format!("{}: unreadable", pos.src));
+                    }
                     if what != "opened" {
                         let _ = writeln!(self.out, "{at} source {what} src={}", q(&pos.src));
                     }
@@ -207,6 +231,13 @@ impl<W: Write> Core<W> {
             match &error {
                 Some(e) => {
                     tracing::error!(error = %e, "journal write failed; ingestion paused");
+                    // Not journaled (the journal cannot write), sent at once.
+                    if let Some(o) = &self.outbox {
+                        o.send(Letter::new(
+                            0,
+                            &system(now, "journal_error", json!({ "error": e })),
+                        ));
+                    }
                     let _ = writeln!(
                         self.out,
                         "{at} journal error={} (ingestion paused until it can write)",
@@ -216,10 +247,12 @@ impl<W: Write> Core<W> {
                 None => {
                     tracing::info!("journal recovered");
                     let _ = writeln!(self.out, "{at} journal recovered");
+                    self.notice(system(now, "journal_recovered", json!({})), &at);
                 }
             }
             self.journal_error = error;
         }
+        self.tell_ingest_errors(now, &at);
         self.fx.clear();
         self.engine.apply_into(Input::Tick, now, &mut self.fx);
         if self.fx.is_empty() {
@@ -228,6 +261,37 @@ impl<W: Write> Core<W> {
         let seq = self.next_seq();
         record::tick(&mut self.buf, seq, &at);
         self.effects(&at);
+        self.commit();
+    }
+
+    fn ingest_error(&mut self, what: String) {
+        let e = &mut self.ingest_errors;
+        e.new += 1;
+        e.total += 1;
+        e.last = Some(what);
+    }
+
+    /// Tells the system channels of new ingest errors, at most once a minute.
+    fn tell_ingest_errors(&mut self, now: Time, at: &str) {
+        let e = &self.ingest_errors;
+        let due = e
+            .told_at
+            .is_none_or(|t| (now - t).num_milliseconds() >= INGEST_ERRORS_EVERY_MS);
+        if e.new == 0 || !due {
+            return;
+        }
+        let body = json!({"new": e.new, "total": e.total, "last": e.last});
+        self.ingest_errors.new = 0;
+        self.ingest_errors.told_at = Some(now);
+        self.notice(system(now, "ingest_errors", body), at);
+    }
+
+    /// A notification of the runtime's own (console start and stop, ingest and
+    /// journal state): journaled like the engine's, then sent.
+    pub fn notice(&mut self, n: Notification, at: &str) {
+        self.fx.clear();
+        self.fx.push(Effect::Notify(n));
+        self.effects(at);
         self.commit();
     }
 
@@ -257,6 +321,9 @@ impl<W: Write> Core<W> {
         for e in &fx {
             let seq = self.next_seq();
             record::effect(&mut self.buf, seq, at, e);
+            if let (Effect::Notify(n), Some(o)) = (e, &self.outbox) {
+                o.send(Letter::new(seq, n));
+            }
             if self.print_events {
                 print_effect(&mut self.out, at, e, &self.engine);
             }
@@ -283,6 +350,16 @@ impl<W: Write> Core<W> {
             j.flush();
         }
         let _ = self.out.flush();
+    }
+}
+
+/// A notification for the system channels.
+fn system(at: Time, kind: &'static str, body: serde_json::Value) -> Notification {
+    Notification {
+        class: NotifyClass::System,
+        kind,
+        at,
+        body: Body::Json(body),
     }
 }
 
@@ -426,7 +503,12 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
     let journal = if opts.read_only {
         None
     } else {
-        Some(JournalWriter::open(&journal_dir, opened.segment)?)
+        let j = JournalWriter::open(&journal_dir, opened.segment)?;
+        // What replay read is on disk: the outbox need not wait for it.
+        j.state
+            .durable_seq
+            .store(opened.last_seq, Ordering::Release);
+        Some(j)
     };
     let mut core = Core::new(
         opened.engine,
@@ -435,6 +517,28 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         out,
         opts.print_events && !opts.once && opts.console.is_none(),
     );
+    if !opts.read_only {
+        let dir = opts.dir.join("outbox");
+        let durable = core.journal.as_ref().map(|j| j.state.clone());
+        match Outbox::start(&dir, &core.engine.config, durable) {
+            Ok(outbox) => {
+                resend_undelivered(&outbox, &dir, &journal_dir, opened.last_seq);
+                core.outbox = Some(outbox);
+            }
+            Err(e) => tracing::warn!(dir = %dir.display(), "no outbox: {e}"),
+        }
+        // A one-shot run is a batch job, not a console coming and going.
+        if !opts.once {
+            let body = json!({
+                "dir": opts.dir.display().to_string(),
+                "version": env!("CARGO_PKG_VERSION"),
+                "console": opts.console.is_some(),
+                "operator": opts.console,
+            });
+            let now = now_ms();
+            core.notice(system(now, "console_started", body), &record::fmt_at(now));
+        }
+    }
     if opened.torn {
         tracing::warn!("journal torn tail dropped; its events are read again");
         let _ = writeln!(
@@ -593,6 +697,11 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         }
         stop.store(true, Ordering::Relaxed);
         drop(rx);
+        if !opts.once && core.outbox.is_some() {
+            let now = now_ms();
+            let body = json!({ "dir": opts.dir.display().to_string() });
+            core.notice(system(now, "console_stopped", body), &record::fmt_at(now));
+        }
         core.flush();
         // The terminal is given back only after the journal is flushed.
         drop(term);
@@ -611,6 +720,30 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         let _ = core.out.flush();
         Ok(code)
     })
+}
+
+/// Sends what the journal holds from the outbox's newest line on: notifications a
+/// crash kept from going out. Letters go out one after another, so only the
+/// newest can have reached some of its channels and not others; the outbox skips,
+/// per channel, what it has. An outbox with no line yet starts from now: an older
+/// journal's history is not replayed into it.
+fn resend_undelivered(outbox: &Outbox, dir: &Path, journal_dir: &Path, last_seq: u64) {
+    let Some(&newest) = crate::outbox::last_delivered(dir).values().max() else {
+        return;
+    };
+    if newest >= last_seq {
+        return;
+    }
+    match crate::journal::recent::notifications_after(journal_dir, newest.saturating_sub(1)) {
+        Ok(notes) => {
+            for (seq, effect) in notes {
+                if let Some(letter) = Letter::from_record(seq, &effect) {
+                    outbox.send(letter);
+                }
+            }
+        }
+        Err(e) => tracing::warn!("undelivered notifications not read: {e}"),
+    }
 }
 
 /// SIGTERM, SIGINT and SIGHUP (an SSH session dropping) all end the loop cleanly.

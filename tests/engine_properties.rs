@@ -1,7 +1,9 @@
 //! Property tests of the engine: random sequences of events of every type, ticks,
 //! clock jumps, parse errors and operator actions, with and without a plan. After
 //! every step the engine's invariants hold; a second engine fed the same inputs
-//! produces the same effects and the same summary (replay is exact).
+//! produces the same effects and the same summary (replay is exact). And the same
+//! sequences applied live through the runtime's core, journaled, then replayed from
+//! the journal into a fresh engine give exactly the same state.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use coord::config::Config;
@@ -50,7 +52,11 @@ fn t0() -> Time {
 }
 
 fn plan() -> Plan {
-    let text = serde_json::json!({
+    parse_plan(&plan_text(), Path::new("plan.json")).expect("test plan")
+}
+
+fn plan_text() -> String {
+    serde_json::json!({
         "epic": "Property Epic",
         "phases": [
             {"id": "phase-1", "name": "Phase 1", "target": "2026-11-25T00:00:00Z",
@@ -68,8 +74,7 @@ fn plan() -> Plan {
             {"id": "a1", "capabilities": ["rust", "ts"]},
             {"id": "spare", "capabilities": ["rust", "ts"], "backup": true}]
     })
-    .to_string();
-    parse_plan(&text, Path::new("plan.json")).expect("test plan")
+    .to_string()
 }
 
 /// One event, as indices into the pools; made concrete when it is applied.
@@ -556,6 +561,142 @@ fn run(steps: &[Step], plan: Option<&Plan>) -> Result<(), TestCaseError> {
     let summary = |e: &Engine| serde_json::to_value(e.summary(driver.now)).expect("summary");
     prop_assert_eq!(summary(&twin), summary(&engine), "replayed summary differs");
     Ok(())
+}
+
+/// Everything the engine holds that a view or a command reads, in a stable order.
+fn state(engine: &Engine, now: Time) -> String {
+    let sorted = |m: Vec<(String, String)>| m.into_iter().collect::<BTreeMap<_, _>>();
+    let agents = sorted(
+        engine
+            .agents
+            .iter()
+            .map(|(k, v)| (k.clone(), format!("{v:?}")))
+            .collect(),
+    );
+    let tasks = sorted(
+        engine
+            .tasks
+            .iter()
+            .map(|(k, v)| (k.clone(), format!("{v:?}")))
+            .collect(),
+    );
+    let comps = sorted(
+        engine
+            .components
+            .iter()
+            .map(|(k, v)| (k.clone(), format!("{v:?}")))
+            .collect(),
+    );
+    format!(
+        "summary {}\nalerts {:?}\nagents {agents:?}\ntasks {tasks:?}\ncomponents {comps:?}\nphases {:?} current {}\ncounters {:?}\ndegraded {}",
+        serde_json::to_value(engine.summary(now)).expect("summary"),
+        engine.alerts.all(),
+        engine.phases,
+        engine.current,
+        engine.counters,
+        engine.degraded,
+    )
+}
+
+/// The steps applied live through the runtime's core (events as raw lines, parse
+/// errors, ticks, operator actions — each journaled as the console does), then the
+/// directory opened again: the journal replayed into a fresh engine.
+fn run_journaled(steps: &[Step], with_plan: bool) -> Result<(), TestCaseError> {
+    use coord::ingest::tailer::{Item, Pos};
+    use coord::journal::JournalWriter;
+    use coord::model::event::{parse_line, ParseOptions};
+    use coord::runtime::{open, Core};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    if with_plan {
+        std::fs::write(dir.path().join("plan.json"), plan_text()).expect("plan");
+    }
+    let opened = open(dir.path(), true).expect("open");
+    let journal =
+        JournalWriter::open(&dir.path().join("journal"), opened.segment).expect("journal");
+    let mut core = Core::new(
+        opened.engine,
+        Some(journal),
+        opened.last_seq,
+        std::io::sink(),
+        false,
+    );
+    let mut driver = Driver::new();
+    let (src, file): (Arc<str>, Arc<str>) = (Arc::from("events/prop.jsonl"), Arc::from("1:2:3"));
+    let mut off = 0;
+    let mut line = |raw: Vec<u8>, parsed: Option<Event>, now: Time| {
+        let pos = Pos {
+            src: src.clone(),
+            file: file.clone(),
+            off,
+            end: off + raw.len() as u64 + 1,
+            line: off / 100 + 1,
+        };
+        off = pos.end;
+        let origin = Origin {
+            source: "events/prop.jsonl",
+            line: pos.line,
+            offset: pos.off,
+        };
+        let parsed = match parsed {
+            Some(_) => parse_line(&raw, &origin, now, &ParseOptions::default()),
+            None => Err(ParseError::new(&origin, "not valid JSON", &raw)),
+        };
+        Item::Line { pos, raw, parsed }
+    };
+    for step in steps {
+        let now = driver.now;
+        match step {
+            Step::Advance(secs) => driver.now += TimeDelta::seconds(*secs),
+            Step::Event(spec) => {
+                let e = driver.event(spec);
+                let raw = serde_json::to_vec(&e).expect("an event serialises");
+                core.apply_batch(vec![line(raw, Some(e), now)], now);
+            }
+            Step::ParseError => core.apply_batch(vec![line(b"{not json".to_vec(), None, now)], now),
+            Step::Tick => core.tick(now),
+            Step::Op(operator, spec) => {
+                let op = driver.op(&core.engine, *operator, spec);
+                core.operator(op, now);
+            }
+            Step::FinishPhase => {
+                let items = driver
+                    .finish_phase(&core.engine)
+                    .into_iter()
+                    .map(|e| line(serde_json::to_vec(&e).expect("serialises"), Some(e), now))
+                    .collect();
+                core.apply_batch(items, now);
+            }
+        }
+    }
+    core.flush();
+    let live = state(&core.engine, driver.now);
+    drop(core);
+    let replayed = open(dir.path(), true).expect("reopen");
+    prop_assert_eq!(
+        state(&replayed.engine, driver.now),
+        live,
+        "the journal replays to another state"
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn the_journal_replays_to_the_live_state_without_a_plan(steps in steps()) {
+        run_journaled(&steps, false)?;
+    }
+
+    #[test]
+    fn the_journal_replays_to_the_live_state_with_a_plan(steps in steps()) {
+        run_journaled(&steps, true)?;
+    }
 }
 
 proptest! {

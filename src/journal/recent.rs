@@ -1,7 +1,9 @@
-//! The newest stream entries in the journal — ingested events, derived events and
-//! lines that did not parse — so a restarted console's Events pane shows what
-//! came before it, not an empty pane. Segments are read newest first until
-//! enough are found; a torn or corrupt record is skipped (replay reports it).
+//! The journal read from its end: the newest stream entries — ingested events,
+//! derived events and lines that did not parse — so a restarted console's Events
+//! pane shows what came before it; and the notifications after a `seq`, so a
+//! restart delivers what a crash kept from the outbox. Segments are read newest
+//! first until enough are found; a torn or corrupt record is skipped (replay
+//! reports it).
 
 use super::record::Record;
 use super::writer::segments;
@@ -42,6 +44,34 @@ pub fn recent(journal_dir: &Path, n: usize) -> io::Result<Vec<Recent>> {
     let mut out: Vec<Recent> = found.into_iter().rev().flatten().collect();
     out.drain(..out.len().saturating_sub(n));
     Ok(out)
+}
+
+/// The `notify` records after `seq`, oldest first, as (seq, effect JSON): what was
+/// durable but may not have reached the outbox before a crash. Segments are read
+/// newest first until one starts at or before `seq`.
+pub fn notifications_after(journal_dir: &Path, seq: u64) -> io::Result<Vec<(u64, String)>> {
+    let mut found: Vec<Vec<(u64, String)>> = Vec::new();
+    for (_, path) in segments(journal_dir)?.iter().rev() {
+        let bytes = std::fs::read(path)?;
+        let mut first = None;
+        let mut notes = Vec::new();
+        for rec in bytes
+            .split(|&b| b == b'\n')
+            .filter_map(|line| serde_json::from_slice::<Record>(line).ok())
+        {
+            first.get_or_insert(rec.seq);
+            if rec.seq > seq && rec.kind == "notify" {
+                if let Some(fx) = rec.effect {
+                    notes.push((rec.seq, fx.get().to_string()));
+                }
+            }
+        }
+        found.push(notes);
+        if first.is_some_and(|f| f <= seq) {
+            break;
+        }
+    }
+    Ok(found.into_iter().rev().flatten().collect())
 }
 
 fn entry(rec: &Record) -> Option<Recent> {
@@ -127,6 +157,50 @@ mod tests {
         assert_eq!((got[0].line, got[0].off), (5, 400));
         assert_eq!(recent(dir.path(), 100).unwrap().len(), 8);
         assert!(recent(&dir.path().join("none"), 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn notifications_after_a_seq_come_from_the_segments_that_hold_them() {
+        use crate::engine::{Body, Notification, NotifyClass};
+        let dir = tempfile::tempdir().unwrap();
+        let now: Time = "2026-11-24T12:00:00Z".parse().unwrap();
+        let at = record::fmt_at(now);
+        let note = |kind| {
+            Effect::Notify(Notification {
+                class: NotifyClass::Agents,
+                kind,
+                at: now,
+                body: Body::Json(serde_json::json!({"task": "T-1"})),
+            })
+        };
+        let mut a = Vec::new();
+        record::effect(&mut a, 1, &at, &note("first"));
+        record::tick(&mut a, 2, &at);
+        let mut b = Vec::new();
+        record::effect(&mut b, 3, &at, &note("second"));
+        record::effect(&mut b, 4, &at, &note("third"));
+        std::fs::write(dir.path().join("00000001.jsonl"), a).unwrap();
+        std::fs::write(dir.path().join("00000002.jsonl"), b).unwrap();
+        let kinds = |after| -> Vec<(u64, String)> {
+            notifications_after(dir.path(), after)
+                .unwrap()
+                .into_iter()
+                .map(|(seq, fx)| {
+                    let v: serde_json::Value = serde_json::from_str(&fx).unwrap();
+                    (seq, v["kind"].as_str().unwrap().to_string())
+                })
+                .collect()
+        };
+        assert_eq!(kinds(3), [(4, "third".to_string())]);
+        assert_eq!(
+            kinds(0),
+            [
+                (1, "first".into()),
+                (3, "second".into()),
+                (4, "third".into())
+            ]
+        );
+        assert!(kinds(4).is_empty());
     }
 
     #[test]
