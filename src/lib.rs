@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod demo;
 pub mod engine;
 pub mod hooks;
 pub mod ingest;

@@ -58,8 +58,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Layout::Events)]
         layout: Layout,
     },
-    /// A simulated fleet in a temporary directory, with the console on it
-    Demo,
+    /// A simulated fleet playing every crisis of the matrix, with the console on it
+    Demo {
+        /// The coordination directory (created if missing; must be empty or a previous
+        /// demo's); default: a new one under the temporary directory, kept afterwards
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Agents in the fleet (6 to 1000; one of them the backup)
+        #[arg(long, value_name = "N", default_value_t = 12)]
+        agents: usize,
+        /// The same seed plays the same events
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+        /// Time runs this many times faster (the timeouts in coord.json too)
+        #[arg(long, value_name = "X", default_value_t = 1.0)]
+        speed: f64,
+        /// One line per event and alert transition instead of the console
+        /// (chosen automatically when stdout is not a terminal)
+        #[arg(long)]
+        headless: bool,
+        /// Stop after this many seconds (default: until q, Ctrl-C or SIGTERM)
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<f64>,
+        /// The name operator actions are journaled under (default: $USER)
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
+    },
     /// Validate and append one event, atomically; exit 0 (the id printed), 1 refused, 2 error
     Publish {
         /// The coordination directory
@@ -167,11 +191,6 @@ fn parse_alert(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is not an alert id (A-12 or 12)"))
 }
 
-fn not_yet(name: &str) -> ExitCode {
-    eprintln!("coord {name}: not yet available in this version");
-    ExitCode::from(2)
-}
-
 /// A closed pipe (`coord report | head`) is not an error.
 fn broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
@@ -258,6 +277,8 @@ fn main() -> ExitCode {
                 stdin,
                 legacy: layout == Layout::Legacy,
                 console: console.then_some(operator),
+                demo: false,
+                run_for: None,
             };
             let result = if console {
                 coord::runtime::run_headless(&opts, std::io::sink())
@@ -279,7 +300,34 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Demo => not_yet("demo"),
+        Command::Demo {
+            dir,
+            agents,
+            seed,
+            speed,
+            headless,
+            duration,
+            operator,
+        } => {
+            let opts = coord::cli::demo::DemoOptions {
+                dir,
+                agents,
+                seed,
+                speed,
+                headless,
+                duration,
+                operator: operator
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_else(|| "operator".into()),
+            };
+            match coord::cli::demo::run(&opts) {
+                Ok(code) => ExitCode::from(code as u8),
+                Err(e) => {
+                    eprintln!("coord demo: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Publish {
             dir,
             kind,

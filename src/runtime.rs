@@ -46,6 +46,10 @@ pub struct WatchOptions {
     pub console: Option<String>,
     /// Read the seed's `coordination_protocols/` folder instead of `events/`.
     pub legacy: bool,
+    /// The console says DEMO (`coord demo`).
+    pub demo: bool,
+    /// End the run after this long (`coord demo --duration`).
+    pub run_for: Option<Duration>,
 }
 
 /// A batch from a source; `caught_up` marks the end of the first full pass.
@@ -633,6 +637,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         let mut term = match &opts.console {
             Some(operator) => {
                 let mut app = crate::ui::App::new(&core.engine.config, operator.clone());
+                app.demo = opts.demo;
                 app.journal = if opts.read_only {
                     crate::ui::JournalState::ReadOnly
                 } else {
@@ -655,6 +660,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
             }
             None => None,
         };
+        let deadline = opts.run_for.map(|d| tokio::time::Instant::now() + d);
         let mut frames = tokio::time::interval(crate::console::FRAME);
         frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -711,6 +717,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                     }
                 }
                 _ = signals.recv() => break,
+                _ = async { tokio::time::sleep_until(deadline.expect("deadline")).await }, if deadline.is_some() => break,
             }
         }
         stop.store(true, Ordering::Relaxed);

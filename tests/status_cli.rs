@@ -739,13 +739,20 @@ fn version_is_printed() {
     assert_eq!(stdout(&out).trim(), "coord 0.1.0");
 }
 
+/// `coord demo` itself runs until stopped: tests/demo_cli.rs runs it with --duration.
 #[test]
-fn demo_is_not_yet_available() {
-    let out = coord(&["demo"]);
-    assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("not yet available"),
-        "{}",
-        stderr(&out)
-    );
+fn demo_help_lists_its_flags() {
+    let out = coord(&["demo", "--help"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    for flag in [
+        "--dir",
+        "--agents",
+        "--seed",
+        "--speed",
+        "--headless",
+        "--duration",
+    ] {
+        assert!(text.contains(flag), "{flag} in:\n{text}");
+    }
 }

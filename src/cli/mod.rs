@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod demo;
 pub mod publish;
 pub mod report;
 pub mod status;
