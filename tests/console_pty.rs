@@ -22,23 +22,17 @@
 //! `COORD_IDLE_RUNS` (default 3) change the terminal size, the window and the
 //! number of runs; the median of the runs is printed.
 
-use chrono::{SecondsFormat, TimeDelta, Utc};
-use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
-use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::num::NonZeroU16;
-use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+mod pty_support;
 
-const COORD: &str = env!("CARGO_BIN_EXE_coord");
+use chrono::{SecondsFormat, TimeDelta, Utc};
+use pty_support::*;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// The name operator actions are journaled under (`$USER` is set to another).
 const OPERATOR: &str = "pty-operator";
-
-/// How long any one expectation may take on a loaded machine.
-const DEADLINE: Duration = Duration::from_secs(15);
 
 // ---------------------------------------------------------------------------
 // A coordination directory, timed relative to now
@@ -129,214 +123,16 @@ fn fleet(dir: &Path) {
 // The console in a pseudo-terminal
 
 /// What the reader thread has seen.
-struct Seen {
-    parser: vt100::Parser,
-    /// Every byte the binary wrote, in order.
-    raw: Vec<u8>,
-    /// The PTY reported end of file (every holder of the terminal is gone).
-    eof: bool,
-}
+type Console = Pty;
 
-struct Console {
-    master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn Child + Send + Sync>,
-    seen: Arc<Mutex<Seen>>,
-    reader: Option<JoinHandle<()>>,
-    _home: tempfile::TempDir,
-}
-
-fn nz(n: u16) -> NonZeroU16 {
-    NonZeroU16::new(n).expect("a size above zero")
-}
-
-fn pty_size(cols: u16, rows: u16) -> PtySize {
-    PtySize {
-        rows,
+/// `coord watch DIR --operator pty-operator` on a `cols`×`rows` terminal.
+fn console(dir: &Path, cols: u16, rows: u16) -> Console {
+    Pty::start(
+        &["watch", dir.to_str().unwrap(), "--operator", OPERATOR],
+        dir,
         cols,
-        pixel_width: 0,
-        pixel_height: 0,
-    }
-}
-
-/// Printable text for raw terminal bytes: ESC as `\e`, other controls as `\xNN`.
-fn escaped(bytes: &[u8]) -> String {
-    let mut s = String::new();
-    for c in String::from_utf8_lossy(bytes).chars() {
-        match c {
-            '\x1b' => s.push_str("\\e"),
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\x7f' => s.push_str(&format!("\\x{:02x}", c as u32)),
-            c => s.push(c),
-        }
-    }
-    s
-}
-
-/// The reader's state, even after a failed assertion elsewhere poisoned the lock.
-fn lock(seen: &Mutex<Seen>) -> MutexGuard<'_, Seen> {
-    seen.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
-}
-
-impl Console {
-    /// `coord watch DIR --operator pty-operator` on a `cols`×`rows` terminal.
-    fn start(dir: &Path, cols: u16, rows: u16) -> Console {
-        let home = tempfile::tempdir().unwrap();
-        let pair = native_pty_system()
-            .openpty(pty_size(cols, rows))
-            .expect("open a pseudo-terminal");
-        let mut cmd = CommandBuilder::new(COORD);
-        cmd.args(["watch", dir.to_str().unwrap(), "--operator", OPERATOR]);
-        cmd.cwd(dir);
-        // A clean environment: no $TMUX (synchronized output and tmux quirks),
-        // no NO_COLOR or RUST_LOG from the caller, a $HOME of its own.
-        cmd.env_clear();
-        if let Some(path) = std::env::var_os("PATH") {
-            cmd.env("PATH", path);
-        }
-        cmd.env("HOME", home.path());
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("USER", "not-the-operator");
-        cmd.env("LANG", "C.UTF-8");
-        let child = pair.slave.spawn_command(cmd).expect("spawn coord watch");
-        // Only the child holds the terminal's slave side now: its exit ends the reads.
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().unwrap();
-        let writer = pair.master.take_writer().unwrap();
-        let seen = Arc::new(Mutex::new(Seen {
-            parser: vt100::Parser::new(nz(rows), nz(cols), 0),
-            raw: Vec::new(),
-            eof: false,
-        }));
-        let feed = seen.clone();
-        let reader = std::thread::Builder::new()
-            .name("pty-reader".into())
-            .spawn(move || {
-                let mut buf = [0u8; 16 * 1024];
-                loop {
-                    match reader.read(&mut buf) {
-                        Ok(0) | Err(_) => break, // EOF, or EIO once the child is gone
-                        Ok(n) => {
-                            let mut s = lock(&feed);
-                            s.parser.process(&buf[..n]);
-                            s.raw.extend_from_slice(&buf[..n]);
-                        }
-                    }
-                }
-                lock(&feed).eof = true;
-            })
-            .unwrap();
-        Console {
-            master: pair.master,
-            writer,
-            child,
-            seen,
-            reader: Some(reader),
-            _home: home,
-        }
-    }
-
-    fn keys(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn bytes_written(&self) -> usize {
-        lock(&self.seen).raw.len()
-    }
-
-    fn screen_text(&self) -> String {
-        lock(&self.seen).parser.screen().contents()
-    }
-
-    /// Resizes the terminal and the parser together (the reader waits meanwhile,
-    /// so no byte drawn for the new size is parsed at the old one).
-    fn resize(&mut self, cols: u16, rows: u16) {
-        let mut s = lock(&self.seen);
-        self.master.resize(pty_size(cols, rows)).unwrap();
-        s.parser.screen_mut().set_size(nz(rows), nz(cols));
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    /// Polls the screen until `ok` holds; fails with the screen after `DEADLINE`.
-    fn wait_for(&mut self, what: &str, ok: impl Fn(&vt100::Screen) -> bool) {
-        self.wait_within(DEADLINE, what, ok)
-    }
-
-    fn wait_within(&mut self, limit: Duration, what: &str, ok: impl Fn(&vt100::Screen) -> bool) {
-        let start = Instant::now();
-        loop {
-            if ok(lock(&self.seen).parser.screen()) {
-                return;
-            }
-            if start.elapsed() > limit || !self.alive() {
-                let exited = self.child.try_wait().unwrap();
-                std::thread::sleep(Duration::from_millis(100));
-                let s = lock(&self.seen);
-                let raw = &s.raw[s.raw.len().saturating_sub(600)..];
-                panic!(
-                    "waited {:?} for {what}; process exited: {exited:?}\n\
-                     screen:\n{}\nlast bytes written:\n{}",
-                    start.elapsed(),
-                    s.parser.screen().contents(),
-                    escaped(raw)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_for_text(&mut self, text: &str) {
-        self.wait_for(&format!("{text:?} on screen"), |s| {
-            s.contents().contains(text)
-        });
-    }
-
-    /// Waits for the process to exit; then for the reader to drain every byte.
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "coord watch did not exit; screen:\n{}",
-                self.screen_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        while !lock(&self.seen).eof {
-            assert!(start.elapsed() < DEADLINE * 2, "the PTY never reached EOF");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if let Some(r) = self.reader.take() {
-            r.join().unwrap();
-        }
-        status
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        // A failed test must not leave a console running.
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+        rows,
+    )
 }
 
 /// `coord status DIR --json`.
@@ -375,7 +171,7 @@ fn wait_for_fleet(c: &mut Console) {
 fn appended_events_appear_on_screen() {
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path());
-    let mut c = Console::start(dir.path(), 100, 30);
+    let mut c = console(dir.path(), 100, 30);
     wait_for_fleet(&mut c);
     // Alerts is focused at start; `1` opens the stream, following like `tail -f`.
     c.keys("1");
@@ -417,7 +213,7 @@ fn appended_events_appear_on_screen() {
 fn acknowledging_the_selected_alert_is_journaled_under_the_operator() {
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path());
-    let mut c = Console::start(dir.path(), 100, 30);
+    let mut c = console(dir.path(), 100, 30);
     wait_for_fleet(&mut c);
     let before = status_json(dir.path());
     assert!(
@@ -480,7 +276,7 @@ fn acknowledging_the_selected_alert_is_journaled_under_the_operator() {
 fn resizing_to_40x12_and_back_keeps_the_console_alive() {
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path());
-    let mut c = Console::start(dir.path(), 100, 30);
+    let mut c = console(dir.path(), 100, 30);
     wait_for_fleet(&mut c);
 
     c.resize(40, 12);
@@ -534,7 +330,7 @@ fn ctrl_c_restores_the_terminal() {
 fn quit_with(keys: &str) {
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path());
-    let mut c = Console::start(dir.path(), 100, 30);
+    let mut c = console(dir.path(), 100, 30);
     wait_for_fleet(&mut c);
     {
         let s = lock(&c.seen);
@@ -597,14 +393,10 @@ fn assert_restored(c: &Console) {
     );
 
     // Raw mode is off: the terminal echoes and reads lines again.
-    if let Some(termios) = c.master.get_termios() {
-        let flags = format!("{:?}", termios.local_flags);
-        let words: Vec<&str> = flags
-            .split(|ch: char| !ch.is_ascii_alphanumeric())
-            .collect();
+    if let Some(words) = c.local_flags() {
         assert!(
-            words.contains(&"ICANON") && words.contains(&"ECHO"),
-            "raw mode left on: {flags}"
+            words.iter().any(|w| w == "ICANON") && words.iter().any(|w| w == "ECHO"),
+            "raw mode left on: {words:?}"
         );
     }
 }
@@ -618,7 +410,7 @@ fn sigterm_and_sighup_flush_the_journal_and_restore_the_terminal() {
     for signal in [Signal::TERM, Signal::HUP] {
         let dir = tempfile::tempdir().unwrap();
         fleet(dir.path());
-        let mut c = Console::start(dir.path(), 160, 40);
+        let mut c = console(dir.path(), 160, 40);
         wait_for_fleet(&mut c);
         c.keys("3");
         c.keys("z"); // the whole width: the ACK column shows
@@ -655,7 +447,7 @@ fn sigterm_and_sighup_flush_the_journal_and_restore_the_terminal() {
 fn idle_run(cols: u16, rows: u16, secs: u64) -> (f64, Vec<usize>, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path());
-    let mut c = Console::start(dir.path(), cols, rows);
+    let mut c = console(dir.path(), cols, rows);
     wait_for_fleet(&mut c);
     // Settled: the ingest rate in the status bar (a 10 s window) is back to
     // zero where it is shown, and the first ticks are out.

@@ -1,8 +1,6 @@
-//! The real `coord` binary in a pseudo-terminal, for the hardening tests: the
-//! approach of `console_pty.rs` (a reader thread feeds every byte into a
-//! `vt100::Parser` and keeps the raw bytes; expectations poll the parsed screen
-//! against a deadline), with the command line and the environment chosen by the
-//! test.
+//! The real `coord` binary in a pseudo-terminal, for the console's end-to-end
+//! tests: a reader thread feeds every byte into a `vt100::Parser` and keeps the
+//! raw bytes; expectations poll the parsed screen against a deadline.
 #![allow(dead_code)]
 
 use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
@@ -71,6 +69,10 @@ pub fn lock(seen: &Mutex<Seen>) -> MutexGuard<'_, Seen> {
 
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+pub fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
 }
 
 impl Pty {
@@ -155,12 +157,21 @@ impl Pty {
 
     /// Polls the screen until `ok` holds; fails with the screen after `DEADLINE`.
     pub fn wait_for(&mut self, what: &str, ok: impl Fn(&vt100::Screen) -> bool) {
+        self.wait_within(DEADLINE, what, ok)
+    }
+
+    pub fn wait_within(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        ok: impl Fn(&vt100::Screen) -> bool,
+    ) {
         let start = Instant::now();
         loop {
             if ok(lock(&self.seen).parser.screen()) {
                 return;
             }
-            if start.elapsed() > DEADLINE || !self.alive() {
+            if start.elapsed() > limit || !self.alive() {
                 let exited = self.child.try_wait().unwrap();
                 std::thread::sleep(Duration::from_millis(100));
                 let s = lock(&self.seen);
@@ -175,6 +186,24 @@ impl Pty {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    pub fn bytes_written(&self) -> usize {
+        lock(&self.seen).raw.len()
+    }
+
+    /// The terminal's local mode flags (`ICANON`, `ECHO`, …) as words, when the
+    /// platform tells them.
+    pub fn local_flags(&self) -> Option<Vec<String>> {
+        let termios = self.master.get_termios()?;
+        let flags = format!("{:?}", termios.local_flags);
+        Some(
+            flags
+                .split(|ch: char| !ch.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
     }
 
     pub fn wait_for_text(&mut self, text: &str) {
