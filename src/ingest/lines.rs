@@ -100,11 +100,12 @@ impl LineSplitter {
             }
             let take = nl.map_or(chunk.len(), |i| i);
             if self.buf.len() + take > self.max {
-                // Over the limit: keep a head for the report, drop the rest.
+                // Over the limit: keep a head for the report, drop the rest. The
+                // length so far counts the bytes held back from earlier chunks.
+                let so_far = self.pending_len_with(take);
                 let mut head = std::mem::take(&mut self.buf);
                 head.extend_from_slice(&chunk[..take.min(self.max.saturating_sub(head.len()))]);
                 head.truncate(crate::model::event::EXCERPT_BYTES);
-                let so_far = self.pending_len_with(take);
                 self.head = head;
                 self.skipping = Some((self.start, so_far));
                 self.buf = Vec::new();
@@ -189,6 +190,16 @@ mod tests {
         assert_eq!(s.committed(), 17);
         let (out, _) = split(4, &[b"123456789", b"123456789", b"\n", b"x\n"]);
         assert_eq!(out, ["0:long 18 4", "19:x"]);
+    }
+
+    /// Found by fuzzing: a line that goes over the limit in a later chunk than
+    /// the one it began in was reported, and skipped past, without the bytes
+    /// held back from the earlier chunks, so every offset after it was wrong.
+    #[test]
+    fn a_long_line_counts_the_bytes_of_earlier_chunks() {
+        let (out, s) = split(4, &[b"ok\n123", b"45\nnext\n"]);
+        assert_eq!(out, ["0:ok", "3:long 5 4", "9:next"]);
+        assert_eq!(s.committed(), 14);
     }
 
     #[test]
