@@ -33,7 +33,19 @@ fn parse_line_cases() {
 
 #[test]
 fn engine_inputs_cases() {
-    replay("engine_inputs", fuzz_support::engine_case);
+    replay("engine_inputs", |bytes| {
+        fuzz_support::engine_case(bytes);
+    });
+}
+
+/// The saved bytes still decode to sequences of steps: `arbitrary` is pinned to
+/// the fuzz crate's version, and a change of the step types would show here.
+#[test]
+fn engine_inputs_cases_decode_to_long_sequences() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz_cases/engine_inputs/corpus-7b05b9d8e0cb");
+    let steps = fuzz_support::engine_case(&std::fs::read(case).expect("a case"));
+    assert!(steps >= 20, "{steps} steps");
 }
 
 /// A few hand-made lines through the same checks, so that the replay is known

@@ -438,10 +438,15 @@ fn config(short: bool) -> Config {
 }
 
 /// Decodes the bytes as libfuzzer-sys does for `fuzz_target!(|c: EngineCase|)`
-/// and runs the case; undecodable bytes are no case at all.
-pub fn engine_case(data: &[u8]) {
-    if let Ok(case) = EngineCase::arbitrary_take_rest(Unstructured::new(data)) {
-        run_engine_case(&case);
+/// and runs the case; undecodable bytes are no case at all. Returns the number
+/// of steps run.
+pub fn engine_case(data: &[u8]) -> usize {
+    match EngineCase::arbitrary_take_rest(Unstructured::new(data)) {
+        Ok(case) => {
+            run_engine_case(&case);
+            case.steps.len()
+        }
+        Err(_) => 0,
     }
 }
 
