@@ -100,8 +100,8 @@ impl LineSplitter {
             }
             let take = nl.map_or(chunk.len(), |i| i);
             if self.buf.len() + take > self.max {
-                // Over the limit: keep a head for the report, drop the rest.
-                // (Its length so far counts what was buffered before this chunk.)
+                // Over the limit: keep a head for the report, drop the rest. The
+                // length so far counts the bytes held back from earlier chunks.
                 let so_far = self.pending_len_with(take);
                 let mut head = std::mem::take(&mut self.buf);
                 head.extend_from_slice(&chunk[..take.min(self.max.saturating_sub(head.len()))]);
@@ -190,9 +190,15 @@ mod tests {
         assert_eq!(s.committed(), 17);
         let (out, _) = split(4, &[b"123456789", b"123456789", b"\n", b"x\n"]);
         assert_eq!(out, ["0:long 18 4", "19:x"]);
-        // Over the limit only with the next chunk: the buffered part counts.
-        let (out, s) = split(4, &[b"ok\n12", b"3456", b"78\nx\n"]);
-        assert_eq!(out, ["0:ok", "3:long 8 4", "12:x"]);
+    }
+
+    /// Found by fuzzing: a line that goes over the limit in a later chunk than
+    /// the one it began in was reported, and skipped past, without the bytes
+    /// held back from the earlier chunks, so every offset after it was wrong.
+    #[test]
+    fn a_long_line_counts_the_bytes_of_earlier_chunks() {
+        let (out, s) = split(4, &[b"ok\n123", b"45\nnext\n"]);
+        assert_eq!(out, ["0:ok", "3:long 5 4", "9:next"]);
         assert_eq!(s.committed(), 14);
     }
 
