@@ -351,12 +351,18 @@ pub fn run(
         let (tx, overflow) = (tx.clone(), overflow.clone());
         notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let hint = match res {
-                Ok(ev) if ev.need_rescan() => Hint::Rescan,
+                Ok(ev) if ev.need_rescan() => {
+                    tracing::warn!("the watcher lost events (kernel queue overflow): a full rescan");
+                    Hint::Rescan
+                }
                 Ok(ev) => Hint::Paths(ev.paths),
-                Err(_) => Hint::Rescan,
+                Err(e) => {
+                    tracing::warn!("the watcher failed ({e}): a full rescan");
+                    Hint::Rescan
+                }
             };
-            if tx.try_send(hint).is_err() {
-                overflow.store(true, Ordering::Relaxed);
+            if tx.try_send(hint).is_err() && !overflow.swap(true, Ordering::Relaxed) {
+                tracing::info!("watcher hints overflowed: a full rescan");
             }
         })
         .and_then(|mut w| {
