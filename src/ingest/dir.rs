@@ -352,7 +352,9 @@ pub fn run(
         notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let hint = match res {
                 Ok(ev) if ev.need_rescan() => {
-                    tracing::warn!("the watcher lost events (kernel queue overflow): a full rescan");
+                    tracing::warn!(
+                        "the watcher lost events (kernel queue overflow): a full rescan"
+                    );
                     Hint::Rescan
                 }
                 Ok(ev) => Hint::Paths(ev.paths),
