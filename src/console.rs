@@ -10,8 +10,10 @@
 
 use crate::config::SyncOutput;
 use crate::engine::{Engine, Time};
+use crate::journal::writer::Flusher;
 use crate::runtime::Core;
 use crate::ui::{App, UiAction};
+use ratatui::crossterm::cursor::Show;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use ratatui::crossterm::{execute, queue};
@@ -28,7 +30,14 @@ pub struct Terminal {
     /// The clock second of the last frame: a new second redraws the countdowns.
     last_second: i64,
     sync: bool,
+    /// `COORD_PANIC_WHEN`: a test of the panic path.
+    panic_when: Option<std::path::PathBuf>,
 }
+
+/// A path: the first frame after it exists panics. How the tests prove that a
+/// panic restores the terminal and flushes the journal (no known input makes
+/// coord panic).
+pub const PANIC_WHEN: &str = "COORD_PANIC_WHEN";
 
 /// Whether frames are wrapped in synchronized output, given `$TMUX`.
 pub fn sync_enabled(setting: SyncOutput, tmux: Option<&std::ffi::OsStr>) -> bool {
@@ -40,15 +49,22 @@ pub fn sync_enabled(setting: SyncOutput, tmux: Option<&std::ffi::OsStr>) -> bool
 }
 
 impl Terminal {
-    pub fn start(sync: SyncOutput) -> std::io::Result<Terminal> {
+    /// Takes the terminal. A panic anywhere then restores it, flushes the journal
+    /// (`journal`, for up to 2 s) and exits with 101.
+    pub fn start(sync: SyncOutput, journal: Option<Flusher>) -> std::io::Result<Terminal> {
         let sync = sync_enabled(sync, std::env::var_os("TMUX").as_deref());
         tracing::debug!(sync, "synchronized output");
         let term = ratatui::init();
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let _ = execute!(std::io::stdout(), DisableMouseCapture);
+            // The cursor too: ratatui hides it while drawing, and only its
+            // terminal's drop (not run on this path) shows it again.
+            let _ = execute!(std::io::stdout(), DisableMouseCapture, Show);
             ratatui::restore();
+            if let Some(j) = &journal {
+                j.flush(Duration::from_secs(2));
+            }
             previous(info);
             std::process::exit(101);
         }));
@@ -68,6 +84,7 @@ impl Terminal {
             dirty: true,
             last_second: 0,
             sync,
+            panic_when: std::env::var_os(PANIC_WHEN).map(std::path::PathBuf::from),
         })
     }
 
@@ -96,6 +113,9 @@ impl Terminal {
         }
         self.dirty = false;
         self.last_second = second;
+        if self.panic_when.as_ref().is_some_and(|p| p.exists()) {
+            panic!("{PANIC_WHEN}: a test of the panic path");
+        }
         Ok(())
     }
 }

@@ -656,7 +656,8 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 }
                 let sync = core.engine.config.ui.sync_output;
                 core.app = Some(app);
-                Some(crate::console::Terminal::start(sync)?)
+                let flusher = core.journal.as_ref().map(JournalWriter::flusher);
+                Some(crate::console::Terminal::start(sync, flusher)?)
             }
             None => None,
         };

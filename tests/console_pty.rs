@@ -401,6 +401,44 @@ fn assert_restored(c: &Console) {
     }
 }
 
+/// A panic restores the terminal, flushes the journal (an acknowledgement made
+/// just before is kept) and exits with 101. The panic is the console's test hook:
+/// the first frame after the file `COORD_PANIC_WHEN` names exists.
+#[test]
+fn a_panic_restores_the_terminal_and_flushes_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    let trigger = dir.path().join("panic-now");
+    let mut c = Pty::start_with(
+        &[
+            "watch",
+            dir.path().to_str().unwrap(),
+            "--operator",
+            OPERATOR,
+        ],
+        dir.path(),
+        160,
+        40,
+        &[("COORD_PANIC_WHEN", trigger.to_str().unwrap())],
+    );
+    wait_for_fleet(&mut c);
+    c.keys("3");
+    c.keys("z");
+    c.wait_for_text("ACK");
+    c.keys("a");
+    c.wait_for_text("pty-ope");
+    std::fs::write(&trigger, "").unwrap();
+    let status = c.wait_exit();
+    assert_eq!(status.exit_code(), 101, "{status:?}");
+    assert_restored(&c);
+    let status = status_json(dir.path());
+    let acked = alerts(&status)
+        .iter()
+        .filter(|a| a["status"] == "acknowledged")
+        .count();
+    assert_eq!(acked, 1, "the ack was journaled before the exit");
+}
+
 /// SIGTERM and SIGHUP (an SSH session dropping) end the console like `q`: the
 /// journal flushed (an acknowledgement made just before is kept) and the terminal
 /// restored.

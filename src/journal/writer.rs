@@ -74,6 +74,23 @@ pub struct JournalWriter {
     tx: Option<SyncSender<Msg>>,
     pub state: Arc<WriterState>,
     thread: Option<JoinHandle<()>>,
+    /// The senders lent to `Flusher`s, emptied on close so the writer can end.
+    flushers: Mutex<Vec<Arc<Mutex<Option<SyncSender<Msg>>>>>>,
+}
+
+/// Flushes a journal from a panic hook: waits up to `timeout` for everything
+/// queued to be on disk.
+#[derive(Clone)]
+pub struct Flusher(Arc<Mutex<Option<SyncSender<Msg>>>>);
+
+impl Flusher {
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let Some(tx) = self.0.lock().ok().and_then(|t| t.clone()) else {
+            return false;
+        };
+        let (ack, done) = sync_channel(1);
+        tx.send(Msg::Flush(ack)).is_ok() && done.recv_timeout(timeout).is_ok()
+    }
 }
 
 impl JournalWriter {
@@ -98,6 +115,7 @@ impl JournalWriter {
             tx: Some(tx),
             state,
             thread: Some(thread),
+            flushers: Mutex::new(Vec::new()),
         })
     }
 
@@ -109,6 +127,14 @@ impl JournalWriter {
         if let Some(tx) = &self.tx {
             let _ = tx.send(Msg::Write(bytes, last_seq));
         }
+    }
+
+    /// A handle that can flush this journal from elsewhere (a panic hook); it
+    /// does nothing once the writer is closed, and never keeps it open.
+    pub fn flusher(&self) -> Flusher {
+        let slot = Arc::new(Mutex::new(self.tx.clone()));
+        self.flushers.lock().map(|mut f| f.push(slot.clone())).ok();
+        Flusher(slot)
     }
 
     /// Waits until everything queued so far is on disk.
@@ -136,14 +162,26 @@ impl JournalWriter {
     /// carried are not either, so their events are read again on the next start
     /// (a record torn by the exit is dropped by replay).
     pub fn abandon(mut self) {
+        self.close_flushers();
         self.tx.take();
         self.thread.take();
+    }
+
+    fn close_flushers(&self) {
+        if let Ok(fs) = self.flushers.lock() {
+            for f in fs.iter() {
+                if let Ok(mut tx) = f.lock() {
+                    tx.take();
+                }
+            }
+        }
     }
 }
 
 impl Drop for JournalWriter {
     /// Closing flushes: every record queued is written and synced.
     fn drop(&mut self) {
+        self.close_flushers();
         self.tx.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();

@@ -79,6 +79,17 @@ impl Pty {
     /// `coord ARGS` on a `cols`×`rows` terminal, run in `cwd`, with a clean
     /// environment (no `$TMUX`, `NO_COLOR` or `RUST_LOG`, a `$HOME` of its own).
     pub fn start(args: &[&str], cwd: &Path, cols: u16, rows: u16) -> Pty {
+        Pty::start_with(args, cwd, cols, rows, &[])
+    }
+
+    /// As `start`, with more environment variables.
+    pub fn start_with(
+        args: &[&str],
+        cwd: &Path,
+        cols: u16,
+        rows: u16,
+        env: &[(&str, &str)],
+    ) -> Pty {
         let home = tempfile::tempdir().unwrap();
         let pair = native_pty_system()
             .openpty(pty_size(cols, rows))
@@ -94,6 +105,9 @@ impl Pty {
         cmd.env("TERM", "xterm-256color");
         cmd.env("USER", "pty-user");
         cmd.env("LANG", "C.UTF-8");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).expect("spawn coord");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
