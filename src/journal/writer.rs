@@ -75,13 +75,16 @@ pub struct JournalWriter {
     pub state: Arc<WriterState>,
     thread: Option<JoinHandle<()>>,
     /// The senders lent to `Flusher`s, emptied on close so the writer can end.
-    flushers: Mutex<Vec<Arc<Mutex<Option<SyncSender<Msg>>>>>>,
+    flushers: Mutex<Vec<Lent>>,
 }
+
+/// A sender lent out, taken back (`None`) when the writer closes.
+type Lent = Arc<Mutex<Option<SyncSender<Msg>>>>;
 
 /// Flushes a journal from a panic hook: waits up to `timeout` for everything
 /// queued to be on disk.
 #[derive(Clone)]
-pub struct Flusher(Arc<Mutex<Option<SyncSender<Msg>>>>);
+pub struct Flusher(Lent);
 
 impl Flusher {
     pub fn flush(&self, timeout: Duration) -> bool {
