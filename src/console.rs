@@ -1,12 +1,12 @@
 //! The terminal side of the console: raw mode and the alternate screen, a thread
 //! reading keys, mouse and resizes, and frames drawn only when something changed
 //! or a countdown second ticked (one frame a second when idle), at most 30 a
-//! second. The terminal is restored on
-//! quit, on SIGTERM/SIGHUP (the loop ends and drops this), and on a panic (the
-//! hook restores it, then exits: a spawned task's panic must not leave the loop
-//! drawing on a broken terminal). Synchronized output (`ui.sync_output`) wraps
-//! each frame so a terminal shows it whole; `auto` leaves it off under tmux,
-//! which mishandles it in several versions.
+//! second. The terminal is restored on quit, on SIGTERM/SIGHUP (the loop ends and
+//! drops this), and on a panic (the hook restores it, flushes the journal, then
+//! exits: a spawned task's panic must not leave the loop drawing on a broken
+//! terminal). Synchronized output (`ui.sync_output`) wraps each frame so a
+//! terminal shows it whole; `auto` leaves it off under tmux, which mishandles it
+//! in several versions.
 
 use crate::config::SyncOutput;
 use crate::engine::{Engine, Time};
