@@ -439,6 +439,56 @@ fn a_panic_restores_the_terminal_and_flushes_the_journal() {
     assert_eq!(acked, 1, "the ack was journaled before the exit");
 }
 
+/// kill -9 between operator actions (QUALITY's crash matrix: acks and notes as in
+/// an uncrashed run). Three rounds: start the console, acknowledge one more alert
+/// and write a note on it, let the group commit pass, SIGKILL. At the end exactly
+/// the three acknowledgements and the three notes are there, each once.
+#[test]
+fn acks_and_notes_survive_kill_9_each_once() {
+    use rustix::process::{kill_process, Pid, Signal};
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    for round in 0..3 {
+        let mut c = console(dir.path(), 160, 40);
+        wait_for_fleet(&mut c);
+        c.keys("3");
+        c.keys("z"); // the whole width: the ACK column shows
+        c.wait_for_text("ACK");
+        // The alert at row `round` is never acknowledged yet: acknowledged ones
+        // sort after the others of their level.
+        c.keys("g");
+        c.keys(&"j".repeat(round));
+        c.keys("a");
+        c.wait_for(&format!("{} acknowledgements on screen", round + 1), |s| {
+            s.contents().matches("pty-ope").count() == round + 1
+        });
+        c.keys("n");
+        c.keys(&format!("note-{round}\r"));
+        // The alert's details list the note the engine holds.
+        c.keys("\r");
+        c.wait_for_text(&format!("{OPERATOR}: note-{round}"));
+        // Past the group commit (≤ 50 ms), then no clean exit at all.
+        std::thread::sleep(Duration::from_millis(500));
+        let pid = c.child.process_id().expect("a pid") as i32;
+        kill_process(Pid::from_raw(pid).unwrap(), Signal::KILL).unwrap();
+        let _ = c.wait_exit();
+    }
+    let status = status_json(dir.path());
+    let acked: Vec<&Value> = alerts(&status)
+        .iter()
+        .filter(|a| a["status"] == "acknowledged")
+        .collect();
+    assert_eq!(acked.len(), 3, "{acked:#?}");
+    assert!(acked.iter().all(|a| a["acknowledged_by"] == OPERATOR));
+    let mut notes: Vec<String> = alerts(&status)
+        .iter()
+        .flat_map(|a| a["notes"].as_array().cloned().unwrap_or_default())
+        .map(|n| n["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    notes.sort();
+    assert_eq!(notes, ["note-0", "note-1", "note-2"], "each note once");
+}
+
 /// SIGTERM and SIGHUP (an SSH session dropping) end the console like `q`: the
 /// journal flushed (an acknowledgement made just before is kept) and the terminal
 /// restored.
