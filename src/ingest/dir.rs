@@ -215,7 +215,7 @@ impl DirSource {
         for key in gone {
             self.poll_one(key, now, out);
             let t = self.tailers.remove(&key).expect("listed");
-            let what = if t.path.exists() {
+            let what = if t.still_linked() {
                 "rotated"
             } else {
                 "deleted"
@@ -450,3 +450,47 @@ pub fn run(
 
 /// Items handed over at once, at most.
 pub const BATCH: usize = 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whats(items: &[Item]) -> Vec<&'static str> {
+        items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Source { what, .. } if *what != "opened" => Some(*what),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A rescan between a rename and the new file's creation finds no file under
+    /// either event name: the old file is still linked, so it was rotated.
+    #[test]
+    fn a_rename_seen_before_the_new_file_exists_is_a_rotation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let a = dir.join("a.jsonl");
+        std::fs::write(&a, "{\"type\":\"agent_heartbeat\",\"id\":\"1\"}\n").unwrap();
+        let mut source = DirSource::new(dir, Checkpoints::default(), 1 << 20);
+        let now = chrono::Utc::now();
+        let mut items = Vec::new();
+        source.rescan(now, &mut |i| items.push(i)).unwrap();
+        assert!(whats(&items).is_empty());
+
+        std::fs::rename(&a, dir.join("a.jsonl.1")).unwrap();
+        items.clear();
+        source.rescan(now, &mut |i| items.push(i)).unwrap();
+        assert_eq!(whats(&items), ["rotated"]);
+
+        // A file deleted is a deletion.
+        let b = dir.join("b.jsonl");
+        std::fs::write(&b, "{\"type\":\"agent_heartbeat\",\"id\":\"2\"}\n").unwrap();
+        source.rescan(now, &mut |_| {}).unwrap();
+        std::fs::remove_file(&b).unwrap();
+        items.clear();
+        source.rescan(now, &mut |i| items.push(i)).unwrap();
+        assert_eq!(whats(&items), ["deleted"]);
+    }
+}

@@ -153,6 +153,14 @@ impl Tailer {
         }
     }
 
+    /// The file is still linked under some name (renamed, not deleted), asked of
+    /// the open file itself: a rescan between a rename and the new file's
+    /// creation finds neither name, and must not call a rotation a deletion.
+    pub fn still_linked(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.file.metadata().is_ok_and(|m| m.nlink() > 0)
+    }
+
     /// The position a source record letting the file go carries: its identity
     /// and how far it was read.
     pub fn let_go_pos(&self) -> Pos {
