@@ -1,25 +1,12 @@
 //! `coord demo` through the real binary: the headless demo on a directory, then
 //! `coord status --json` and the outbox read back.
 
+mod cli_support;
+
+use cli_support::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
-
-const COORD: &str = env!("CARGO_BIN_EXE_coord");
-
-fn coord(args: &[&str]) -> Output {
-    Command::new(COORD)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run coord")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn status_json(dir: &Path) -> Value {
     let out = coord(&["status", dir.to_str().unwrap(), "--json"]);

@@ -2,33 +2,13 @@
 //! publishers never tear or interleave lines, every refusal is the parser's, and
 //! nothing is written when an event is refused.
 
+mod cli_support;
+
+use cli_support::*;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-const COORD: &str = env!("CARGO_BIN_EXE_coord");
-
-fn coord(args: &[&str]) -> Output {
-    Command::new(COORD)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run coord")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited, not killed by a signal")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use std::process::{Command, Stdio};
 
 fn status_json(dir: &Path) -> Value {
     let out = coord(&["status", dir.to_str().unwrap(), "--json"]);

@@ -7,15 +7,15 @@
 //! replays it read-only, as `coord status` does, and is evaluated `--at` a fixed
 //! time.
 
+mod cli_support;
+
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use cli_support::*;
 use coord::engine::{Action, OperatorAction};
 use coord::journal::record::{self, fmt_at, Position};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
-
-const COORD: &str = env!("CARGO_BIN_EXE_coord");
 
 /// The scenario starts at T0; the report is evaluated 20 minutes later.
 const T0: &str = "2026-11-24T10:00:00Z";
@@ -23,15 +23,6 @@ const AT: &str = "2026-11-24T10:20:00Z";
 
 fn t(secs: i64) -> DateTime<Utc> {
     T0.parse::<DateTime<Utc>>().unwrap() + TimeDelta::seconds(secs)
-}
-
-fn coord(args: &[&str]) -> Output {
-    Command::new(COORD)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run coord")
 }
 
 fn report(dir: &Path, format: &str) -> String {

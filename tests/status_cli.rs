@@ -5,40 +5,19 @@
 //! `--json` form is parsed and checked field by field against the documented
 //! contract.
 
+mod cli_support;
+
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use cli_support::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
-
-const COORD: &str = env!("CARGO_BIN_EXE_coord");
 
 /// The fixed evaluation time passed with `--at`.
 const AT: &str = "2026-11-24T12:00:00Z";
 
 fn at() -> DateTime<Utc> {
     AT.parse().unwrap()
-}
-
-fn coord(args: &[&str]) -> Output {
-    Command::new(COORD)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run coord")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited, not killed by a signal")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 // ---------------------------------------------------------------------------
