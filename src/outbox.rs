@@ -70,6 +70,7 @@ pub struct Outbox {
     tx: Option<SyncSender<Letter>>,
     thread: Option<JoinHandle<()>>,
     closing: Arc<AtomicBool>,
+    newest: Option<u64>,
 }
 
 /// The channels a class of notification goes to.
@@ -106,6 +107,8 @@ impl Outbox {
         let (tx, rx) = sync_channel(QUEUE);
         let closing = Arc::new(AtomicBool::new(false));
         let timeout = Duration::from_secs_f64(config.notification_config.hook_timeout_seconds);
+        let delivered = last_delivered(dir);
+        let newest = delivered.values().max().copied();
         let mut w = Writer {
             dir: dir.to_path_buf(),
             files: HashMap::new(),
@@ -114,7 +117,7 @@ impl Outbox {
             durable,
             closing: closing.clone(),
             grace: timeout.min(Duration::from_secs(2)),
-            delivered: last_delivered(dir),
+            delivered,
         };
         let thread = std::thread::Builder::new()
             .name("outbox".into())
@@ -123,7 +126,13 @@ impl Outbox {
             tx: Some(tx),
             thread: Some(thread),
             closing,
+            newest,
         })
+    }
+
+    /// The newest `seq` the outbox held when it started (`None`: no line yet).
+    pub fn newest_delivered(&self) -> Option<u64> {
+        self.newest
     }
 
     pub fn send(&self, letter: Letter) {
@@ -240,7 +249,20 @@ fn open(dir: &Path, channel: &str) -> io::Result<File> {
         .open(dir.join(format!("{channel}.jsonl")))
 }
 
-/// The last `seq` written to each channel's file (only each file's last line is
+/// The last bytes of a file: enough for its last lines, whatever its size (an
+/// outbox grows for as long as the console runs).
+fn tail(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 64 * 1024;
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(TAIL)))?;
+    let mut out = Vec::new();
+    f.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// The last `seq` written to each channel's file (only the end of each file is
 /// read); empty when the outbox holds no line yet.
 pub fn last_delivered(dir: &Path) -> HashMap<String, u64> {
     let mut last = HashMap::new();
@@ -254,7 +276,7 @@ pub fn last_delivered(dir: &Path) -> HashMap<String, u64> {
         ) else {
             continue;
         };
-        let Ok(bytes) = std::fs::read(&path) else {
+        let Ok(bytes) = tail(&path) else {
             continue;
         };
         let seq = bytes
@@ -319,6 +341,12 @@ mod tests {
         }
         assert_eq!(last_delivered(dir.path()).get("task_update"), Some(&7));
         assert!(last_delivered(&dir.path().join("none")).is_empty());
+        // A long outbox: only its end is read, and its last line still counts.
+        let long: String = (1..=3000)
+            .map(|seq| format!("{{\"seq\":{seq},\"channel\":\"log\",\"kind\":\"x\"}}\n"))
+            .collect();
+        std::fs::write(dir.path().join("log.jsonl"), long).unwrap();
+        assert_eq!(last_delivered(dir.path()).get("log"), Some(&3000));
     }
 
     #[test]

@@ -540,7 +540,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         let durable = core.journal.as_ref().map(|j| j.state.clone());
         match Outbox::start(&dir, &core.engine.config, durable) {
             Ok(outbox) => {
-                resend_undelivered(&outbox, &dir, &journal_dir, opened.last_seq);
+                resend_undelivered(&outbox, &journal_dir, opened.last_seq);
                 core.outbox = Some(outbox);
             }
             Err(e) => tracing::warn!(dir = %dir.display(), "no outbox: {e}"),
@@ -765,8 +765,8 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
 /// newest can have reached some of its channels and not others; the outbox skips,
 /// per channel, what it has. An outbox with no line yet starts from now: an older
 /// journal's history is not replayed into it.
-fn resend_undelivered(outbox: &Outbox, dir: &Path, journal_dir: &Path, last_seq: u64) {
-    let Some(&newest) = crate::outbox::last_delivered(dir).values().max() else {
+fn resend_undelivered(outbox: &Outbox, journal_dir: &Path, last_seq: u64) {
+    let Some(newest) = outbox.newest_delivered() else {
         return;
     };
     if newest >= last_seq {
