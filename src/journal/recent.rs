@@ -26,22 +26,12 @@ pub struct Recent {
 
 /// The last `n` stream entries of the journal in `journal_dir`, oldest first.
 pub fn recent(journal_dir: &Path, n: usize) -> io::Result<Vec<Recent>> {
-    let mut found: Vec<Vec<Recent>> = Vec::new();
     let mut total = 0;
-    for (_, path) in segments(journal_dir)?.iter().rev() {
-        if total >= n {
-            break;
-        }
-        let bytes = std::fs::read(path)?;
-        let entries: Vec<Recent> = bytes
-            .split(|&b| b == b'\n')
-            .filter_map(|line| serde_json::from_slice::<Record>(line).ok())
-            .filter_map(|rec| entry(&rec))
-            .collect();
+    let mut out = from_the_end(journal_dir, |records| {
+        let entries: Vec<Recent> = records.iter().filter_map(entry).collect();
         total += entries.len();
-        found.push(entries);
-    }
-    let mut out: Vec<Recent> = found.into_iter().rev().flatten().collect();
+        (entries, total >= n)
+    })?;
     out.drain(..out.len().saturating_sub(n));
     Ok(out)
 }
@@ -50,24 +40,33 @@ pub fn recent(journal_dir: &Path, n: usize) -> io::Result<Vec<Recent>> {
 /// durable but may not have reached the outbox before a crash. Segments are read
 /// newest first until one starts at or before `seq`.
 pub fn notifications_after(journal_dir: &Path, seq: u64) -> io::Result<Vec<(u64, String)>> {
-    let mut found: Vec<Vec<(u64, String)>> = Vec::new();
+    from_the_end(journal_dir, |records| {
+        let notes = records
+            .iter()
+            .filter(|r| r.seq > seq && r.kind == "notify")
+            .filter_map(|r| Some((r.seq, r.effect?.get().to_string())))
+            .collect();
+        (notes, records.first().is_some_and(|r| r.seq <= seq))
+    })
+}
+
+/// Reads the segments newest first, handing each one's records to `take`, which
+/// keeps what it wants and says when it has seen enough; the kept items come
+/// back oldest first.
+fn from_the_end<T>(
+    journal_dir: &Path,
+    mut take: impl FnMut(Vec<Record<'_>>) -> (Vec<T>, bool),
+) -> io::Result<Vec<T>> {
+    let mut found: Vec<Vec<T>> = Vec::new();
     for (_, path) in segments(journal_dir)?.iter().rev() {
         let bytes = std::fs::read(path)?;
-        let mut first = None;
-        let mut notes = Vec::new();
-        for rec in bytes
+        let records = bytes
             .split(|&b| b == b'\n')
             .filter_map(|line| serde_json::from_slice::<Record>(line).ok())
-        {
-            first.get_or_insert(rec.seq);
-            if rec.seq > seq && rec.kind == "notify" {
-                if let Some(fx) = rec.effect {
-                    notes.push((rec.seq, fx.get().to_string()));
-                }
-            }
-        }
-        found.push(notes);
-        if first.is_some_and(|f| f <= seq) {
+            .collect();
+        let (kept, enough) = take(records);
+        found.push(kept);
+        if enough {
             break;
         }
     }
