@@ -18,4 +18,5 @@ pub mod outbox;
 pub mod publish;
 pub mod runtime;
 pub mod sanitize;
+pub mod stream;
 pub mod ui;

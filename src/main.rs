@@ -33,9 +33,9 @@ enum ReportFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The live console on a coordination directory (or `-` for stdin)
+    /// The live console on a coordination directory, a Redis stream, or stdin
     Watch {
-        /// The coordination directory, or `-` to read JSON Lines from stdin
+        /// The coordination directory, redis://HOST[:PORT]/STREAM, or `-` for JSON Lines on stdin
         #[arg(default_value = ".")]
         dir: String,
         /// One line per event and alert transition instead of the console
@@ -48,7 +48,7 @@ enum Command {
         /// Follow the journal of the console that holds the directory
         #[arg(long)]
         read_only: bool,
-        /// Where `coord watch -` keeps its journal (default: the XDG state directory)
+        /// Where a stream or stdin console keeps its journal (default: under the XDG state directory)
         #[arg(long, value_name = "DIR")]
         state: Option<PathBuf>,
         /// The name operator actions are journaled under (default: $USER)
@@ -87,8 +87,11 @@ enum Command {
     /// Validate and append one event, atomically; exit 0 (the id printed), 1 refused, 2 error
     Publish {
         /// The coordination directory
-        #[arg(default_value = ".")]
+        #[arg(default_value = ".", conflicts_with = "to")]
         dir: PathBuf,
+        /// Publish to a Redis stream instead: redis://HOST[:PORT]/STREAM
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
         /// The event type (e.g. progress_update)
         #[arg(long = "type", value_name = "TYPE", required_unless_present = "json")]
         kind: Option<String>,
@@ -119,7 +122,7 @@ enum Command {
         /// Any other field; VALUE is JSON when it parses as JSON, else a string
         #[arg(long = "field", value_name = "KEY=VALUE", value_parser = coord::cli::publish::parse_field)]
         fields: Vec<(String, serde_json::Value)>,
-        /// The whole event as a JSON object (`-` reads it from stdin)
+        /// The whole event as a JSON object (`-` reads stdin: one object, or JSON Lines)
         #[arg(long, value_name = "JSON", conflicts_with_all = [
             "kind", "agent", "task", "component", "phase", "gate", "severity", "message",
             "progress", "fields"])]
@@ -127,9 +130,12 @@ enum Command {
     },
     /// One-shot summary; exit 0 healthy, 1 Critical alert open or SLA breached, 2 error
     Status {
-        /// The coordination directory
+        /// The coordination directory, or redis://HOST[:PORT]/STREAM
         #[arg(default_value = ".")]
-        dir: PathBuf,
+        dir: String,
+        /// For a redis:// source: the state directory its console uses
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
         /// One JSON object (the documented contract) instead of text
         #[arg(long)]
         json: bool,
@@ -142,9 +148,12 @@ enum Command {
     },
     /// Stakeholder report: progress, ETA, crises, SLA compliance, metrics; exit 0, 2 on error
     Report {
-        /// The coordination directory
+        /// The coordination directory, or redis://HOST[:PORT]/STREAM
         #[arg(default_value = ".")]
-        dir: PathBuf,
+        dir: String,
+        /// For a redis:// source: the state directory its console uses
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
         /// Markdown (tables) or one JSON object
         #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
@@ -157,9 +166,12 @@ enum Command {
     },
     /// Query the audit journal; exit 0 (matches or not), 2 on error
     Audit {
-        /// The coordination directory
+        /// The coordination directory, or redis://HOST[:PORT]/STREAM
         #[arg(default_value = ".")]
-        dir: PathBuf,
+        dir: String,
+        /// For a redis:// source: the state directory its console uses
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
         /// Records at or after TIME: RFC 3339, YYYY-MM-DD[THH:MM[:SS]] (UTC), or an age (90s, 15m, 2h, 7d)
         #[arg(long, value_name = "TIME", value_parser = coord::cli::audit::parse_time_arg)]
         since: Option<chrono::DateTime<chrono::Utc>>,
@@ -210,6 +222,16 @@ fn raise_fd_limit() {
     }
 }
 
+/// A command's DIR: the directory itself, or a stream's state directory.
+fn state_dir(command: &str, arg: &str, state: Option<PathBuf>) -> Result<PathBuf, ExitCode> {
+    coord::cli::watch::resolve(arg, state, false)
+        .map(|(dir, _)| dir)
+        .map_err(|e| {
+            eprintln!("coord {command}: {e}");
+            ExitCode::from(2)
+        })
+}
+
 fn main() -> ExitCode {
     raise_fd_limit();
     let cli = Cli::parse();
@@ -220,10 +242,15 @@ fn main() -> ExitCode {
         }
         Command::Status {
             dir,
+            state,
             json,
             at,
             layout,
         } => {
+            let dir = match state_dir("status", &dir, state) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
             let now = at.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
             let legacy = layout == Layout::Legacy;
             match coord::cli::status::run(&dir, json, legacy, now, &mut std::io::stdout()) {
@@ -258,7 +285,23 @@ fn main() -> ExitCode {
                 eprintln!("coord watch: --layout legacy reads a directory, not stdin");
                 return ExitCode::from(2);
             }
-            let dir = if stdin {
+            let mut stream = None;
+            let dir = if coord::stream::StreamUrl::is_stream(&dir) {
+                if layout == Layout::Legacy {
+                    eprintln!("coord watch: --layout legacy reads a directory, not a stream");
+                    return ExitCode::from(2);
+                }
+                match coord::cli::watch::resolve(&dir, state, true) {
+                    Ok((d, url)) => {
+                        stream = url;
+                        d
+                    }
+                    Err(e) => {
+                        eprintln!("coord watch: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else if stdin {
                 match state.or_else(coord::cli::watch::default_stdin_state) {
                     Some(d) if std::fs::create_dir_all(&d).is_ok() => d,
                     _ => {
@@ -275,6 +318,7 @@ fn main() -> ExitCode {
                 read_only,
                 print_events: true,
                 stdin,
+                stream,
                 legacy: layout == Layout::Legacy,
                 console: console.then_some(operator),
                 demo: false,
@@ -330,6 +374,7 @@ fn main() -> ExitCode {
         }
         Command::Publish {
             dir,
+            to,
             kind,
             agent,
             task,
@@ -358,14 +403,29 @@ fn main() -> ExitCode {
                     extra: fields,
                 })),
             };
-            ExitCode::from(run(&dir, source))
+            let target = match to {
+                None => coord::cli::publish::Target::Dir(dir),
+                Some(url) => match coord::stream::StreamUrl::parse(&url) {
+                    Ok(url) => coord::cli::publish::Target::Stream(url),
+                    Err(e) => {
+                        eprintln!("coord publish: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+            };
+            ExitCode::from(run(&target, source))
         }
         Command::Report {
             dir,
+            state,
             format,
             at,
             layout,
         } => {
+            let dir = match state_dir("report", &dir, state) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
             use coord::cli::report::{run, Format};
             let now = at.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
             let format = match format {
@@ -387,6 +447,7 @@ fn main() -> ExitCode {
         }
         Command::Audit {
             dir,
+            state,
             since,
             until,
             agent,
@@ -394,6 +455,10 @@ fn main() -> ExitCode {
             alert,
             json,
         } => {
+            let dir = match state_dir("audit", &dir, state) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
             let q = coord::cli::audit::AuditQuery {
                 since,
                 until,

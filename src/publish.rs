@@ -42,6 +42,9 @@ pub enum PublishError {
     NoDirectory(PathBuf),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The stream could not be reached or refused the entries.
+    #[error("{0}")]
+    Stream(String),
     #[error("{}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -70,11 +73,22 @@ pub fn publish(dir: &Path, event: &Value) -> Result<PublishedEvent, PublishError
 /// type is refused with the parser's own words.
 pub fn publish_str(dir: &Path, text: &str) -> Result<PublishedEvent, PublishError> {
     let now = Utc::now();
-    parse_line(text.as_bytes(), &origin(), now, &ParseOptions::default())
-        .map_err(|e| PublishError::Invalid(e.reason))?;
+    check_str(text)?;
     let value: Value =
         serde_json::from_str(text).map_err(|e| PublishError::Invalid(format!("{e}")))?;
     publish_at(dir, &value, now)
+}
+
+/// Refuses a text that would not ingest, in the parser's own words.
+pub fn check_str(text: &str) -> Result<(), PublishError> {
+    parse_line(
+        text.as_bytes(),
+        &origin(),
+        Utc::now(),
+        &ParseOptions::default(),
+    )
+    .map(|_| ())
+    .map_err(|e| PublishError::Invalid(e.reason))
 }
 
 /// `publish` at a given time (for tests and simulations with their own clock).
@@ -111,11 +125,11 @@ pub fn publish_at(
 
 /// An event ready to write: its line, validated, and the file stem it goes to.
 #[derive(Debug)]
-struct Prepared {
-    id: String,
-    ts: DateTime<Utc>,
-    stem: String,
-    line: String,
+pub(crate) struct Prepared {
+    pub id: String,
+    pub ts: DateTime<Utc>,
+    pub stem: String,
+    pub line: String,
 }
 
 /// Where a published event is said to come from while it is checked; the parser
@@ -128,7 +142,7 @@ fn origin() -> Origin<'static> {
     }
 }
 
-fn prepare(event: &Value, now: DateTime<Utc>) -> Result<Prepared, PublishError> {
+pub(crate) fn prepare(event: &Value, now: DateTime<Utc>) -> Result<Prepared, PublishError> {
     let opts = ParseOptions::default();
     // Millisecond precision, like the rest of coord's times.
     let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);

@@ -46,6 +46,8 @@ pub struct WatchOptions {
     pub console: Option<String>,
     /// Read the seed's `coordination_protocols/` folder instead of `events/`.
     pub legacy: bool,
+    /// Read a Redis stream; `dir` is then only the state directory.
+    pub stream: Option<crate::stream::StreamUrl>,
     /// The console says DEMO (`coord demo`).
     pub demo: bool,
     /// End the run after this long (`coord demo --duration`).
@@ -100,6 +102,7 @@ fn position(p: &Pos) -> Position<'_> {
         off: p.off,
         end: p.end,
         line: p.line,
+        entry: p.entry.as_deref(),
     }
 }
 
@@ -117,6 +120,11 @@ pub struct Core<W: Write> {
     pub outbox: Option<Outbox>,
     /// The console's view, fed every input and effect, when there is one.
     pub app: Option<crate::ui::App>,
+    /// On a stream, operator actions go to the stream, and are applied when read
+    /// back from it, in the order every console reads them.
+    pub actions: Option<crate::stream::sink::ActionSender>,
+    /// The stream source's link is down.
+    pub stream_down: bool,
     ingest_errors: IngestErrors,
     buf: Vec<u8>,
     fx: Vec<Effect>,
@@ -151,6 +159,8 @@ impl<W: Write> Core<W> {
             journal_error: None,
             outbox: None,
             app: None,
+            actions: None,
+            stream_down: false,
             ingest_errors: IngestErrors::default(),
             buf: Vec::new(),
             fx: Vec::new(),
@@ -205,7 +215,24 @@ impl<W: Write> Core<W> {
                     };
                     self.apply(input, now, &at);
                 }
+                Item::Action { pos, mut op, keys } => {
+                    crate::stream::resolve_alerts(&mut op, &keys, &self.engine);
+                    let seq = self.next_seq();
+                    tracing::info!(operator = %op.operator, action = ?op.action, "operator action from the stream");
+                    record::action(&mut self.buf, seq, &at, &op, Some(&position(&pos)));
+                    self.apply(Input::Operator(op), now, &at);
+                }
                 Item::Source { pos, what } => {
+                    if matches!(what, "connected" | "disconnected") {
+                        self.stream_down = what == "disconnected";
+                        if let Some(app) = self.app.as_mut() {
+                            app.stream = Some(if self.stream_down {
+                                crate::ui::StreamState::Disconnected
+                            } else {
+                                crate::ui::StreamState::Connected
+                            });
+                        }
+                    }
                     let seq = self.next_seq();
                     record::source(&mut self.buf, seq, &at, &position(&pos), what);
                     // A file first seen is journaled (its checkpoint), not worth a line.
@@ -322,10 +349,23 @@ impl<W: Write> Core<W> {
     /// An operator's action from the console: journaled with the operator's name,
     /// applied, its effects journaled.
     pub fn operator(&mut self, op: crate::engine::OperatorAction, now: Time) {
+        if let Some(sender) = &self.actions {
+            // Applied when it comes back from the stream, like every console's.
+            let app = self.app.as_mut();
+            if self.stream_down {
+                if let Some(app) = app {
+                    app.status = Some("the stream is disconnected: the action was not sent".into());
+                }
+                return;
+            }
+            tracing::info!(operator = %op.operator, action = ?op.action, "operator action sent to the stream");
+            sender.send(&op, &crate::stream::alert_keys(&op, &self.engine));
+            return;
+        }
         let at = record::fmt_at(now);
         let seq = self.next_seq();
         tracing::info!(operator = %op.operator, action = ?op.action, "operator action");
-        record::action(&mut self.buf, seq, &at, &op);
+        record::action(&mut self.buf, seq, &at, &op, None);
         self.apply(Input::Operator(op), now, &at);
         self.commit();
     }
@@ -514,7 +554,12 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         }
     }
     let opened = open(&opts.dir, !opts.read_only)?;
-    for sub in ["events", "outbox"] {
+    let subs: &[&str] = if opts.stream.is_some() {
+        &["outbox"]
+    } else {
+        &["events", "outbox"]
+    };
+    for sub in subs {
         let _ = std::fs::create_dir_all(opts.dir.join(sub));
     }
     let max = opened.config.ingest.max_line_bytes as usize;
@@ -535,6 +580,9 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         out,
         opts.print_events && !opts.once && opts.console.is_none(),
     );
+    if let (Some(url), Some(_), false) = (&opts.stream, &opts.console, opts.read_only) {
+        core.actions = Some(crate::stream::sink::ActionSender::start(url.clone()));
+    }
     if !opts.read_only {
         let dir = opts.dir.join("outbox");
         let durable = core.journal.as_ref().map(|j| j.state.clone());
@@ -587,13 +635,24 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 stop.clone(),
             );
             let (stdin, legacy, root) = (opts.stdin, opts.legacy, opts.dir.clone());
+            let stream = opts.stream.clone();
             Some(
                 std::thread::Builder::new()
                     .name("source".into())
                     .spawn(move || {
                         let deliver =
                             |items, caught_up| tx.blocking_send(Batch { items, caught_up }).is_ok();
-                        if stdin {
+                        if let Some(url) = stream {
+                            crate::stream::source::run(
+                                &url,
+                                checkpoints,
+                                max,
+                                once,
+                                stop,
+                                now_ms,
+                                deliver,
+                            )
+                        } else if stdin {
                             crate::ingest::stdin::run(max, now_ms, deliver)
                         } else if legacy {
                             crate::ingest::legacy::run(
@@ -644,6 +703,9 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                     crate::ui::JournalState::Ok
                 };
                 app.tui_logger = true;
+                if opts.stream.is_some() && !opts.read_only {
+                    app.stream = Some(crate::ui::StreamState::Connected);
+                }
                 for p in &log_problems {
                     app.push_log(p.clone());
                 }
@@ -746,9 +808,16 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         // A source that stopped on an error ends the run with it.
         let mut code = 0;
         if let Some(s) = source {
-            if let Ok(Err(e)) = s.join() {
-                eprintln!("coord watch: reading events stopped: {e}");
-                code = 2;
+            match s.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    eprintln!("coord watch: reading events stopped: {e}");
+                    code = 2;
+                }
+                Err(_) => {
+                    eprintln!("coord watch: reading events stopped: the source failed");
+                    code = 2;
+                }
             }
         }
         tracing::info!(code, "stopped");

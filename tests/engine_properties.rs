@@ -632,6 +632,7 @@ fn run_journaled(steps: &[Step], with_plan: bool) -> Result<(), TestCaseError> {
             off,
             end: off + raw.len() as u64 + 1,
             line: off / 100 + 1,
+            entry: None,
         };
         off = pos.end;
         let origin = Origin {

@@ -110,12 +110,13 @@ impl Script {
                         off: *off,
                         end: *off + raw.len() as u64 + 1,
                         line: *line + 1,
+                        entry: None,
                     };
                     record::event(&mut buf, seq, &at, &p, raw.as_bytes());
                     *off = p.end;
                     *line += 1;
                 }
-                Step::Action(op) => record::action(&mut buf, seq, &at, op),
+                Step::Action(op) => record::action(&mut buf, seq, &at, op, None),
                 Step::Tick => record::tick(&mut buf, seq, &at),
             }
         }

@@ -665,6 +665,7 @@ mod tests {
             off: line * 100,
             end: line * 100 + 99,
             line,
+            entry: None,
         }
     }
 
@@ -818,6 +819,7 @@ mod tests {
                     note: Some("on it".into()),
                 },
             ),
+            None,
         );
         record::action(
             &mut b,
@@ -830,6 +832,7 @@ mod tests {
                     note: None,
                 },
             ),
+            None,
         );
         record::effect(
             &mut b,

@@ -83,6 +83,7 @@ pub fn run(opts: &DemoOptions) -> Result<i32> {
         print_events: true,
         stdin: false,
         legacy: false,
+        stream: None,
         console: console.then(|| opts.operator.clone()),
         demo: true,
         run_for: opts.duration.map(Duration::from_secs_f64),

@@ -3,8 +3,11 @@
 //! parser's reason on stderr, nothing written), 2 any other error.
 
 use crate::publish::{publish, publish_str, PublishError, PublishedEvent};
+use crate::stream::sink::publish_to;
+use crate::stream::StreamUrl;
 use serde_json::{Map, Value};
-use std::path::Path;
+use std::io::Write;
+use std::path::PathBuf;
 
 /// The event as the command line gave it.
 #[derive(Clone, Debug, Default)]
@@ -71,11 +74,21 @@ impl Fields {
     }
 }
 
-/// Runs the command; returns the exit code. The id goes to stdout, errors to stderr.
-pub fn run(dir: &Path, source: Source) -> u8 {
-    match publish_source(dir, source) {
-        Ok(published) => {
-            println!("{}", published.id);
+/// Where events go: a coordination directory or a Redis stream.
+pub enum Target {
+    Dir(PathBuf),
+    Stream(StreamUrl),
+}
+
+/// Runs the command; returns the exit code. The ids go to stdout, a line each;
+/// errors to stderr.
+pub fn run(target: &Target, source: Source) -> u8 {
+    match publish_source(target, source) {
+        Ok(ids) => {
+            let mut out = std::io::stdout().lock();
+            for id in ids {
+                let _ = writeln!(out, "{id}");
+            }
             0
         }
         Err(e) => {
@@ -85,9 +98,9 @@ pub fn run(dir: &Path, source: Source) -> u8 {
     }
 }
 
-fn publish_source(dir: &Path, source: Source) -> Result<PublishedEvent, PublishError> {
-    match source {
-        Source::Fields(fields) => publish(dir, &fields.to_event()),
+fn publish_source(target: &Target, source: Source) -> Result<Vec<String>, PublishError> {
+    let text = match source {
+        Source::Fields(fields) => return publish_values(target, &[fields.to_event()]),
         Source::Json(text) if text == "-" => {
             let mut buf = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf).map_err(|source| {
@@ -96,9 +109,51 @@ fn publish_source(dir: &Path, source: Source) -> Result<PublishedEvent, PublishE
                     source,
                 }
             })?;
-            publish_str(dir, buf.trim_end_matches(['\n', '\r']))
+            buf
         }
-        Source::Json(text) => publish_str(dir, &text),
+        Source::Json(text) => text,
+    };
+    // One object (pretty-printed or not) or several, as JSON Lines. A text that
+    // is not a sequence of JSON values is refused in the parser's own words.
+    let values: Result<Vec<Value>, _> = serde_json::Deserializer::from_str(&text)
+        .into_iter::<Value>()
+        .collect();
+    match values {
+        Ok(values) if values.len() > 1 => publish_values(target, &values),
+        _ => {
+            let text = text.trim_end_matches(['\n', '\r']);
+            match target {
+                Target::Dir(dir) => Ok(vec![publish_str(dir, text)?.id]),
+                Target::Stream(_) => {
+                    crate::publish::check_str(text)?;
+                    let value = serde_json::from_str(text)
+                        .map_err(|e| PublishError::Invalid(e.to_string()))?;
+                    publish_values(target, &[value])
+                }
+            }
+        }
+    }
+}
+
+/// Every event checked before any is written; then appended in order.
+fn publish_values(target: &Target, values: &[Value]) -> Result<Vec<String>, PublishError> {
+    match target {
+        Target::Stream(url) => Ok(publish_to(url, values)?.into_iter().map(|p| p.id).collect()),
+        Target::Dir(dir) => {
+            let now = chrono::Utc::now();
+            for (i, v) in values.iter().enumerate() {
+                crate::publish::prepare(v, now).map_err(|e| match e {
+                    PublishError::Invalid(why) if values.len() > 1 => {
+                        PublishError::Invalid(format!("event {}: {why}", i + 1))
+                    }
+                    e => e,
+                })?;
+            }
+            values
+                .iter()
+                .map(|v| publish(dir, v).map(|p: PublishedEvent| p.id))
+                .collect()
+        }
     }
 }
 

@@ -96,6 +96,22 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The alerts the action names, in order.
+    pub fn alerts_mut(&mut self) -> Vec<&mut u64> {
+        match self {
+            Action::AcknowledgeAll { alerts } => alerts.iter_mut().collect(),
+            Action::Acknowledge { alert, .. }
+            | Action::Escalate { alert }
+            | Action::Reassign { alert, .. }
+            | Action::Snooze { alert, .. }
+            | Action::Resolve { alert, .. }
+            | Action::FalseAlarm { alert, .. }
+            | Action::Note { alert, .. } => vec![alert],
+        }
+    }
+}
+
 /// Who or what caused a transition.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]

@@ -135,6 +135,7 @@ impl DirSource {
                 off: 0,
                 end: 0,
                 line: 0,
+                entry: None,
             };
             out(Item::Source {
                 pos,
@@ -228,6 +229,7 @@ impl DirSource {
                     src: pos.src.to_string(),
                     end: pos.end,
                     line: pos.line,
+                    entry: None,
                 };
                 self.checkpoints.insert(pos.file.to_string(), c);
                 self.by_inode.insert(key, pos.file.to_string());

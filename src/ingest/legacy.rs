@@ -470,6 +470,7 @@ fn pos(src: &Arc<str>, file: &Arc<str>, off: u64, end: u64, line: u64) -> Pos {
         off,
         end,
         line,
+        entry: None,
     }
 }
 
@@ -951,7 +952,7 @@ mod tests {
     fn replayed(items: &[Item], into: &mut Checkpoints) {
         for i in items {
             let p = match i {
-                Item::Line { pos, .. } | Item::Source { pos, .. } => pos,
+                Item::Line { pos, .. } | Item::Source { pos, .. } | Item::Action { pos, .. } => pos,
             };
             into.insert(
                 p.file.to_string(),
@@ -959,6 +960,7 @@ mod tests {
                     src: p.src.to_string(),
                     end: p.end,
                     line: p.line,
+                    entry: None,
                 },
             );
         }
@@ -1253,6 +1255,7 @@ mod tests {
                 src: "events/a.jsonl".into(),
                 end: 10,
                 line: 1,
+                entry: None,
             },
         );
         let items = scan_once(&f.root, &ck, 1 << 20, now()).unwrap();

@@ -57,6 +57,7 @@ pub fn run(
                     off,
                     end,
                     line: line_no,
+                    entry: None,
                 };
                 batch.push(Item::Line { pos, raw, parsed });
             }

@@ -28,6 +28,8 @@ pub struct Pos {
     pub off: u64,
     pub end: u64,
     pub line: u64,
+    /// A stream entry's id (`1764000000000-0`): the checkpoint of a stream source.
+    pub entry: Option<Arc<str>>,
 }
 
 /// What a source hands the runtime; lines are nearly all of it, so they are
@@ -40,6 +42,13 @@ pub enum Item {
         pos: Pos,
         raw: Vec<u8>,
         parsed: Result<Event, ParseError>,
+    },
+    /// An operator's action read from a stream (every console applies it), with
+    /// the dedup keys of the alerts it names.
+    Action {
+        pos: Pos,
+        op: crate::engine::OperatorAction,
+        keys: Vec<String>,
     },
     /// A file was truncated, rewritten, rotated or let go; reading goes on at `pos.end`.
     Source { pos: Pos, what: &'static str },
@@ -214,6 +223,7 @@ impl Tailer {
                 off: 0,
                 end: 0,
                 line: 0,
+                entry: None,
             };
             out(Item::Source { pos, what });
         }
@@ -244,6 +254,7 @@ impl Tailer {
             off,
             end,
             line: self.line_no,
+            entry: None,
         }
     }
 
@@ -333,6 +344,7 @@ impl Tailer {
                     off,
                     end,
                     line: *line_no,
+                    entry: None,
                 };
                 out(Item::Line { pos, raw, parsed });
             });

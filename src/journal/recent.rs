@@ -135,6 +135,7 @@ mod tests {
                     off: i * 100,
                     end: i * 100 + 99,
                     line: i + 1,
+                    entry: None,
                 };
                 let raw = format!(r#"{{"type":"heartbeat","agent":"a","id":"e{i}"}}"#);
                 record::event(&mut buf, i, &at, &p, raw.as_bytes());
@@ -215,6 +216,7 @@ mod tests {
             off: 0,
             end: 5,
             line: 1,
+            entry: None,
         };
         let mut buf = Vec::new();
         let origin = Origin {

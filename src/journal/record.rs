@@ -29,6 +29,8 @@ pub struct Position<'a> {
     pub end: u64,
     /// 1-based line number.
     pub line: u64,
+    /// A stream entry's id: where a stream source resumes.
+    pub entry: Option<&'a str>,
 }
 
 /// The time of a record: milliseconds, UTC. The runtime applies inputs at times
@@ -104,6 +106,10 @@ fn position(buf: &mut Vec<u8>, p: &Position) {
         buf.extend_from_slice(key);
         buf.extend_from_slice(n.format(v).as_bytes());
     }
+    if let Some(entry) = p.entry {
+        buf.extend_from_slice(b",\"entry\":");
+        push_str_lit(buf, entry);
+    }
 }
 
 /// An ingested event; `raw` is its line, a JSON object, embedded as it was read.
@@ -131,8 +137,12 @@ pub fn tick(buf: &mut Vec<u8>, seq: u64, at: &str) {
     buf.extend_from_slice(b"}\n");
 }
 
-pub fn action(buf: &mut Vec<u8>, seq: u64, at: &str, op: &OperatorAction) {
+/// An operator's action; one read from a stream carries its entry's position.
+pub fn action(buf: &mut Vec<u8>, seq: u64, at: &str, op: &OperatorAction, p: Option<&Position>) {
     head(buf, seq, at, "action");
+    if let Some(p) = p {
+        position(buf, p);
+    }
     buf.extend_from_slice(b",\"op\":");
     serde_json::to_writer(&mut *buf, op).expect("an action serialises");
     buf.extend_from_slice(b"}\n");
@@ -186,6 +196,8 @@ pub struct Record<'a> {
     #[serde(default)]
     pub line: Option<u64>,
     #[serde(default, borrow)]
+    pub entry: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
     pub raw: Option<&'a RawValue>,
     #[serde(default)]
     pub reason: Option<String>,
@@ -207,6 +219,7 @@ impl Record<'_> {
             off: self.off?,
             end: self.end?,
             line: self.line.unwrap_or(0),
+            entry: self.entry.as_deref(),
         })
     }
 
@@ -258,6 +271,7 @@ mod tests {
             off: 10,
             end: 50,
             line: 2,
+            entry: None,
         };
         let mut buf = Vec::new();
         let raw = br#"{"type":"x","msg":"a\"b\u0000"}"#;

@@ -24,6 +24,8 @@ pub struct Checkpoint {
     pub src: String,
     pub end: u64,
     pub line: u64,
+    /// For a stream: the last entry read, where reading resumes.
+    pub entry: Option<String>,
 }
 
 /// Checkpoints by source identity (`dev:ino:hash`, or a stream id).
@@ -173,6 +175,8 @@ struct FastRecord<'a> {
     #[serde(default)]
     line: Option<u64>,
     #[serde(default, borrow)]
+    entry: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
     raw: Option<Unvalidated<'a>>,
     // The rest only so that this reads exactly the records `Record` reads.
     #[serde(default)]
@@ -218,6 +222,7 @@ fn read_record(
                     off,
                     end,
                     line: rec.line.unwrap_or(0),
+                    entry: rec.entry.as_deref(),
                 }),
                 _ => None,
             };
@@ -264,6 +269,9 @@ fn note(checkpoints: &mut Checkpoints, p: &Position) {
             }
             c.end = p.end;
             c.line = p.line;
+            if let Some(entry) = p.entry {
+                c.entry = Some(entry.to_string());
+            }
         }
         None => {
             checkpoints.insert(
@@ -272,6 +280,7 @@ fn note(checkpoints: &mut Checkpoints, p: &Position) {
                     src: p.src.to_string(),
                     end: p.end,
                     line: p.line,
+                    entry: p.entry.map(str::to_string),
                 },
             );
         }
@@ -294,7 +303,7 @@ pub fn apply_record(
 /// Notes a record's checkpoint and returns its input, if it is one.
 fn record_input(rec: &Record, checkpoints: &mut Checkpoints, opts: &ParseOptions) -> Option<Input> {
     if let Some(p) = rec.position() {
-        if matches!(rec.kind.as_ref(), "event" | "error" | "source") {
+        if matches!(rec.kind.as_ref(), "event" | "error" | "source" | "action") {
             note(checkpoints, &p);
         }
     }

@@ -258,6 +258,14 @@ pub enum UiAction {
     Quit,
 }
 
+/// The link to a Redis stream, as the status bar shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamState {
+    Connected,
+    /// Redis is down or unreachable: reconnecting with backoff.
+    Disconnected,
+}
+
 /// The journal as the status bar reports it; set by the loop.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum JournalState {
@@ -329,6 +337,8 @@ pub struct App {
     pub key_errors: Vec<String>,
     pub theme: Theme,
     pub journal: JournalState,
+    /// A console on a Redis stream: whether it is reading it (`None` otherwise).
+    pub stream: Option<StreamState>,
     /// The Log pane draws tui-logger's buffer (set once the loop has called
     /// `tui_logger::init_logger` and installed `TuiTracingSubscriberLayer`);
     /// otherwise it draws `log`.
@@ -396,6 +406,7 @@ impl App {
             key_errors,
             theme: Theme::from_env(config.ui.theme),
             journal: JournalState::Ok,
+            stream: None,
             tui_logger: false,
             log: VecDeque::new(),
             log_scroll: 0,

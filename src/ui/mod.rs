@@ -51,5 +51,5 @@ pub mod render;
 pub mod status_bar;
 pub mod theme;
 
-pub use app::{App, JournalState, Pane, UiAction};
+pub use app::{App, JournalState, Pane, StreamState, UiAction};
 pub use render::draw;

@@ -2,7 +2,7 @@
 //! level, events/s, journal state, a message, the clock. Segments are dropped,
 //! least important first, until the bar fits its width.
 
-use super::app::{App, JournalState};
+use super::app::{App, JournalState, StreamState};
 use super::progress::{eta_text, outlook_word};
 use super::render::put_line;
 use crate::engine::{Engine, Time};
@@ -111,6 +111,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, engine: &Engine, now: Ti
         spans: vec![journal],
         priority: jprio,
     });
+    match app.stream {
+        Some(StreamState::Connected) => segs.push(Segment {
+            spans: vec![Span::raw("stream ok")],
+            priority: 3,
+        }),
+        Some(StreamState::Disconnected) => segs.push(Segment {
+            spans: vec![Span::styled("STREAM DISCONNECTED, retrying", theme.bad())],
+            priority: 8,
+        }),
+        None => {}
+    }
     if let Some(msg) = &app.status {
         segs.push(Segment {
             spans: vec![Span::styled(sanitize(msg).into_owned(), theme.warn())],
