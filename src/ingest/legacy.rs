@@ -951,9 +951,7 @@ mod tests {
     /// What replay rebuilds: the last position of each identity.
     fn replayed(items: &[Item], into: &mut Checkpoints) {
         for i in items {
-            let p = match i {
-                Item::Line { pos, .. } | Item::Source { pos, .. } | Item::Action { pos, .. } => pos,
-            };
+            let p = i.pos();
             into.insert(
                 p.file.to_string(),
                 Checkpoint {
@@ -1142,13 +1140,7 @@ mod tests {
             assert!(e.id.starts_with("legacy:coordination_alerts.json:"));
         }
         // Positions: the entry's index, and its hash as where reading resumes.
-        let lines: Vec<u64> = all
-            .iter()
-            .map(|i| match i {
-                Item::Line { pos, .. } => pos.line,
-                Item::Source { pos, .. } => pos.line,
-            })
-            .collect();
+        let lines: Vec<u64> = all.iter().map(|i| i.pos().line).collect();
         assert_eq!(lines, [1, 2, 3]);
     }
 

@@ -54,6 +54,15 @@ pub enum Item {
     Source { pos: Pos, what: &'static str },
 }
 
+impl Item {
+    /// The checkpoint the item advances.
+    pub fn pos(&self) -> &Pos {
+        match self {
+            Item::Line { pos, .. } | Item::Action { pos, .. } | Item::Source { pos, .. } => pos,
+        }
+    }
+}
+
 /// FNV-1a of the first line (or the first 4 KiB): `None` until there is one.
 pub fn fingerprint(file: &File) -> io::Result<Option<u64>> {
     fingerprint_of(file, false)
@@ -476,6 +485,7 @@ mod tests {
                 got.push(match i {
                     Item::Line { raw, .. } => String::from_utf8_lossy(&raw).into_owned(),
                     Item::Source { what, pos } => format!("{what}@{}", pos.end),
+                    other => format!("{other:?}"),
                 })
             },
         )
