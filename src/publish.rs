@@ -97,30 +97,76 @@ pub fn publish_at(
     event: &Value,
     now: DateTime<Utc>,
 ) -> Result<PublishedEvent, PublishError> {
-    let prepared = prepare(event, now)?;
+    let mut one = publish_all_at(dir, std::slice::from_ref(event), now)?;
+    Ok(one.remove(0))
+}
+
+/// Publishes several events: every one is checked before any is written, then
+/// each is appended with a `write` of its own, in order.
+pub fn publish_many(dir: &Path, events: &[Value]) -> Result<Vec<PublishedEvent>, PublishError> {
+    publish_all_at(dir, events, Utc::now())
+}
+
+fn publish_all_at(
+    dir: &Path,
+    events: &[Value],
+    now: DateTime<Utc>,
+) -> Result<Vec<PublishedEvent>, PublishError> {
+    let prepared = prepare_all(events, now)?;
     if !dir.is_dir() {
         return Err(PublishError::NoDirectory(dir.to_path_buf()));
     }
     let max = load_config(dir)?.ingest.max_line_bytes as usize;
-    if prepared.line.len() > max {
-        return Err(PublishError::Invalid(format!(
-            "line of {} bytes is over max_line_bytes ({max})",
-            prepared.line.len()
-        )));
+    for p in &prepared {
+        check_len(p, max)?;
     }
-    let events = dir.join("events");
-    std::fs::create_dir_all(&events).map_err(|source| PublishError::Io {
-        path: events.clone(),
+    let dir = dir.join("events");
+    std::fs::create_dir_all(&dir).map_err(|source| PublishError::Io {
+        path: dir.clone(),
         source,
     })?;
-    let path = events.join(format!("{}.jsonl", prepared.stem));
-    append_line(&path, prepared.line.as_bytes())?;
-    Ok(PublishedEvent {
-        id: prepared.id,
-        ts: prepared.ts,
-        path,
-        line: prepared.line,
-    })
+    let mut out = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        let path = dir.join(format!("{}.jsonl", p.stem));
+        append_line(&path, p.line.as_bytes())?;
+        out.push(PublishedEvent {
+            id: p.id,
+            ts: p.ts,
+            path,
+            line: p.line,
+        });
+    }
+    Ok(out)
+}
+
+/// `prepare` for each event; a refusal names the event's place in a batch.
+pub(crate) fn prepare_all(
+    events: &[Value],
+    now: DateTime<Utc>,
+) -> Result<Vec<Prepared>, PublishError> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| {
+            prepare(event, now).map_err(|e| match e {
+                PublishError::Invalid(why) if events.len() > 1 => {
+                    PublishError::Invalid(format!("event {}: {why}", i + 1))
+                }
+                e => e,
+            })
+        })
+        .collect()
+}
+
+/// Refuses a line that ingestion would skip as too long.
+pub(crate) fn check_len(p: &Prepared, max: usize) -> Result<(), PublishError> {
+    if p.line.len() > max {
+        return Err(PublishError::Invalid(format!(
+            "line of {} bytes is over max_line_bytes ({max})",
+            p.line.len()
+        )));
+    }
+    Ok(())
 }
 
 /// An event ready to write: its line, validated, and the file stem it goes to.

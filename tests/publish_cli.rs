@@ -223,6 +223,46 @@ fn json_from_stdin() {
     assert_eq!(all[0]["id"].as_str(), Some(stdout(&out).trim()));
 }
 
+/// `coord publish DIR --json -` with `input` on stdin.
+fn publish_stdin(dir: &Path, input: &[u8]) -> std::process::Output {
+    let mut child = Command::new(COORD)
+        .args(["publish", dir.to_str().unwrap(), "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn json_lines_from_stdin_are_all_published_or_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = b"{\"type\":\"agent_heartbeat\",\"agent\":\"a\"}\n{\"type\":\"progress_update\",\"progress\":250}\n";
+    let out = publish_stdin(tmp.path(), bad);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("event 2"), "{}", stderr(&out));
+    nothing_written(tmp.path());
+    let good = b"{\"type\":\"agent_heartbeat\",\"agent\":\"a\"}\n{\"type\":\"task_assigned\",\"agent\":\"b\",\"task\":\"T\",\"id\":\"t1\"}\n{\n \"type\": \"agent_heartbeat\",\n \"agent\": \"a\"\n}\n";
+    let out = publish_stdin(tmp.path(), good);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ids: Vec<String> = stdout(&out).lines().map(String::from).collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids[1], "t1");
+    let all = lines(tmp.path());
+    assert_eq!(all.len(), 3);
+    let mut written: Vec<String> = all
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().into())
+        .collect();
+    written.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(written, want);
+}
+
 #[test]
 fn fields_flags_and_filled_id_and_ts() {
     let tmp = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 //! `publish`. Exit 0 published (the id on stdout), 1 the event was refused (the
 //! parser's reason on stderr, nothing written), 2 any other error.
 
-use crate::publish::{publish, publish_str, PublishError, PublishedEvent};
+use crate::publish::{publish_many, publish_str, PublishError};
 use crate::stream::sink::publish_to;
 use crate::stream::StreamUrl;
 use serde_json::{Map, Value};
@@ -139,21 +139,10 @@ fn publish_source(target: &Target, source: Source) -> Result<Vec<String>, Publis
 fn publish_values(target: &Target, values: &[Value]) -> Result<Vec<String>, PublishError> {
     match target {
         Target::Stream(url) => Ok(publish_to(url, values)?.into_iter().map(|p| p.id).collect()),
-        Target::Dir(dir) => {
-            let now = chrono::Utc::now();
-            for (i, v) in values.iter().enumerate() {
-                crate::publish::prepare(v, now).map_err(|e| match e {
-                    PublishError::Invalid(why) if values.len() > 1 => {
-                        PublishError::Invalid(format!("event {}: {why}", i + 1))
-                    }
-                    e => e,
-                })?;
-            }
-            values
-                .iter()
-                .map(|v| publish(dir, v).map(|p: PublishedEvent| p.id))
-                .collect()
-        }
+        Target::Dir(dir) => Ok(publish_many(dir, values)?
+            .into_iter()
+            .map(|p| p.id)
+            .collect()),
     }
 }
 

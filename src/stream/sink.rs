@@ -7,7 +7,7 @@
 use super::{StreamUrl, ACTION_FIELD, EVENT_FIELD};
 use crate::config::IngestConfig;
 use crate::engine::OperatorAction;
-use crate::publish::{prepare, PublishError};
+use crate::publish::{check_len, prepare_all, PublishError};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::mpsc;
@@ -56,23 +56,9 @@ impl Publisher {
     /// Validates every event, fills `id` and `ts` where missing, then appends
     /// them in order. Nothing is sent when one is refused.
     pub fn publish(&mut self, events: &[Value]) -> Result<Vec<StreamPublished>, PublishError> {
-        let now = Utc::now();
-        let mut prepared = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            let p = prepare(event, now).map_err(|e| match e {
-                PublishError::Invalid(why) if events.len() > 1 => {
-                    PublishError::Invalid(format!("event {}: {why}", i + 1))
-                }
-                e => e,
-            })?;
-            if p.line.len() > self.max_line_bytes {
-                return Err(PublishError::Invalid(format!(
-                    "line of {} bytes is over max_line_bytes ({})",
-                    p.line.len(),
-                    self.max_line_bytes
-                )));
-            }
-            prepared.push(p);
+        let prepared = prepare_all(events, Utc::now())?;
+        for p in &prepared {
+            check_len(p, self.max_line_bytes)?;
         }
         let mut out = Vec::with_capacity(prepared.len());
         for slice in prepared.chunks(PIPELINE) {
