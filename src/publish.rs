@@ -112,7 +112,15 @@ fn publish_all_at(
     events: &[Value],
     now: DateTime<Utc>,
 ) -> Result<Vec<PublishedEvent>, PublishError> {
-    let prepared = prepare_all(events, now)?;
+    write_prepared(dir, prepare_all(events, now)?)
+}
+
+/// Appends events already prepared, each with a `write` of its own, in order,
+/// once every one is known to fit.
+pub(crate) fn write_prepared(
+    dir: &Path,
+    prepared: Vec<Prepared>,
+) -> Result<Vec<PublishedEvent>, PublishError> {
     if !dir.is_dir() {
         return Err(PublishError::NoDirectory(dir.to_path_buf()));
     }
@@ -144,18 +152,20 @@ pub(crate) fn prepare_all(
     events: &[Value],
     now: DateTime<Utc>,
 ) -> Result<Vec<Prepared>, PublishError> {
+    let many = events.len() > 1;
     events
         .iter()
         .enumerate()
-        .map(|(i, event)| {
-            prepare(event, now).map_err(|e| match e {
-                PublishError::Invalid(why) if events.len() > 1 => {
-                    PublishError::Invalid(format!("event {}: {why}", i + 1))
-                }
-                e => e,
-            })
-        })
+        .map(|(i, event)| prepare(event, now).map_err(|e| if many { numbered(i, e) } else { e }))
         .collect()
+}
+
+/// A refusal naming the event's place in a batch (`i` from 0).
+pub(crate) fn numbered(i: usize, e: PublishError) -> PublishError {
+    match e {
+        PublishError::Invalid(why) => PublishError::Invalid(format!("event {}: {why}", i + 1)),
+        e => e,
+    }
 }
 
 /// Refuses a line that ingestion would skip as too long.
@@ -197,11 +207,8 @@ pub(crate) fn prepare(event: &Value, now: DateTime<Utc>) -> Result<Prepared, Pub
     let Value::Object(map) = event else {
         unreachable!("the parser accepts objects only");
     };
-    let stem = parsed
-        .agent
-        .as_deref()
-        .map_or_else(|| DEFAULT_STEM.to_string(), file_stem);
-    let missing_id = parsed.id == format!("{}:{}", origin().source, origin().offset);
+    let stem = stem_of(&parsed);
+    let missing_id = lacks_id(&parsed);
     // Filled fields first, so a line reads type-time-id at a glance.
     let mut out = Map::with_capacity(map.len() + 2);
     if let Some((k, v)) = map.iter().find(|(k, _)| k.as_str() == "type") {
@@ -227,6 +234,38 @@ pub(crate) fn prepare(event: &Value, now: DateTime<Utc>) -> Result<Prepared, Pub
         id: event.id,
         ts: event.ts,
         stem,
+        line,
+    })
+}
+
+fn stem_of(e: &crate::model::Event) -> String {
+    e.agent
+        .as_deref()
+        .map_or_else(|| DEFAULT_STEM.to_string(), file_stem)
+}
+
+/// The parser stood the origin in for a missing id.
+fn lacks_id(e: &crate::model::Event) -> bool {
+    e.id == format!("{}:{}", origin().source, origin().offset)
+}
+
+/// `prepare` for an event given as JSON text. One that needs nothing filled in
+/// is sent as it was written (its line breaks, only ever whitespace in valid
+/// JSON, made spaces), checked by one pass of the ingestion parser.
+pub(crate) fn prepare_text(text: &str, now: DateTime<Utc>) -> Result<Prepared, PublishError> {
+    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let line = text.trim().replace(['\n', '\r'], " ");
+    let event = parse_line(line.as_bytes(), &origin(), now, &ParseOptions::default())
+        .map_err(|e| PublishError::Invalid(e.reason))?;
+    if event.ts_assumed || lacks_id(&event) {
+        let value: Value =
+            serde_json::from_str(&line).map_err(|e| PublishError::Invalid(e.to_string()))?;
+        return prepare(&value, now);
+    }
+    Ok(Prepared {
+        stem: stem_of(&event),
+        id: event.id,
+        ts: event.ts,
         line,
     })
 }

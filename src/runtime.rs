@@ -223,7 +223,8 @@ impl<W: Write> Core<W> {
                     self.apply(Input::Operator(op), now, &at);
                 }
                 Item::Source { pos, what } => {
-                    if matches!(what, "connected" | "disconnected") {
+                    let link = matches!(what, "connected" | "disconnected");
+                    if link {
                         self.stream_down = what == "disconnected";
                         if let Some(app) = self.app.as_mut() {
                             app.stream = Some(if self.stream_down {
@@ -242,6 +243,16 @@ impl<W: Write> Core<W> {
                     }
                     if what != "opened" {
                         let _ = writeln!(self.out, "{at} source {what} src={}", q(&pos.src));
+                    }
+                    if link {
+                        // The PM agent hears of a stream going away and coming back.
+                        let kind = if self.stream_down {
+                            "stream_disconnected"
+                        } else {
+                            "stream_connected"
+                        };
+                        let body = json!({ "stream": pos.src.as_ref(), "resume_after": pos.entry.as_deref() });
+                        self.notice(system(now, kind, body), &at);
                     }
                 }
             }

@@ -331,6 +331,18 @@ fn redis_down_at_start_and_restarted_mid_stream_loses_nothing() {
         journal_event_count(&state) >= 6000
     });
     assert_eq!(terminate(child), Some(0));
+    // The system channel heard of each disconnection and reconnection.
+    let outbox = std::fs::read_to_string(state.join("outbox/log.jsonl")).unwrap();
+    assert_eq!(
+        outbox.matches("\"stream_disconnected\"").count(),
+        2,
+        "{outbox}"
+    );
+    assert_eq!(
+        outbox.matches("\"stream_connected\"").count(),
+        2,
+        "{outbox}"
+    );
     assert_ids_once(&state, &ids(1, 6000));
     let c = &stream_status(&url, &state)["counts"];
     assert_eq!(c["events"].as_u64(), Some(6000), "{c}");

@@ -2,9 +2,12 @@
 //! `publish`. Exit 0 published (the id on stdout), 1 the event was refused (the
 //! parser's reason on stderr, nothing written), 2 any other error.
 
-use crate::publish::{publish_many, publish_str, PublishError};
-use crate::stream::sink::publish_to;
+use crate::publish::{
+    numbered, prepare_text, publish_many, publish_str, write_prepared, PublishError,
+};
+use crate::stream::sink::{publish_to, Publisher};
 use crate::stream::StreamUrl;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -85,10 +88,11 @@ pub enum Target {
 pub fn run(target: &Target, source: Source) -> u8 {
     match publish_source(target, source) {
         Ok(ids) => {
-            let mut out = std::io::stdout().lock();
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for id in ids {
                 let _ = writeln!(out, "{id}");
             }
+            let _ = out.flush();
             0
         }
         Err(e) => {
@@ -113,16 +117,17 @@ fn publish_source(target: &Target, source: Source) -> Result<Vec<String>, Publis
         }
         Source::Json(text) => text,
     };
-    // One object (pretty-printed or not) or several, as JSON Lines. A text that
-    // is not a sequence of JSON values is refused in the parser's own words.
-    let values: Result<Vec<Value>, _> = serde_json::Deserializer::from_str(&text)
-        .into_iter::<Value>()
-        .collect();
-    match values {
-        Ok(values) if values.len() > 1 => publish_values(target, &values),
+    // One object (pretty-printed or not) or several, as JSON Lines. Several are
+    // read and checked one at a time (only their lines are kept), all before any
+    // is written. A text that is not JSON is refused in the parser's own words.
+    let mut values = serde_json::Deserializer::from_str(&text)
+        .into_iter::<&RawValue>()
+        .peekable();
+    let first = match values.next() {
+        Some(Ok(v)) if values.peek().is_some() => v,
         _ => {
             let text = text.trim_end_matches(['\n', '\r']);
-            match target {
+            return match target {
                 Target::Dir(dir) => Ok(vec![publish_str(dir, text)?.id]),
                 Target::Stream(_) => {
                     crate::publish::check_str(text)?;
@@ -130,9 +135,21 @@ fn publish_source(target: &Target, source: Source) -> Result<Vec<String>, Publis
                         .map_err(|e| PublishError::Invalid(e.to_string()))?;
                     publish_values(target, &[value])
                 }
-            }
+            };
         }
+    };
+    let now = chrono::Utc::now();
+    let mut prepared = vec![prepare_text(first.get(), now).map_err(|e| numbered(0, e))?];
+    for (i, v) in values.enumerate() {
+        let v = v.map_err(|e| numbered(i + 1, PublishError::Invalid(format!("not JSON: {e}"))))?;
+        prepared.push(prepare_text(v.get(), now).map_err(|e| numbered(i + 1, e))?);
     }
+    let ids = prepared.iter().map(|p| p.id.clone()).collect();
+    match target {
+        Target::Dir(dir) => drop(write_prepared(dir, prepared)?),
+        Target::Stream(url) => drop(Publisher::connect(url)?.send_prepared(prepared)?),
+    }
+    Ok(ids)
 }
 
 /// Every event checked before any is written; then appended in order.

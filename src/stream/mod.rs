@@ -172,6 +172,63 @@ mod tests {
         }
     }
 
+    /// Two consoles that numbered the same two alerts the other way round: an
+    /// acknowledgement made in one lands on the same alert in the other.
+    #[test]
+    fn an_action_names_its_alert_by_key_whatever_its_number() {
+        use crate::engine::{Action, Input};
+        use crate::model::event::{parse_line, Origin, ParseOptions};
+        let now = chrono::Utc::now();
+        let blocker = |c: &str| {
+            let line = format!(r#"{{"type":"blocker_detected","component":"{c}","id":"b-{c}"}}"#);
+            let origin = Origin {
+                source: "t",
+                line: 1,
+                offset: 0,
+            };
+            Input::Event(
+                parse_line(line.as_bytes(), &origin, now, &ParseOptions::default()).unwrap(),
+            )
+        };
+        let engine = |order: [&str; 2]| {
+            let mut e = Engine::new(crate::config::Config::default(), None);
+            for c in order {
+                e.apply(blocker(c), now);
+            }
+            e
+        };
+        let (a, mut b) = (engine(["api", "db"]), engine(["db", "api"]));
+        let op = OperatorAction {
+            operator: "ann".into(),
+            action: Action::Acknowledge {
+                alert: 1,
+                note: None,
+            },
+        };
+        let keys = alert_keys(&op, &a);
+        assert_eq!(keys, [a.alerts.get(1).unwrap().key.clone()]);
+        let mut theirs = op.clone();
+        resolve_alerts(&mut theirs, &keys, &b);
+        assert_eq!(
+            theirs.action,
+            Action::Acknowledge {
+                alert: 2,
+                note: None
+            }
+        );
+        b.apply(Input::Operator(theirs), now);
+        let acked = b.alerts.get(2).unwrap();
+        assert_eq!(acked.component.as_deref(), Some("api"));
+        assert_eq!(acked.ack_owner.as_deref(), Some("ann"));
+        // Where the numbers agree, or the key is unknown, the id stays.
+        let mut same = op.clone();
+        resolve_alerts(&mut same, &keys, &a);
+        assert_eq!(same, op);
+        let mut unknown = op.clone();
+        resolve_alerts(&mut unknown, &["nothing".into()], &b);
+        assert_eq!(unknown, op);
+    }
+
     #[test]
     fn the_default_state_directory_is_named_after_the_stream() {
         let u = StreamUrl::parse("redis://box:7000/team/fleet").unwrap();

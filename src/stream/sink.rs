@@ -7,7 +7,7 @@
 use super::{StreamUrl, ACTION_FIELD, EVENT_FIELD};
 use crate::config::IngestConfig;
 use crate::engine::OperatorAction;
-use crate::publish::{check_len, prepare_all, PublishError};
+use crate::publish::{check_len, prepare_all, Prepared, PublishError};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::mpsc;
@@ -56,14 +56,23 @@ impl Publisher {
     /// Validates every event, fills `id` and `ts` where missing, then appends
     /// them in order. Nothing is sent when one is refused.
     pub fn publish(&mut self, events: &[Value]) -> Result<Vec<StreamPublished>, PublishError> {
-        let prepared = prepare_all(events, Utc::now())?;
+        self.send_prepared(prepare_all(events, Utc::now())?)
+    }
+
+    /// Appends events already prepared, once every one is known to fit.
+    pub(crate) fn send_prepared(
+        &mut self,
+        prepared: Vec<Prepared>,
+    ) -> Result<Vec<StreamPublished>, PublishError> {
         for p in &prepared {
             check_len(p, self.max_line_bytes)?;
         }
         let mut out = Vec::with_capacity(prepared.len());
-        for slice in prepared.chunks(PIPELINE) {
+        let mut rest = prepared.into_iter().peekable();
+        while rest.peek().is_some() {
+            let slice: Vec<Prepared> = rest.by_ref().take(PIPELINE).collect();
             let mut pipe = redis::pipe();
-            for p in slice {
+            for p in &slice {
                 pipe.cmd("XADD")
                     .arg(&self.url.stream)
                     .arg("*")
@@ -73,12 +82,12 @@ impl Publisher {
             let entries: Vec<String> = pipe
                 .query(&mut self.con)
                 .map_err(|e| stream_error(&self.url, e))?;
-            for (p, entry) in slice.iter().zip(entries) {
+            for (p, entry) in slice.into_iter().zip(entries) {
                 out.push(StreamPublished {
-                    id: p.id.clone(),
+                    id: p.id,
                     ts: p.ts,
                     entry,
-                    line: p.line.clone(),
+                    line: p.line,
                 });
             }
         }
