@@ -20,6 +20,9 @@
 #      directory  the same with `coord watch DIR --headless` and `coord publish
 #                 DIR --json - < part` (each event one O_APPEND write to
 #                 DIR/events/<agent>.jsonl).
+#    Then, on what that run left, the console alone: `coord watch --once` with a
+#    fresh state on the filled stream, and on a fresh copy of the directory's
+#    events/ (read, parse, engine, journal with fsync; no publishers).
 # 3. Prints every run, the medians in events/s, and the ratio stream/directory.
 set -euo pipefail
 export LC_ALL=C
@@ -118,14 +121,35 @@ run() {
     [ "$got" -eq "$N" ] || { say "$kind run $k: the console printed $got events, expected $N"; exit 1; }
     awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}'
 }
+# once KIND K: seconds for `coord watch --once` on run K's stream or events.
+once() {
+    local kind=$1 k=$2 t0 t1 args
+    if [ "$kind" = stream ]; then
+        args=(redis://127.0.0.1:$PORT/bench-$k --state "$WORK/once-$k")
+    else
+        mkdir -p "$WORK/once-dir-$k"
+        cp -r "$WORK/dir-$k/events" "$WORK/once-dir-$k/"
+        sync
+        args=("$WORK/once-dir-$k")
+    fi
+    t0=$EPOCHREALTIME
+    "$COORD" watch "${args[@]}" --once >"$WORK/once-$kind-$k.out"
+    t1=$EPOCHREALTIME
+    grep -q "^coord: $N events, 0 parse errors, 0 duplicates" "$WORK/once-$kind-$k.out" ||
+        { say "once $kind $k: $(tail -1 "$WORK/once-$kind-$k.out")"; exit 1; }
+    awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}'
+}
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
-S=() D=()
+rate() { awk -v n="$N" -v t="$1" 'BEGIN{printf "%.0f", n/t}'; }
+S=() D=() OS=() OD=()
 for k in $(seq "$RUNS"); do
     s=$(run stream "$k")
     d=$(run directory "$k")
-    S+=("$s") D+=("$d")
-    say "run $k: stream $s s ($(awk -v n="$N" -v t="$s" 'BEGIN{printf "%.0f", n/t}') events/s), directory $d s ($(awk -v n="$N" -v t="$d" 'BEGIN{printf "%.0f", n/t}') events/s)"
+    os=$(once stream "$k")
+    od=$(once directory "$k")
+    S+=("$s") D+=("$d") OS+=("$os") OD+=("$od")
+    say "run $k: end to end: stream $s s ($(rate "$s") events/s), directory $d s ($(rate "$d") events/s); console alone (--once): stream $os s, directory $od s"
 done
 ms=$(median "${S[@]}")
 md=$(median "${D[@]}")
@@ -133,3 +157,8 @@ say "median over $RUNS runs, $N events from $P publishers:"
 say "  stream     $ms s  $(awk -v n="$N" -v t="$ms" 'BEGIN{printf "%.0f", n/t}') events/s"
 say "  directory  $md s  $(awk -v n="$N" -v t="$md" 'BEGIN{printf "%.0f", n/t}') events/s"
 say "  stream / directory throughput: $(awk -v a="$ms" -v b="$md" 'BEGIN{printf "%.2f", b/a}')×"
+mos=$(median "${OS[@]}")
+mod=$(median "${OD[@]}")
+say "console alone, coord watch --once on what a run left:"
+say "  stream     $mos s  $(rate "$mos") events/s"
+say "  directory  $mod s  $(rate "$mod") events/s"
