@@ -364,8 +364,9 @@ impl<W: Write> Core<W> {
             // Applied when it comes back from the stream, like every console's.
             let app = self.app.as_mut();
             if self.stream_down {
+                tracing::warn!(operator = %op.operator, action = ?op.action, "operator action not sent: the stream is disconnected");
                 if let Some(app) = app {
-                    app.status = Some("the stream is disconnected: the action was not sent".into());
+                    app.status = Some("not sent: stream down".into());
                 }
                 return;
             }

@@ -475,4 +475,14 @@ fn two_consoles_on_one_stream_see_each_others_acknowledgements() {
     assert_eq!(actions.len(), 1, "{actions:?}");
     assert!(actions[0]["entry"].is_string());
     assert_eq!(terminate(b_child), Some(0));
+    // Both applied the same entries, in the same order.
+    let inputs = |dir: &Path| -> Vec<String> {
+        records(dir)
+            .iter()
+            .filter(|r| r["kind"] == "event" || r["kind"] == "action")
+            .map(|r| format!("{} {}", r["kind"], r["entry"]))
+            .collect()
+    };
+    assert_eq!(inputs(&a), inputs(&b));
+    assert_eq!(inputs(&a).len(), 2);
 }

@@ -117,7 +117,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, engine: &Engine, now: Ti
             priority: 3,
         }),
         Some(StreamState::Disconnected) => segs.push(Segment {
-            spans: vec![Span::styled("STREAM DISCONNECTED, retrying", theme.bad())],
+            spans: vec![Span::styled(
+                if w >= 120 {
+                    "STREAM DISCONNECTED, retrying"
+                } else {
+                    "STREAM DOWN"
+                },
+                theme.bad(),
+            )],
             priority: 8,
         }),
         None => {}
