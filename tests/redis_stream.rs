@@ -116,28 +116,14 @@ impl Drop for Redis {
 
 /// `coord watch URL --headless --state DIR`, output appended to `log`.
 fn spawn_stream_watch(url: &str, state: &Path, log: &Path) -> Child {
-    let out = File::options().create(true).append(true).open(log).unwrap();
-    let err = out.try_clone().unwrap();
-    let child = Command::new(COORD)
-        .args([
-            "watch",
-            url,
-            "--headless",
-            "--state",
-            state.to_str().unwrap(),
-        ])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("spawn coord watch");
-    wait_for(
-        Duration::from_secs(20),
-        "the console to take the lock",
-        || lock_pid(state) == Some(child.id()),
-    );
-    child
+    let args = [
+        "watch",
+        url,
+        "--headless",
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    spawn_coord(&args, state, log)
 }
 
 fn event(id: &str, agent: &str, n: u64) -> Value {

@@ -25,7 +25,7 @@
 //!
 //! Exit 0, matches or not; errors (no journal) are returned for exit 2.
 
-use crate::engine::{Action, OperatorAction};
+use crate::engine::Action;
 use crate::ingest::lines::{Line, LineSplitter};
 use crate::journal::record::{fmt_at, Record};
 use crate::journal::writer::segments;
@@ -317,20 +317,6 @@ fn effect_alerts(fx: &Value) -> Vec<u64> {
         .collect()
 }
 
-/// The alerts an operator action is on.
-fn op_alerts(op: &OperatorAction) -> Vec<u64> {
-    match &op.action {
-        Action::AcknowledgeAll { alerts } => alerts.clone(),
-        Action::Acknowledge { alert, .. }
-        | Action::Escalate { alert }
-        | Action::Reassign { alert, .. }
-        | Action::Snooze { alert, .. }
-        | Action::Resolve { alert, .. }
-        | Action::FalseAlarm { alert, .. }
-        | Action::Note { alert, .. } => vec![*alert],
-    }
-}
-
 /// The fields that name an agent in effects and actions.
 const AGENT_KEYS: [&str; 6] = ["agent", "agent_id", "from", "to", "replacing", "assignee"];
 
@@ -356,7 +342,11 @@ fn agent_matches(
         "event" => matches!(event, Some(Ok(e)) if e.agent.as_deref() == Some(agent)),
         "action" => rec.op.as_ref().is_some_and(|op| {
             matches!(&op.action, Action::Reassign { to, .. } if to == agent)
-                || op_alerts(op).iter().any(|n| links.agent_alerts.contains(n))
+                || op
+                    .action
+                    .alerts()
+                    .iter()
+                    .any(|n| links.agent_alerts.contains(n))
         }),
         _ => effect.is_some_and(|fx| {
             mentions(fx, agent)
@@ -379,7 +369,7 @@ fn alert_matches(
         "action" => rec
             .op
             .as_ref()
-            .is_some_and(|op| op_alerts(op).contains(&alert)),
+            .is_some_and(|op| op.action.alerts().contains(&alert)),
         "derived" => effect
             .and_then(|fx| fx.get("event")?.get("id")?.as_str())
             .is_some_and(|id| links.alert_events.contains(id)),
@@ -632,7 +622,7 @@ fn describe(rec: &Record, event: Option<&Result<Event, ParseError>>, fx: Option<
                     q(&op.operator),
                     q(v.get("action").and_then(Value::as_str).unwrap_or("-"))
                 );
-                let alerts = op_alerts(op);
+                let alerts = op.action.alerts();
                 if !alerts.is_empty() {
                     let labels: Vec<String> = alerts.into_iter().map(alert_label).collect();
                     let _ = write!(line, " {}", labels.join(","));
@@ -650,7 +640,9 @@ fn describe(rec: &Record, event: Option<&Result<Event, ParseError>>, fx: Option<
 mod tests {
     use super::*;
     use crate::engine::alerts::{Status, Transition};
-    use crate::engine::{Actor, AutoAction, Body, Effect, Notification, NotifyClass};
+    use crate::engine::{
+        Actor, AutoAction, Body, Effect, Notification, NotifyClass, OperatorAction,
+    };
     use crate::journal::record::{self, Position};
     use crate::model::{Escalation, Level};
 

@@ -98,6 +98,15 @@ pub enum Action {
 
 impl Action {
     /// The alerts the action names, in order.
+    pub fn alerts(&self) -> Vec<u64> {
+        self.clone()
+            .alerts_mut()
+            .into_iter()
+            .map(|id| *id)
+            .collect()
+    }
+
+    /// The alerts the action names, in order, to point them elsewhere.
     pub fn alerts_mut(&mut self) -> Vec<&mut u64> {
         match self {
             Action::AcknowledgeAll { alerts } => alerts.iter_mut().collect(),

@@ -104,14 +104,13 @@ impl fmt::Debug for StreamUrl {
 
 /// The dedup keys of the alerts an action names, as this console knows them.
 pub fn alert_keys(op: &OperatorAction, engine: &Engine) -> Vec<String> {
-    let mut action = op.action.clone();
-    action
-        .alerts_mut()
+    op.action
+        .alerts()
         .into_iter()
         .map(|id| {
             engine
                 .alerts
-                .get(*id)
+                .get(id)
                 .map(|a| a.key.clone())
                 .unwrap_or_default()
         })

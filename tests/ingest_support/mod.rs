@@ -169,10 +169,16 @@ pub fn lock_pid(dir: &Path) -> Option<u32> {
 /// Starts `coord watch DIR --headless` (output to `log`) and waits until it holds
 /// the directory's lock.
 pub fn spawn_watch(dir: &Path, log: &Path) -> Child {
+    spawn_coord(&["watch", dir.to_str().unwrap(), "--headless"], dir, log)
+}
+
+/// Starts `coord ARGS` (output to `log`) and waits until it holds the lock of the
+/// state directory `dir`.
+pub fn spawn_coord(args: &[&str], dir: &Path, log: &Path) -> Child {
     let out = File::options().create(true).append(true).open(log).unwrap();
     let err = out.try_clone().unwrap();
     let child = Command::new(COORD)
-        .args(["watch", dir.to_str().unwrap(), "--headless"])
+        .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(out)
