@@ -654,7 +654,9 @@ fn run_journaled(steps: &[Step], with_plan: bool) -> Result<(), TestCaseError> {
                 let raw = serde_json::to_vec(&e).expect("an event serialises");
                 core.apply_batch(vec![line(raw, Some(e), now)], now);
             }
-            Step::ParseError => core.apply_batch(vec![line(b"{not json".to_vec(), None, now)], now),
+            Step::ParseError => {
+                core.apply_batch(vec![line(b"{not json".to_vec(), None, now)], now);
+            }
             Step::Tick => core.tick(now),
             Step::Op(operator, spec) => {
                 let op = driver.op(&core.engine, *operator, spec);

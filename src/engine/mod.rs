@@ -384,17 +384,30 @@ impl Engine {
     /// `apply`, appending the effects to `fx`: a caller applying many inputs
     /// reuses one buffer.
     pub fn apply_into(&mut self, input: Input, now: Time, fx: &mut Vec<Effect>) {
-        self.revision += 1;
-        if self.last_now != Some(now) {
-            self.last_now = Some(now);
-            self.now_ms = now.timestamp_millis();
-        }
+        self.begin(now);
         match input {
             // By reference: an event is large, and moving it out costs a copy.
             Input::Event(ref event) => self.on_event(event, fx),
             Input::ParseError(_) => self.counters.parse_errors += 1,
             Input::Tick => self.tick(now, fx),
             Input::Operator(op) => self.on_operator(op, now, fx),
+        }
+    }
+
+    /// `apply_into(Input::Event(event.clone()), ..)` without the clone: the
+    /// runtime applies events it still owns, and lets them go on another thread
+    /// (the source's, which allocated them, frees them at its own cost).
+    pub fn apply_event_into(&mut self, event: &Event, now: Time, fx: &mut Vec<Effect>) {
+        self.begin(now);
+        self.on_event(event, fx);
+    }
+
+    /// What every input does first: a new revision, and the clock.
+    fn begin(&mut self, now: Time) {
+        self.revision += 1;
+        if self.last_now != Some(now) {
+            self.last_now = Some(now);
+            self.now_ms = now.timestamp_millis();
         }
     }
 
