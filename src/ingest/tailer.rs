@@ -7,7 +7,7 @@
 use super::lines::{Line, LineSplitter};
 use super::parse_one;
 use crate::journal::Checkpoints;
-use crate::model::event::{parse_value, Origin, ParseOptions};
+use crate::model::event::{parse_line, parse_value, Origin, ParseOptions};
 use crate::model::{Event, ParseError};
 use chrono::{DateTime, Utc};
 use std::fs::File;
@@ -72,6 +72,68 @@ fn fingerprint_of(file: &File, whole: bool) -> io::Result<Option<u64>> {
     let mut h = fnv::FnvHasher::default();
     h.write(first);
     Ok(Some(h.finish()))
+}
+
+/// A line read, before and after parsing.
+struct ReadLine {
+    off: u64,
+    end: u64,
+    line: u64,
+    raw: Vec<u8>,
+    parsed: Option<Result<Event, ParseError>>,
+}
+
+/// Below this many lines, a chunk is parsed on the reading thread alone.
+const PARALLEL_LINES: usize = 256;
+
+/// Parses the lines not parsed yet. A chunk of many lines (a backlog: a first
+/// start, a restart after a pause) is parsed on two threads, each half on one:
+/// parsing is most of the reading thread's work, and on two cores it was the
+/// bottleneck of ingestion. Each line is parsed exactly as alone; order is kept.
+fn parse_lines(lines: &mut [ReadLine], src: &str, now: DateTime<Utc>, opts: &ParseOptions) {
+    let parse = |l: &mut ReadLine| {
+        if l.parsed.is_none() {
+            let origin = Origin {
+                source: src,
+                line: l.line,
+                offset: l.off,
+            };
+            l.parsed = Some(parse_line(&l.raw, &origin, now, opts));
+        }
+    };
+    if lines.len() < PARALLEL_LINES || !parallel() {
+        lines.iter_mut().for_each(parse);
+        return;
+    }
+    let (first, second) = lines.split_at_mut(lines.len() / 2);
+    // Lent to the helper, and taken back if there is none.
+    let second = std::sync::Mutex::new(second);
+    let parse_second = || {
+        if let Ok(mut lines) = second.lock() {
+            lines.iter_mut().for_each(parse);
+        }
+    };
+    std::thread::scope(|s| {
+        let helper = std::thread::Builder::new()
+            .name("parse".into())
+            .spawn_scoped(s, parse_second);
+        first.iter_mut().for_each(parse);
+        match helper {
+            Ok(h) => {
+                if let Err(panic) = h.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            // No thread to be had: this one parses the rest.
+            Err(_) => parse_second(),
+        }
+    });
+}
+
+/// More than one CPU to parse on (asked once).
+fn parallel() -> bool {
+    static PARALLEL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PARALLEL.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 pub struct Tailer {
@@ -308,34 +370,52 @@ impl Tailer {
             return self.poll_drop(size, max_line_bytes, now, opts, out);
         }
         let mut buf = vec![0u8; READ_CHUNK];
+        let mut lines: Vec<ReadLine> = Vec::new();
         loop {
             let n = self.file.read_at(&mut buf, self.next_read)?;
             if n == 0 {
                 return Ok(());
             }
             self.next_read += n as u64;
-            let (src, id) = (self.src.clone(), self.id.clone());
             let line_no = &mut self.line_no;
             self.splitter.feed(&buf[..n], &mut |line| {
                 *line_no += 1;
                 // `end`, past the newline, is where reading resumes after this line.
-                let (off, end, raw) = match &line {
-                    Line::Text { bytes, offset, end } => (*offset, *end, bytes.to_vec()),
+                let (off, end, raw, parsed) = match line {
+                    Line::Text { bytes, .. } if bytes.iter().all(u8::is_ascii_whitespace) => {
+                        return; // a blank line: no item
+                    }
+                    Line::Text { bytes, offset, end } => (offset, end, bytes.to_vec(), None),
                     Line::TooLong { offset, len, head } => {
-                        (*offset, offset + len + 1, head.to_vec())
+                        let parsed =
+                            parse_one(line, &self.src, *line_no, max_line_bytes, now, opts);
+                        (offset, offset + len + 1, head.to_vec(), parsed)
                     }
                 };
-                let parsed = parse_one(line, &src, *line_no, max_line_bytes, now, opts);
-                let Some(parsed) = parsed else { return };
-                let pos = Pos {
-                    src: src.clone(),
-                    file: id.clone(),
+                lines.push(ReadLine {
                     off,
                     end,
                     line: *line_no,
-                };
-                out(Item::Line { pos, raw, parsed });
+                    raw,
+                    parsed,
+                });
             });
+            parse_lines(&mut lines, &self.src, now, opts);
+            for l in lines.drain(..) {
+                let pos = Pos {
+                    src: self.src.clone(),
+                    file: self.id.clone(),
+                    off: l.off,
+                    end: l.end,
+                    line: l.line,
+                };
+                let parsed = l.parsed.expect("every line is parsed");
+                out(Item::Line {
+                    pos,
+                    raw: l.raw,
+                    parsed,
+                });
+            }
         }
     }
 
@@ -485,6 +565,64 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"type\":\"b\"}\n").unwrap();
         assert_eq!(lines(&mut t), ["{\"type\":\"b\"}"]);
+    }
+
+    #[test]
+    fn a_backlog_parsed_on_two_threads_keeps_every_line_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        let mut text = String::new();
+        for i in 0..3000 {
+            match i % 100 {
+                7 => text.push_str("\n"),
+                8 => text.push_str("{not json\n"),
+                9 => text.push_str(&format!(
+                    "{{\"type\":\"x\",\"pad\":\"{}\"}}\n",
+                    "y".repeat(2000)
+                )),
+                _ => text.push_str(&format!("{{\"type\":\"x\",\"id\":\"e{i}\"}}\n")),
+            }
+        }
+        std::fs::write(&path, &text).unwrap();
+        let mut t = Tailer::open(&path, "events/a.jsonl", 1024, &Checkpoints::new()).unwrap();
+        let mut got = Vec::new();
+        let opts = ParseOptions::default();
+        let now = Utc::now();
+        t.poll(1024, now, &opts, &Checkpoints::new(), &mut |i| {
+            if let Item::Line { pos, raw, parsed } = i {
+                got.push((pos, raw, parsed));
+            }
+        })
+        .unwrap();
+        // Every line but the blank ones, in order, each as `parse_one` reads it alone.
+        let mut off = 0u64;
+        let mut want = Vec::new();
+        for (n, line) in text.split_inclusive('\n').enumerate() {
+            let bytes = line.trim_end_matches('\n').as_bytes();
+            let end = off + line.len() as u64;
+            let l = if bytes.len() > 1024 {
+                Line::TooLong {
+                    offset: off,
+                    len: bytes.len() as u64,
+                    head: &bytes[..200],
+                }
+            } else {
+                Line::Text {
+                    bytes,
+                    offset: off,
+                    end,
+                }
+            };
+            if let Some(parsed) = parse_one(l, "events/a.jsonl", n as u64 + 1, 1024, now, &opts) {
+                want.push((off, end, n as u64 + 1, parsed));
+            }
+            off = end;
+        }
+        assert_eq!(got.len(), want.len());
+        for ((pos, _, parsed), (off, end, line, want)) in got.iter().zip(&want) {
+            assert_eq!((pos.off, pos.end, pos.line), (*off, *end, *line));
+            assert_eq!(parsed, want);
+        }
     }
 
     #[test]
