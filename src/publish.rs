@@ -164,7 +164,7 @@ fn prepare(event: &Value, now: DateTime<Utc>) -> Result<Prepared, PublishError> 
     let event = parse_line(line.as_bytes(), &origin(), now, &opts)
         .map_err(|e| PublishError::Invalid(e.reason))?;
     Ok(Prepared {
-        id: event.id,
+        id: event.id.into(),
         ts: event.ts,
         stem,
         line,

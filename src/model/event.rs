@@ -170,6 +170,11 @@ impl Serialize for EventType {
     }
 }
 
+/// A name or short text of an event: kept inline up to 24 bytes (no allocation
+/// for the ids, agents, components, tasks and status words nearly every event
+/// holds), on the heap beyond. Reads as a `&str`.
+pub type Name = compact_str::CompactString;
+
 /// One event, validated. Optional fields are `None` when absent or `null`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Event {
@@ -179,26 +184,26 @@ pub struct Event {
     /// `ts` was missing and the ingest time stands in (SPEC 3.1).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ts_assumed: bool,
-    pub id: String,
+    pub id: Name,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent: Option<String>,
+    pub agent: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<String>,
+    pub task: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub component: Option<String>,
+    pub component: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gate: Option<String>,
+    pub gate: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<Level>,
     /// An agent's own status word (`offline`, `stopping`, …), from heartbeats.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<Name>,
     /// Unknown fields and the event's own `data` object.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub data: Map<String, Value>,
@@ -206,7 +211,7 @@ pub struct Event {
 
 impl Event {
     /// A bare event, for derived events and tests.
-    pub fn new(kind: EventType, ts: DateTime<Utc>, id: impl Into<String>) -> Event {
+    pub fn new(kind: EventType, ts: DateTime<Utc>, id: impl Into<Name>) -> Event {
         Event {
             kind,
             ts,
@@ -697,10 +702,10 @@ impl<'a> RawEvent<'a> {
             Some(v) => return Err(format!("ts must be a string, found {}", v.kind())),
         };
         let id = match self.take(Field::Id) {
-            None => format!("{}:{}", origin.source, origin.offset),
-            Some(Val::Str(s)) if !s.is_empty() => s.into_owned(),
+            None => compact_str::format_compact!("{}:{}", origin.source, origin.offset),
+            Some(Val::Str(s)) if !s.is_empty() => Name::from(s.as_ref()),
             Some(Val::Str(_)) => return Err("id is empty".into()),
-            Some(Val::Num(n)) => n.to_string(),
+            Some(Val::Num(n)) => Name::from(n.to_string()),
             Some(v) => return Err(format!("id must be a string, found {}", v.kind())),
         };
         let progress = match self.take(Field::Progress) {
@@ -725,13 +730,13 @@ impl<'a> RawEvent<'a> {
             ),
             Some(v) => return Err(format!("severity must be a string, found {}", v.kind())),
         };
-        let mut text = |field: Field, name: &str| -> Result<Option<String>, String> {
+        let mut text = |field: Field, name: &str| -> Result<Option<Name>, String> {
             match self.take(field) {
                 None => Ok(None),
                 // An empty name names nothing.
                 Some(Val::Str(s)) if s.is_empty() => Ok(None),
-                Some(Val::Str(s)) => Ok(Some(s.into_owned())),
-                Some(Val::Num(n)) => Ok(Some(n.to_string())),
+                Some(Val::Str(s)) => Ok(Some(Name::from(s.as_ref()))),
+                Some(Val::Num(n)) => Ok(Some(Name::from(n.to_string()))),
                 Some(v) => Err(format!("{name} must be a string, found {}", v.kind())),
             }
         };
