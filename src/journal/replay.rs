@@ -108,31 +108,26 @@ fn read_journal(
     };
     let opts = ParseOptions::default();
     let mut batch = Batch::with_capacity(BATCH);
+    let mut chunk = Chunk::default();
     for (i, (n, path)) in segs.iter().enumerate() {
         out.segment = *n;
         let last_segment = i + 1 == segs.len();
         let mut splitter = LineSplitter::new(max_record(max_line_bytes), 0);
         let mut bad_tail_at: Option<u64> = None;
         let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
-        splitter.read_from(&mut reader, |line| {
-            let Line::Text { bytes, offset, .. } = line else {
-                out.corrupt += 1;
-                return;
-            };
-            let Some(seq) = read_record(bytes, &mut out.checkpoints, &opts, &mut batch) else {
-                // Only the last record may be torn; remember where it began.
-                bad_tail_at.get_or_insert(offset);
-                out.corrupt += 1;
-                return;
-            };
-            // A bad record followed by good ones is corruption (counted), not a tear.
-            bad_tail_at = None;
-            out.records += 1;
-            out.last_seq = out.last_seq.max(seq);
+        let mut decode = |chunk: &mut Chunk, out: &mut Replayed, bad_tail_at: &mut Option<u64>| {
+            chunk.decode(&opts, out, bad_tail_at, &mut batch);
             if batch.len() >= BATCH {
                 send(&mut batch);
             }
+        };
+        splitter.read_from(&mut reader, |line| {
+            chunk.push(line);
+            if chunk.lines.len() >= CHUNK_LINES {
+                decode(&mut chunk, &mut out, &mut bad_tail_at);
+            }
         })?;
+        decode(&mut chunk, &mut out, &mut bad_tail_at);
         let pending = splitter.pending() as u64;
         out.tail_offset = bad_tail_at.unwrap_or(splitter.committed());
         if last_segment && (pending > 0 || bad_tail_at.is_some()) {
@@ -150,6 +145,127 @@ fn read_journal(
         send(&mut batch);
     }
     Ok(out)
+}
+
+/// Lines decoded together: enough to be worth a second thread.
+const CHUNK_LINES: usize = 4096;
+/// Below this many lines, a chunk is decoded on the reading thread alone.
+const PARALLEL_LINES: usize = 256;
+
+/// Lines of a segment, copied out of the reader's buffer to be decoded together.
+#[derive(Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    /// Each line's bytes in `bytes` and its offset in the segment; `None` for a
+    /// line over the record limit.
+    lines: Vec<(Option<(usize, usize)>, u64)>,
+    /// What each of the two threads decoded, kept to be filled again.
+    halves: [Decoded; 2],
+}
+
+/// What one thread decoded of a chunk: its inputs in order, the checkpoints its
+/// records noted (the last per source), and each line's `seq` (`None`: not a
+/// record).
+#[derive(Default)]
+struct Decoded {
+    inputs: Batch,
+    checkpoints: Checkpoints,
+    seqs: Vec<Option<u64>>,
+}
+
+impl Chunk {
+    fn push(&mut self, line: Line<'_>) {
+        match line {
+            Line::Text { bytes, offset, .. } => {
+                let start = self.bytes.len();
+                self.bytes.extend_from_slice(bytes);
+                self.lines.push((Some((start, self.bytes.len())), offset));
+            }
+            Line::TooLong { offset, .. } => self.lines.push((None, offset)),
+        }
+    }
+
+    /// Decodes the chunk's lines and applies what they hold, in order, exactly as
+    /// reading them one by one does; empties the chunk. A large chunk is decoded
+    /// in two halves, the second on a helper thread: decoding is nearly all of
+    /// replay's reading thread, which was the bottleneck of a restart. Each half
+    /// notes checkpoints in a map of its own; a checkpoint is the last record's
+    /// for its source, so the second half's override the first's.
+    fn decode(
+        &mut self,
+        opts: &ParseOptions,
+        out: &mut Replayed,
+        bad_tail_at: &mut Option<u64>,
+        batch: &mut Batch,
+    ) {
+        let Chunk {
+            bytes,
+            lines,
+            halves,
+        } = self;
+        let decode = |lines: &[(Option<(usize, usize)>, u64)], d: &mut Decoded| {
+            for (range, _) in lines {
+                let seq = range.and_then(|(from, to)| {
+                    read_record(&bytes[from..to], &mut d.checkpoints, opts, &mut d.inputs)
+                });
+                d.seqs.push(seq);
+            }
+        };
+        let [a, b] = halves;
+        if lines.len() < PARALLEL_LINES || !parallel() {
+            decode(lines, a);
+        } else {
+            let (first, second) = lines.split_at(lines.len() / 2);
+            // Lent to the helper, and taken back if there is none.
+            let b = std::sync::Mutex::new(b);
+            let decode_second = || {
+                if let Ok(mut b) = b.lock() {
+                    decode(second, &mut b);
+                }
+            };
+            std::thread::scope(|s| {
+                let helper = std::thread::Builder::new()
+                    .name("replay-decode".into())
+                    .spawn_scoped(s, decode_second);
+                decode(first, a);
+                match helper {
+                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    // No thread to be had: this one decodes the rest.
+                    Err(_) => decode_second(),
+                }
+            });
+        }
+        let mut lines = lines.iter();
+        for half in halves.iter_mut() {
+            for (seq, (range, offset)) in half.seqs.drain(..).zip(&mut lines) {
+                match (range, seq) {
+                    (None, _) => out.corrupt += 1,
+                    (Some(_), None) => {
+                        // Only the last record may be torn; remember where it began.
+                        bad_tail_at.get_or_insert(*offset);
+                        out.corrupt += 1;
+                    }
+                    (Some(_), Some(seq)) => {
+                        // A bad record followed by good ones is corruption (counted),
+                        // not a tear.
+                        *bad_tail_at = None;
+                        out.records += 1;
+                        out.last_seq = out.last_seq.max(seq);
+                    }
+                }
+            }
+            out.checkpoints.extend(half.checkpoints.drain());
+            batch.append(&mut half.inputs);
+        }
+        self.bytes.clear();
+        self.lines.clear();
+    }
+}
+
+/// More than one CPU to decode on (asked once).
+fn parallel() -> bool {
+    static PARALLEL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PARALLEL.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 /// A record as replay reads it on its fast path: the fields of `Record`, with
@@ -455,5 +571,26 @@ mod tests {
         assert_eq!(format!("{:?}", fast.agents), format!("{:?}", slow.agents));
         assert_eq!(format!("{:?}", fast.tasks), format!("{:?}", slow.tasks));
         assert_eq!(fast.last_now, slow.last_now);
+
+        // The same, many times over: chunks decoded on two threads, a torn tail.
+        let many = text.repeat(700) + "not a record\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("00000001.jsonl");
+        std::fs::write(&path, &many).unwrap();
+        let mut fast = Engine::new(Config::default(), None);
+        let r = replay(dir.path(), &mut fast, 1 << 20, true).unwrap();
+        let mut slow = Engine::new(Config::default(), None);
+        let (cps, records, corrupt) = reference(&many, &mut slow);
+        assert_eq!(
+            (r.records, r.corrupt + 1, r.last_seq),
+            (records, corrupt, 11)
+        );
+        assert!(r.torn);
+        assert_eq!(r.tail_offset, (many.len() - "not a record\n".len()) as u64);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), r.tail_offset);
+        assert_eq!(r.checkpoints, cps);
+        assert_eq!(fast.counters, slow.counters);
+        assert_eq!(format!("{:?}", fast.agents), format!("{:?}", slow.agents));
+        assert_eq!(format!("{:?}", fast.tasks), format!("{:?}", slow.tasks));
     }
 }
