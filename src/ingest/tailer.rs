@@ -87,53 +87,43 @@ struct ReadLine {
 const PARALLEL_LINES: usize = 256;
 
 /// Parses the lines not parsed yet. A chunk of many lines (a backlog: a first
-/// start, a restart after a pause) is parsed on two threads, each half on one:
-/// parsing is most of the reading thread's work, and on two cores it was the
-/// bottleneck of ingestion. Each line is parsed exactly as alone; order is kept.
-fn parse_lines(lines: &mut [ReadLine], src: &str, now: DateTime<Utc>, opts: &ParseOptions) {
-    let parse = |l: &mut ReadLine| {
-        if l.parsed.is_none() {
-            let origin = Origin {
-                source: src,
-                line: l.line,
-                offset: l.off,
-            };
-            l.parsed = Some(parse_line(&l.raw, &origin, now, opts));
-        }
-    };
-    if lines.len() < PARALLEL_LINES || !parallel() {
-        lines.iter_mut().for_each(parse);
+/// start, a restart after a pause) is parsed in two halves, the second on the
+/// helper thread: parsing is most of the reading thread's work, and on two
+/// cores it was the bottleneck of ingestion. Each line is parsed exactly as
+/// alone; order is kept.
+fn parse_lines(lines: &mut Vec<ReadLine>, src: &Arc<str>, now: DateTime<Utc>, opts: &ParseOptions) {
+    if lines.len() < PARALLEL_LINES || !crate::helper::available() {
+        parse_here(lines, src, now, opts);
         return;
     }
-    let (first, second) = lines.split_at_mut(lines.len() / 2);
-    // Lent to the helper, and taken back if there is none.
-    let second = std::sync::Mutex::new(second);
-    let parse_second = || {
-        if let Ok(mut lines) = second.lock() {
-            lines.iter_mut().for_each(parse);
-        }
+    let second = lines.split_off(lines.len() / 2);
+    let (src2, opts2) = (src.clone(), *opts);
+    let job = move || {
+        let mut second = second;
+        parse_here(&mut second, &src2, now, &opts2);
+        second
     };
-    std::thread::scope(|s| {
-        let helper = std::thread::Builder::new()
-            .name("parse".into())
-            .spawn_scoped(s, parse_second);
-        first.iter_mut().for_each(parse);
-        match helper {
-            Ok(h) => {
-                if let Err(panic) = h.join() {
-                    std::panic::resume_unwind(panic);
-                }
-            }
-            // No thread to be had: this one parses the rest.
-            Err(_) => parse_second(),
+    match crate::helper::beside(job) {
+        Ok(done) => {
+            parse_here(lines, src, now, opts);
+            lines.append(&mut crate::helper::wait(done));
         }
-    });
+        Err(job) => {
+            parse_here(lines, src, now, opts);
+            lines.append(&mut job());
+        }
+    }
 }
 
-/// More than one CPU to parse on (asked once).
-fn parallel() -> bool {
-    static PARALLEL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *PARALLEL.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+fn parse_here(lines: &mut [ReadLine], src: &str, now: DateTime<Utc>, opts: &ParseOptions) {
+    for l in lines.iter_mut().filter(|l| l.parsed.is_none()) {
+        let origin = Origin {
+            source: src,
+            line: l.line,
+            offset: l.off,
+        };
+        l.parsed = Some(parse_line(&l.raw, &origin, now, opts));
+    }
 }
 
 pub struct Tailer {

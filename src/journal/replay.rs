@@ -17,6 +17,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel};
+use std::sync::Arc;
 
 /// Where reading of one source resumes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,13 +153,16 @@ const CHUNK_LINES: usize = 4096;
 /// Below this many lines, a chunk is decoded on the reading thread alone.
 const PARALLEL_LINES: usize = 256;
 
+/// A line's bytes in a chunk (`None`: over the record limit) and its offset.
+type ChunkLine = (Option<(usize, usize)>, u64);
+
 /// Lines of a segment, copied out of the reader's buffer to be decoded together.
 #[derive(Default)]
 struct Chunk {
     bytes: Vec<u8>,
     /// Each line's bytes in `bytes` and its offset in the segment; `None` for a
     /// line over the record limit.
-    lines: Vec<(Option<(usize, usize)>, u64)>,
+    lines: Vec<ChunkLine>,
     /// What each of the two threads decoded, kept to be filled again.
     halves: [Decoded; 2],
 }
@@ -187,7 +191,7 @@ impl Chunk {
 
     /// Decodes the chunk's lines and applies what they hold, in order, exactly as
     /// reading them one by one does; empties the chunk. A large chunk is decoded
-    /// in two halves, the second on a helper thread: decoding is nearly all of
+    /// in two halves, the second on the helper thread: decoding is nearly all of
     /// replay's reading thread, which was the bottleneck of a restart. Each half
     /// notes checkpoints in a map of its own; a checkpoint is the last record's
     /// for its source, so the second half's override the first's.
@@ -198,43 +202,36 @@ impl Chunk {
         bad_tail_at: &mut Option<u64>,
         batch: &mut Batch,
     ) {
-        let Chunk {
-            bytes,
-            lines,
-            halves,
-        } = self;
-        let decode = |lines: &[(Option<(usize, usize)>, u64)], d: &mut Decoded| {
+        fn decode(bytes: &[u8], lines: &[ChunkLine], opts: &ParseOptions, d: &mut Decoded) {
             for (range, _) in lines {
                 let seq = range.and_then(|(from, to)| {
                     read_record(&bytes[from..to], &mut d.checkpoints, opts, &mut d.inputs)
                 });
                 d.seqs.push(seq);
             }
-        };
-        let [a, b] = halves;
-        if lines.len() < PARALLEL_LINES || !parallel() {
-            decode(lines, a);
-        } else {
-            let (first, second) = lines.split_at(lines.len() / 2);
-            // Lent to the helper, and taken back if there is none.
-            let b = std::sync::Mutex::new(b);
-            let decode_second = || {
-                if let Ok(mut b) = b.lock() {
-                    decode(second, &mut b);
-                }
-            };
-            std::thread::scope(|s| {
-                let helper = std::thread::Builder::new()
-                    .name("replay-decode".into())
-                    .spawn_scoped(s, decode_second);
-                decode(first, a);
-                match helper {
-                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                    // No thread to be had: this one decodes the rest.
-                    Err(_) => decode_second(),
-                }
-            });
         }
+        let [a, b] = &mut self.halves;
+        if self.lines.len() < PARALLEL_LINES || !crate::helper::available() {
+            decode(&self.bytes, &self.lines, opts, a);
+        } else {
+            // The helper reads the same bytes; they come back to be filled again.
+            let bytes = Arc::new(std::mem::take(&mut self.bytes));
+            let mid = self.lines.len() / 2;
+            let second = self.lines[mid..].to_vec();
+            let (bytes2, opts2, mut b2) = (bytes.clone(), *opts, std::mem::take(b));
+            let job = move || {
+                decode(&bytes2, &second, &opts2, &mut b2);
+                b2
+            };
+            let helper = crate::helper::beside(job);
+            decode(&bytes, &self.lines[..mid], opts, a);
+            *b = match helper {
+                Ok(done) => crate::helper::wait(done),
+                Err(job) => job(),
+            };
+            self.bytes = Arc::try_unwrap(bytes).unwrap_or_default();
+        }
+        let (lines, halves) = (&self.lines, &mut self.halves);
         let mut lines = lines.iter();
         for half in halves.iter_mut() {
             for (seq, (range, offset)) in half.seqs.drain(..).zip(&mut lines) {
@@ -260,12 +257,6 @@ impl Chunk {
         self.bytes.clear();
         self.lines.clear();
     }
-}
-
-/// More than one CPU to decode on (asked once).
-fn parallel() -> bool {
-    static PARALLEL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *PARALLEL.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 /// A record as replay reads it on its fast path: the fields of `Record`, with
