@@ -364,7 +364,7 @@ impl Engine {
             return;
         };
         let phase = match &e.phase {
-            Some(id) => self.phases.iter().position(|p| &p.id == id),
+            Some(id) => self.phases.iter().position(|p| p.id == *id),
             None => Some(self.current),
         };
         let Some(phase) = phase.and_then(|i| self.phases.get_mut(i)) else {

@@ -564,7 +564,7 @@ mod tests {
         let mut text = String::new();
         for i in 0..3000 {
             match i % 100 {
-                7 => text.push_str("\n"),
+                7 => text.push('\n'),
                 8 => text.push_str("{not json\n"),
                 9 => text.push_str(&format!(
                     "{{\"type\":\"x\",\"pad\":\"{}\"}}\n",
