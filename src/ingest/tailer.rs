@@ -7,7 +7,7 @@
 use super::lines::{Line, LineSplitter};
 use super::parse_one;
 use crate::journal::Checkpoints;
-use crate::model::event::{parse_line, parse_value, Origin, ParseOptions};
+use crate::model::event::{parse_value, Origin, ParseOptions};
 use crate::model::{Event, ParseError};
 use chrono::{DateTime, Utc};
 use std::fs::File;
@@ -74,56 +74,81 @@ fn fingerprint_of(file: &File, whole: bool) -> io::Result<Option<u64>> {
     Ok(Some(h.finish()))
 }
 
-/// A line read, before and after parsing.
+/// A line read, to be parsed: small, so that handing lines to the helper and
+/// back moves little (a parsed event is large; it is moved as few times as can be).
 struct ReadLine {
     off: u64,
     end: u64,
     line: u64,
+    /// The line, or the head of a line over the limit.
     raw: Vec<u8>,
-    parsed: Option<Result<Event, ParseError>>,
+    too_long: bool,
 }
+
+type Parsed = Result<Event, ParseError>;
 
 /// Below this many lines, a chunk is parsed on the reading thread alone.
 const PARALLEL_LINES: usize = 256;
 
-/// Parses the lines not parsed yet. A chunk of many lines (a backlog: a first
-/// start, a restart after a pause) is parsed in two halves, the second on the
-/// helper thread: parsing is most of the reading thread's work, and on two
-/// cores it was the bottleneck of ingestion. Each line is parsed exactly as
-/// alone; order is kept.
-fn parse_lines(lines: &mut Vec<ReadLine>, src: &Arc<str>, now: DateTime<Utc>, opts: &ParseOptions) {
+/// Parses `lines` into `parsed`, one result per line, in order. A chunk of many
+/// lines (a backlog: a first start, a restart after a pause) is parsed in two
+/// halves, the second on the helper thread: parsing is most of the reading
+/// thread's work, and on two cores it was the bottleneck of ingestion. Each
+/// line is parsed exactly as alone.
+fn parse_lines(
+    lines: &mut Vec<ReadLine>,
+    parsed: &mut Vec<Parsed>,
+    src: &Arc<str>,
+    max_line_bytes: usize,
+    now: DateTime<Utc>,
+    opts: &ParseOptions,
+) {
     if lines.len() < PARALLEL_LINES || !crate::helper::available() {
-        parse_here(lines, src, now, opts);
+        parse_here(lines, parsed, src, max_line_bytes, now, opts);
         return;
     }
     let second = lines.split_off(lines.len() / 2);
     let (src2, opts2) = (src.clone(), *opts);
     let job = move || {
-        let mut second = second;
-        parse_here(&mut second, &src2, now, &opts2);
-        second
+        let mut out = Vec::with_capacity(second.len());
+        parse_here(&second, &mut out, &src2, max_line_bytes, now, &opts2);
+        (second, out)
     };
-    match crate::helper::beside(job) {
-        Ok(done) => {
-            parse_here(lines, src, now, opts);
-            lines.append(&mut crate::helper::wait(done));
-        }
-        Err(job) => {
-            parse_here(lines, src, now, opts);
-            lines.append(&mut job());
-        }
-    }
+    let helper = crate::helper::beside(job);
+    parse_here(lines, parsed, src, max_line_bytes, now, opts);
+    let (mut second, mut out) = match helper {
+        Ok(done) => crate::helper::wait(done),
+        Err(job) => job(),
+    };
+    lines.append(&mut second);
+    parsed.append(&mut out);
 }
 
-fn parse_here(lines: &mut [ReadLine], src: &str, now: DateTime<Utc>, opts: &ParseOptions) {
-    for l in lines.iter_mut().filter(|l| l.parsed.is_none()) {
-        let origin = Origin {
-            source: src,
-            line: l.line,
-            offset: l.off,
+fn parse_here(
+    lines: &[ReadLine],
+    parsed: &mut Vec<Parsed>,
+    src: &str,
+    max_line_bytes: usize,
+    now: DateTime<Utc>,
+    opts: &ParseOptions,
+) {
+    parsed.extend(lines.iter().map(|l| {
+        let line = if l.too_long {
+            Line::TooLong {
+                offset: l.off,
+                len: l.end - l.off - 1,
+                head: &l.raw,
+            }
+        } else {
+            Line::Text {
+                bytes: &l.raw,
+                offset: l.off,
+                end: l.end,
+            }
         };
-        l.parsed = Some(parse_line(&l.raw, &origin, now, opts));
-    }
+        parse_one(line, src, l.line, max_line_bytes, now, opts)
+            .unwrap_or_else(|| unreachable!("blank lines are not kept"))
+    }));
 }
 
 pub struct Tailer {
@@ -361,6 +386,7 @@ impl Tailer {
         }
         let mut buf = vec![0u8; READ_CHUNK];
         let mut lines: Vec<ReadLine> = Vec::new();
+        let mut parsed: Vec<Parsed> = Vec::new();
         loop {
             let n = self.file.read_at(&mut buf, self.next_read)?;
             if n == 0 {
@@ -371,15 +397,13 @@ impl Tailer {
             self.splitter.feed(&buf[..n], &mut |line| {
                 *line_no += 1;
                 // `end`, past the newline, is where reading resumes after this line.
-                let (off, end, raw, parsed) = match line {
+                let (off, end, raw, too_long) = match line {
                     Line::Text { bytes, .. } if bytes.iter().all(u8::is_ascii_whitespace) => {
                         return; // a blank line: no item
                     }
-                    Line::Text { bytes, offset, end } => (offset, end, bytes.to_vec(), None),
+                    Line::Text { bytes, offset, end } => (offset, end, bytes.to_vec(), false),
                     Line::TooLong { offset, len, head } => {
-                        let parsed =
-                            parse_one(line, &self.src, *line_no, max_line_bytes, now, opts);
-                        (offset, offset + len + 1, head.to_vec(), parsed)
+                        (offset, offset + len + 1, head.to_vec(), true)
                     }
                 };
                 lines.push(ReadLine {
@@ -387,11 +411,18 @@ impl Tailer {
                     end,
                     line: *line_no,
                     raw,
-                    parsed,
+                    too_long,
                 });
             });
-            parse_lines(&mut lines, &self.src, now, opts);
-            for l in lines.drain(..) {
+            parse_lines(
+                &mut lines,
+                &mut parsed,
+                &self.src,
+                max_line_bytes,
+                now,
+                opts,
+            );
+            for (l, parsed) in lines.drain(..).zip(parsed.drain(..)) {
                 let pos = Pos {
                     src: self.src.clone(),
                     file: self.id.clone(),
@@ -399,7 +430,6 @@ impl Tailer {
                     end: l.end,
                     line: l.line,
                 };
-                let parsed = l.parsed.expect("every line is parsed");
                 out(Item::Line {
                     pos,
                     raw: l.raw,
