@@ -365,7 +365,9 @@ impl<W: Write> Core<W> {
             .journal
             .as_ref()
             .and_then(JournalWriter::buffer)
-            .unwrap_or_else(|| Vec::with_capacity(self.buf.len().max(4096)));
+            // Room for a batch a little larger than this one: growing a buffer
+            // copies it.
+            .unwrap_or_else(|| Vec::with_capacity((self.buf.len() / 2 * 3).max(4096)));
         let bytes = std::mem::replace(&mut self.buf, next);
         if let Some(j) = &self.journal {
             j.write(bytes, self.seq);
