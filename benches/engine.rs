@@ -73,18 +73,18 @@ fn stream(n: usize, components: &[String]) -> Vec<Event> {
     // Everyone starts with a task.
     for (a, name) in agents.iter().enumerate() {
         let k = push(&mut out, EventType::TaskAssigned);
-        out[k].agent = Some(name.clone());
-        out[k].task = Some(task(a, 0));
-        out[k].component = Some(components[work[a].0].clone());
+        out[k].agent = Some(name.clone().into());
+        out[k].task = Some(task(a, 0).into());
+        out[k].component = Some(components[work[a].0].clone().into());
     }
     while out.len() < n {
         // Recoveries fall due a few hundred events after their crisis.
         if let Some(p) = pending.iter().position(|p| p.due <= out.len()) {
             let p = pending.swap_remove(p);
             let k = push(&mut out, p.recovery);
-            out[k].agent = p.agent;
-            out[k].component = p.component;
-            out[k].gate = p.gate;
+            out[k].agent = p.agent.map(Into::into);
+            out[k].component = p.component.map(Into::into);
+            out[k].gate = p.gate.map(Into::into);
             continue;
         }
         let a = rng.below(AGENTS);
@@ -95,20 +95,20 @@ fn stream(n: usize, components: &[String]) -> Vec<Event> {
             work[a].2 = progress;
             let k = push(&mut out, EventType::ProgressUpdate);
             let e = &mut out[k];
-            e.agent = Some(agents[a].clone());
-            e.task = Some(task(a, t));
-            e.component = Some(components[c].clone());
+            e.agent = Some(agents[a].clone().into());
+            e.task = Some(task(a, t).into());
+            e.component = Some(components[c].clone().into());
             e.progress = Some(progress);
             e.message = Some("tests green".into());
         } else if roll < 950 {
             let k = push(&mut out, EventType::AgentHeartbeat);
-            out[k].agent = Some(agents[a].clone());
+            out[k].agent = Some(agents[a].clone().into());
             out[k].status = Some("working".into());
         } else if roll < 980 {
             // Finish the task and take the next one, maybe on another component.
             let k = push(&mut out, EventType::TaskCompleted);
-            out[k].agent = Some(agents[a].clone());
-            out[k].task = Some(task(a, t));
+            out[k].agent = Some(agents[a].clone().into());
+            out[k].task = Some(task(a, t).into());
             let c = if rng.below(4) == 0 {
                 rng.below(components.len())
             } else {
@@ -116,9 +116,9 @@ fn stream(n: usize, components: &[String]) -> Vec<Event> {
             };
             work[a] = (c, t + 1, progress);
             let k = push(&mut out, EventType::TaskAssigned);
-            out[k].agent = Some(agents[a].clone());
-            out[k].task = Some(task(a, t + 1));
-            out[k].component = Some(components[c].clone());
+            out[k].agent = Some(agents[a].clone().into());
+            out[k].task = Some(task(a, t + 1).into());
+            out[k].component = Some(components[c].clone().into());
         } else if roll < 990 {
             // About 1 % crises, each recovered later.
             let due = out.len() + 200 + rng.below(2000);
@@ -138,17 +138,17 @@ fn stream(n: usize, components: &[String]) -> Vec<Event> {
             };
             let k = push(&mut out, kind);
             let e = &mut out[k];
-            e.agent = Some(agents[a].clone());
-            e.component = Some(components[c].clone());
-            e.gate = gate.clone();
+            e.agent = Some(agents[a].clone().into());
+            e.component = Some(components[c].clone().into());
+            e.gate = gate.clone().map(Into::into);
             e.message = Some("something is wrong".into());
             if e.kind == EventType::SystemFailure {
                 e.severity = Some(Level::High);
             }
             pending.push(Pending {
                 recovery,
-                agent: e.agent.clone(),
-                component: e.component.clone(),
+                agent: e.agent.as_deref().map(String::from),
+                component: e.component.as_deref().map(String::from),
                 gate,
                 due,
             });
@@ -159,7 +159,7 @@ fn stream(n: usize, components: &[String]) -> Vec<Event> {
                 EventType::EpicMilestone
             };
             let k = push(&mut out, kind);
-            out[k].agent = Some(agents[a].clone());
+            out[k].agent = Some(agents[a].clone().into());
             out[k].message = Some("note".into());
         }
     }

@@ -119,7 +119,7 @@ fn frames(c: &mut Criterion) {
             // One new heartbeat: the engine moved, so the orders are rebuilt.
             n += 1;
             let mut hb = heartbeat.clone();
-            hb.id = format!("x{n}");
+            hb.id = format!("x{n}").into();
             engine.apply(Input::Event(hb), at);
             app.sync(&engine, at);
             term.draw(|f| draw(f, &app, &engine, at)).unwrap();

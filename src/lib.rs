@@ -9,6 +9,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod engine;
+pub mod helper;
 pub mod hooks;
 pub mod ingest;
 pub mod journal;

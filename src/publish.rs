@@ -231,7 +231,7 @@ pub(crate) fn prepare(event: &Value, now: DateTime<Utc>) -> Result<Prepared, Pub
     let event = parse_line(line.as_bytes(), &origin(), now, &opts)
         .map_err(|e| PublishError::Invalid(e.reason))?;
     Ok(Prepared {
-        id: event.id,
+        id: event.id.into(),
         ts: event.ts,
         stem,
         line,
@@ -264,7 +264,7 @@ pub(crate) fn prepare_text(text: &str, now: DateTime<Utc>) -> Result<Prepared, P
     }
     Ok(Prepared {
         stem: stem_of(&event),
-        id: event.id,
+        id: event.id.into(),
         ts: event.ts,
         line,
     })

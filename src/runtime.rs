@@ -126,6 +126,7 @@ pub struct Core<W: Write> {
     /// The stream source's link is down.
     pub stream_down: bool,
     ingest_errors: IngestErrors,
+    positions: record::EventRecords,
     buf: Vec<u8>,
     fx: Vec<Effect>,
 }
@@ -162,6 +163,7 @@ impl<W: Write> Core<W> {
             actions: None,
             stream_down: false,
             ingest_errors: IngestErrors::default(),
+            positions: record::EventRecords::default(),
             buf: Vec::new(),
             fx: Vec::new(),
         }
@@ -173,34 +175,39 @@ impl<W: Write> Core<W> {
     }
 
     /// Applies a source's batch: each item is journaled, applied, and shown.
-    pub fn apply_batch(&mut self, items: Vec<Item>, now: Time) {
+    /// Returns the batch, its items untouched: the caller lets it go where that
+    /// is cheapest (the source thread that allocated it).
+    pub fn apply_batch(&mut self, items: Vec<Item>, now: Time) -> Vec<Item> {
         let at = record::fmt_at(now);
-        for item in items {
+        for item in &items {
             match item {
                 Item::Line { pos, raw, parsed } => {
                     let seq = self.next_seq();
-                    let input = match parsed {
+                    match parsed {
                         Ok(event) => {
-                            record::event(&mut self.buf, seq, &at, &position(&pos), &raw);
+                            self.positions
+                                .event(&mut self.buf, seq, &at, &position(pos), raw);
                             if self.print_events {
-                                print_event(&mut self.out, &at, &event);
+                                print_event(&mut self.out, &at, event);
                             }
                             if let Some(app) = self.app.as_mut() {
                                 app.push_event(
-                                    &event,
+                                    event,
                                     &self.engine,
                                     pos.src.clone(),
                                     pos.line,
                                     pos.off,
                                 );
                             }
-                            Input::Event(event)
+                            self.fx.clear();
+                            self.engine.apply_event_into(event, now, &mut self.fx);
+                            self.effects(&at);
                         }
                         Err(e) => {
-                            record::error(&mut self.buf, seq, &at, &position(&pos), &e);
+                            record::error(&mut self.buf, seq, &at, &position(pos), e);
                             self.ingest_error(e.to_string());
                             if let Some(app) = self.app.as_mut() {
-                                app.push_parse_error(&e, now);
+                                app.push_parse_error(e, now);
                             }
                             let _ = writeln!(
                                 self.out,
@@ -210,22 +217,22 @@ impl<W: Write> Core<W> {
                                 e.offset,
                                 q(&e.reason)
                             );
-                            Input::ParseError(e)
+                            self.apply(Input::ParseError(e.clone()), now, &at);
                         }
-                    };
-                    self.apply(input, now, &at);
+                    }
                 }
-                Item::Action { pos, mut op, keys } => {
-                    crate::stream::resolve_alerts(&mut op, &keys, &self.engine);
+                Item::Action { pos, op, keys } => {
+                    let mut op = op.clone();
+                    crate::stream::resolve_alerts(&mut op, keys, &self.engine);
                     let seq = self.next_seq();
                     tracing::info!(operator = %op.operator, action = ?op.action, "operator action from the stream");
-                    record::action(&mut self.buf, seq, &at, &op, Some(&position(&pos)));
+                    record::action(&mut self.buf, seq, &at, &op, Some(&position(pos)));
                     self.apply(Input::Operator(op), now, &at);
                 }
                 Item::Source { pos, what } => {
-                    let link = matches!(what, "connected" | "disconnected");
+                    let link = matches!(*what, "connected" | "disconnected");
                     if link {
-                        self.stream_down = what == "disconnected";
+                        self.stream_down = *what == "disconnected";
                         if let Some(app) = self.app.as_mut() {
                             app.stream = Some(if self.stream_down {
                                 crate::ui::StreamState::Disconnected
@@ -235,13 +242,13 @@ impl<W: Write> Core<W> {
                         }
                     }
                     let seq = self.next_seq();
-                    record::source(&mut self.buf, seq, &at, &position(&pos), what);
+                    record::source(&mut self.buf, seq, &at, &position(pos), what);
                     // A file first seen is journaled (its checkpoint), not worth a line.
                     tracing::info!(src = %pos.src, "source {what}");
-                    if what == "unreadable" {
+                    if *what == "unreadable" {
                         self.ingest_error(format!("{}: unreadable", pos.src));
                     }
-                    if what != "opened" {
+                    if *what != "opened" {
                         let _ = writeln!(self.out, "{at} source {what} src={}", q(&pos.src));
                     }
                     if link {
@@ -258,6 +265,7 @@ impl<W: Write> Core<W> {
             }
         }
         self.commit();
+        items
     }
 
     /// The journal cannot write (a full disk): ingestion, timers and operator
@@ -406,7 +414,13 @@ impl<W: Write> Core<W> {
         if self.buf.is_empty() {
             return;
         }
-        let next = Vec::with_capacity(self.buf.len().max(4096));
+        let next = self
+            .journal
+            .as_ref()
+            .and_then(JournalWriter::buffer)
+            // Room for a batch a little larger than this one: growing a buffer
+            // copies it.
+            .unwrap_or_else(|| Vec::with_capacity((self.buf.len() / 2 * 3).max(4096)));
         let bytes = std::mem::replace(&mut self.buf, next);
         if let Some(j) = &self.journal {
             j.write(bytes, self.seq);
@@ -637,6 +651,11 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
     rt.block_on(async move {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(8);
+        // Applied batches go back to the source thread, which drops them: their
+        // events' strings were allocated there, and freeing them there is cheap
+        // (freed on this thread, each would be a cross-thread free in the loop
+        // that is the bottleneck of ingestion).
+        let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Vec<Item>>();
         let source = if opts.read_only {
             None
         } else {
@@ -652,8 +671,10 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 std::thread::Builder::new()
                     .name("source".into())
                     .spawn(move || {
-                        let deliver =
-                            |items, caught_up| tx.blocking_send(Batch { items, caught_up }).is_ok();
+                        let deliver = |items, caught_up| {
+                            spent_rx.try_iter().for_each(drop);
+                            tx.blocking_send(Batch { items, caught_up }).is_ok()
+                        };
                         if let Some(url) = stream {
                             crate::stream::source::run(
                                 &url,
@@ -757,7 +778,8 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 // the source waits behind them: ingestion pauses, nothing is lost.
                 batch = rx.recv(), if source.is_some() && !core.journal_blocked() => {
                     let Some(batch) = batch else { break };
-                    core.apply_batch(batch.items, now_ms());
+                    let spent = core.apply_batch(batch.items, now_ms());
+                    let _ = spent_tx.send(spent);
                     if let Some(t) = term.as_mut() { t.dirty = true; }
                     if batch.caught_up {
                         caught_up = true;

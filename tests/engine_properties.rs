@@ -228,7 +228,7 @@ impl Driver {
             .cloned()
             .unwrap_or_else(|| EventType::from_name("deploy_started"));
         let mut e = Event::new(kind, self.now + TimeDelta::seconds(s.dt), id);
-        let pick = |i: Option<usize>, pool: &[&str]| i.map(|i| pool[i].to_string());
+        let pick = |i: Option<usize>, pool: &[&str]| i.map(|i| pool[i].into());
         e.agent = pick(s.agent, &AGENTS);
         e.component = pick(s.component, &COMPONENTS);
         e.task = pick(s.task, &TASKS);
@@ -242,7 +242,7 @@ impl Driver {
             if self.seq.is_multiple_of(2) {
                 e.data.insert("criterion".into(), CRITERIA[c].into());
             } else {
-                e.message = Some(CRITERIA[c].to_string());
+                e.message = Some(CRITERIA[c].into());
             }
         }
         e
@@ -263,13 +263,13 @@ impl Driver {
         let mut out = Vec::new();
         for c in &phase.components {
             let mut e = self.fresh(EventType::ComponentCompletion);
-            e.component = Some(c.clone());
+            e.component = Some(c.as_str().into());
             out.push(e);
             let gates = engine.components.get(c).map(|c| c.gates.keys());
             for g in gates.into_iter().flatten() {
                 let mut e = self.fresh(EventType::QualityGatePassed);
-                e.component = Some(c.clone());
-                e.gate = (!g.is_empty()).then(|| g.clone());
+                e.component = Some(c.as_str().into());
+                e.gate = (!g.is_empty()).then(|| g.as_str().into());
                 out.push(e);
             }
         }
@@ -655,7 +655,9 @@ fn run_journaled(steps: &[Step], with_plan: bool) -> Result<(), TestCaseError> {
                 let raw = serde_json::to_vec(&e).expect("an event serialises");
                 core.apply_batch(vec![line(raw, Some(e), now)], now);
             }
-            Step::ParseError => core.apply_batch(vec![line(b"{not json".to_vec(), None, now)], now),
+            Step::ParseError => {
+                core.apply_batch(vec![line(b"{not json".to_vec(), None, now)], now);
+            }
             Step::Tick => core.tick(now),
             Step::Op(operator, spec) => {
                 let op = driver.op(&core.engine, *operator, spec);

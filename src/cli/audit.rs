@@ -248,7 +248,7 @@ fn links(journal: &Path, q: &AuditQuery) -> Result<Links> {
             if let Some(agent) = &q.agent {
                 if let Some(Ok(e)) = parse_event(rec) {
                     if e.agent.as_deref() == Some(agent) {
-                        agent_events.insert(e.id);
+                        agent_events.insert(e.id.into());
                     }
                 }
             }
@@ -365,7 +365,7 @@ fn alert_matches(
     links: &Links,
 ) -> bool {
     match rec.kind.as_ref() {
-        "event" => matches!(event, Some(Ok(e)) if links.alert_events.contains(&e.id)),
+        "event" => matches!(event, Some(Ok(e)) if links.alert_events.contains(e.id.as_str())),
         "action" => rec
             .op
             .as_ref()

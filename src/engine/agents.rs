@@ -122,8 +122,8 @@ impl Engine {
         if let (Some(task), EventType::ProgressUpdate | EventType::TaskAssigned) =
             (&e.task, &e.kind)
         {
-            if a.current_task.as_ref() != Some(task) {
-                a.current_task = Some(task.clone());
+            if a.current_task.as_deref() != Some(task.as_str()) {
+                a.current_task = Some(task.to_string());
             }
         }
         let from = a.liveness;
@@ -211,8 +211,8 @@ impl Engine {
                     seen + timeout,
                     self.next_derived_id("agent_timeout"),
                 );
-                e.agent = Some(id.clone());
-                e.message = Some(format!(
+                e.agent = Some(id.as_str().into());
+                e.message = Some(compact_str::format_compact!(
                     "no heartbeat for {} min",
                     timeout.num_seconds() as f64 / 60.0
                 ));

@@ -8,6 +8,7 @@
 use super::flapping::FlapHistory;
 use super::matrix::Trigger;
 use super::{Action, Actor, AutoAction, Effect, Engine, NotifyClass, OperatorAction, Time};
+use crate::model::event::Name;
 use crate::model::{Escalation, Event, EventType, Level};
 use chrono::TimeDelta;
 use serde::Serialize;
@@ -172,9 +173,14 @@ pub fn dedup_key(e: &Event) -> String {
     key_of(e.kind.as_str(), e)
 }
 
+/// An event's name, as an alert keeps it.
+fn own(s: &Option<Name>) -> Option<String> {
+    s.as_deref().map(String::from)
+}
+
 /// The key `e`'s subject would have for an alert of type `kind`.
 fn key_of(kind: &str, e: &Event) -> String {
-    fn f(s: &Option<String>) -> &str {
+    fn f(s: &Option<Name>) -> &str {
         s.as_deref().unwrap_or("")
     }
     let parts = [kind, f(&e.agent), f(&e.component), f(&e.gate), f(&e.task)];
@@ -203,7 +209,7 @@ impl Engine {
     ) {
         let at = e.ts;
         let key = dedup_key(e);
-        let by = Actor::Event(e.id.clone());
+        let by = Actor::Event(e.id.to_string());
         let ks = self.alerts.keys.entry(key.clone()).or_default();
         let flap_change = ks.flap.record(true);
         let flapping = ks.flap.flapping;
@@ -264,11 +270,11 @@ impl Engine {
             id,
             trigger: e.kind.clone(),
             key,
-            agent: e.agent.clone(),
-            component: e.component.clone(),
-            gate: e.gate.clone(),
-            task: e.task.clone(),
-            message: e.message.clone(),
+            agent: own(&e.agent),
+            component: own(&e.component),
+            gate: own(&e.gate),
+            task: own(&e.task),
+            message: own(&e.message),
             level,
             status: Status::Triggered,
             escalation: open_at,
@@ -332,8 +338,8 @@ impl Engine {
                     actions.push(format!("blocked {c}"));
                     actions.push("quality review opened".into());
                     fx.push(Effect::Action(AutoAction::QualityReviewOpened {
-                        component: c.clone(),
-                        gate: e.gate.clone(),
+                        component: c.to_string(),
+                        gate: own(&e.gate),
                     }));
                 }
             }
@@ -370,7 +376,7 @@ impl Engine {
             Trigger::CommunicationFailure => {
                 actions.push("backup channels; resync requested".into());
                 fx.push(Effect::Action(AutoAction::BackupChannels {
-                    agent: e.agent.clone(),
+                    agent: own(&e.agent),
                 }));
                 fx.push(Effect::Action(AutoAction::ResyncRequested));
                 self.notify(
@@ -395,19 +401,23 @@ impl Engine {
     /// names. A field the recovery leaves out matches anything.
     pub(super) fn recover(&mut self, e: &Event, trigger: Trigger, fx: &mut Vec<Effect>) {
         let kind = trigger.event_type();
-        let same = |want: &Option<String>, have: &Option<String>| want.is_none() || want == have;
+        let same = |want: &Option<Name>, have: &Option<String>| {
+            want.is_none() || want.as_deref() == have.as_deref()
+        };
         let matches: Vec<u64> = self
             .alerts
             .open()
             .filter(|a| a.trigger == kind)
             .filter(|a| match trigger {
-                Trigger::AgentTimeout => e.agent.is_some() && a.agent == e.agent,
+                Trigger::AgentTimeout => e.agent.is_some() && same(&e.agent, &a.agent),
                 Trigger::QualityGateFailure => {
-                    e.component.is_some() && a.component == e.component && same(&e.gate, &a.gate)
+                    e.component.is_some()
+                        && same(&e.component, &a.component)
+                        && same(&e.gate, &a.gate)
                 }
                 Trigger::BlockerDetected => {
                     if e.component.is_none() && e.task.is_none() {
-                        e.agent.is_some() && a.agent == e.agent
+                        e.agent.is_some() && same(&e.agent, &a.agent)
                     } else {
                         same(&e.component, &a.component) && same(&e.task, &a.task)
                     }
@@ -434,7 +444,7 @@ impl Engine {
             return;
         }
         for id in matches {
-            let by = Actor::Event(e.id.clone());
+            let by = Actor::Event(e.id.to_string());
             self.resolve(
                 id,
                 Resolution::Auto,

@@ -133,30 +133,31 @@ pub enum Actor {
 }
 
 /// Every event id applied, for deduplication; each id is hashed once per event.
-/// Ids are never removed, so their bytes go end to end into one buffer (no
-/// allocation per id), and the table holds one `u64` per id: its index (low 40
-/// bits) and the top 24 bits of its hash. Growing the table moves 8-byte
-/// entries without reading or rehashing a single id, and touches half the
-/// memory 16-byte entries would.
+/// Ids are never removed, so their bytes go end to end into chunks of 4 MiB
+/// (no allocation per id, and no chunk is ever moved or copied as the set
+/// grows: fresh memory is faulted in once), each after its length. The table
+/// holds one `u64` per id: where it is (a chunk's number, low 18 bits of the
+/// 40, and the offset in it) and the top 24 bits of its hash. Growing the table
+/// moves 8-byte entries without reading or rehashing a single id.
 #[derive(Clone, Debug, Default)]
 struct IdSet {
     table: hashbrown::HashTable<u64>,
-    bytes: String,
-    /// Where each id ends in `bytes`; it begins where the one before ends.
-    ends: Vec<usize>,
+    /// Each id as its length (LEB128) then its bytes; a chunk is filled up to
+    /// `CHUNK` bytes (an id longer than that has a chunk of its own).
+    chunks: Vec<Vec<u8>>,
 }
 
-/// Bits of an entry that hold the id's index: a trillion ids, far more than
-/// memory holds (each takes at least 8 bytes of `ends`).
+/// Bits of an entry that say where the id is: a chunk's number, and its offset.
 const INDEX_BITS: u32 = 40;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+const OFFSET_BITS: u32 = 22;
+const CHUNK: usize = 1 << OFFSET_BITS;
 
 impl IdSet {
     fn with_capacity(n: usize) -> IdSet {
         IdSet {
             table: hashbrown::HashTable::with_capacity(n),
-            bytes: String::with_capacity(n * 16),
-            ends: Vec::with_capacity(n),
+            chunks: Vec::new(),
         }
     }
 
@@ -171,26 +172,57 @@ impl IdSet {
         tag.wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
-    fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
+    fn get(&self, at: u64) -> &[u8] {
+        let chunk = &self.chunks[(at >> OFFSET_BITS) as usize];
+        let mut i = (at & (CHUNK as u64 - 1)) as usize;
+        let (mut len, mut shift) = (0usize, 0);
+        loop {
+            let b = chunk[i];
+            i += 1;
+            len |= usize::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        &chunk[i..i + len]
     }
 
     fn contains(&self, hash: u64, id: &str) -> bool {
         let tag = hash >> INDEX_BITS;
         let found = self.table.find(IdSet::place(tag), |&e| {
-            e >> INDEX_BITS == tag && self.get((e & INDEX_MASK) as usize) == id
+            e >> INDEX_BITS == tag && self.get(e & INDEX_MASK) == id.as_bytes()
         });
         found.is_some()
     }
 
     fn insert(&mut self, hash: u64, id: &str) {
-        self.bytes.push_str(id);
-        self.ends.push(self.bytes.len());
-        let index = (self.ends.len() - 1) as u64;
-        debug_assert!(index <= INDEX_MASK);
+        let mut head = [0u8; 10];
+        let mut n = 0;
+        let mut len = id.len();
+        loop {
+            let low = (len & 0x7f) as u8;
+            len >>= 7;
+            head[n] = low | if len > 0 { 0x80 } else { 0 };
+            n += 1;
+            if len == 0 {
+                break;
+            }
+        }
+        let need = n + id.len();
+        // A chunk is never grown past its capacity (that would move it).
+        let fits = self.chunks.last().is_some_and(|c| c.len() + need <= CHUNK);
+        if !fits {
+            self.chunks.push(Vec::with_capacity(need.max(CHUNK)));
+        }
+        let number = self.chunks.len() - 1;
+        let chunk = self.chunks.last_mut().expect("a chunk");
+        let at = (number as u64) << OFFSET_BITS | chunk.len() as u64;
+        assert!(at <= INDEX_MASK, "more event ids than the id set can hold");
+        chunk.extend_from_slice(&head[..n]);
+        chunk.extend_from_slice(id.as_bytes());
         let tag = hash >> INDEX_BITS;
-        let entry = tag << INDEX_BITS | index;
+        let entry = tag << INDEX_BITS | at;
         self.table
             .insert_unique(IdSet::place(tag), entry, |&e| IdSet::place(e >> INDEX_BITS));
     }
@@ -409,17 +441,30 @@ impl Engine {
     /// `apply`, appending the effects to `fx`: a caller applying many inputs
     /// reuses one buffer.
     pub fn apply_into(&mut self, input: Input, now: Time, fx: &mut Vec<Effect>) {
-        self.revision += 1;
-        if self.last_now != Some(now) {
-            self.last_now = Some(now);
-            self.now_ms = now.timestamp_millis();
-        }
+        self.begin(now);
         match input {
             // By reference: an event is large, and moving it out costs a copy.
             Input::Event(ref event) => self.on_event(event, fx),
             Input::ParseError(_) => self.counters.parse_errors += 1,
             Input::Tick => self.tick(now, fx),
             Input::Operator(op) => self.on_operator(op, now, fx),
+        }
+    }
+
+    /// `apply_into(Input::Event(event.clone()), ..)` without the clone: the
+    /// runtime applies events it still owns, and lets them go on another thread
+    /// (the source's, which allocated them, frees them at its own cost).
+    pub fn apply_event_into(&mut self, event: &Event, now: Time, fx: &mut Vec<Effect>) {
+        self.begin(now);
+        self.on_event(event, fx);
+    }
+
+    /// What every input does first: a new revision, and the clock.
+    fn begin(&mut self, now: Time) {
+        self.revision += 1;
+        if self.last_now != Some(now) {
+            self.last_now = Some(now);
+            self.now_ms = now.timestamp_millis();
         }
     }
 
@@ -599,5 +644,21 @@ mod tests {
         for id in ["", "x", "xx0", "5000", "0x"] {
             assert!(!set.contains(IdSet::hash(id), id), "{id}");
         }
+        // Ids across chunk boundaries, longer than a chunk, with long lengths.
+        let big: Vec<String> = (0..3000)
+            .map(|i| format!("{i}-{}", "y".repeat(1000 + i % 300)))
+            .chain(["z".repeat(5 << 20), "w".repeat(127), "w".repeat(128)])
+            .chain((0..10).map(|i| format!("after-{i}")))
+            .collect();
+        for id in &big {
+            let h = IdSet::hash(id);
+            assert!(!set.contains(h, id));
+            set.insert(h, id);
+        }
+        assert!(set.chunks.len() >= 3);
+        for id in ids.iter().chain(&big) {
+            assert!(set.contains(IdSet::hash(id), id));
+        }
+        assert!(!set.contains(IdSet::hash("w"), "w"));
     }
 }

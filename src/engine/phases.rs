@@ -364,7 +364,7 @@ impl Engine {
             return;
         };
         let phase = match &e.phase {
-            Some(id) => self.phases.iter().position(|p| &p.id == id),
+            Some(id) => self.phases.iter().position(|p| p.id == *id),
             None => Some(self.current),
         };
         let Some(phase) = phase.and_then(|i| self.phases.get_mut(i)) else {
@@ -448,9 +448,9 @@ impl Engine {
                 at,
                 self.next_derived_id("phase_completion"),
             );
-            e.phase = Some(id.clone());
+            e.phase = Some(id.as_str().into());
             e.progress = Some(completion);
-            e.message = Some(format!("{name} complete"));
+            e.message = Some(format!("{name} complete").into());
             self.counters.derived += 1;
             fx.push(Effect::Derived { event: Box::new(e) });
             fx.push(Effect::Action(AutoAction::PhaseCompleted {

@@ -153,7 +153,7 @@ mod tests {
         let got = recent(dir.path(), 4).unwrap();
         let ids: Vec<String> = got
             .iter()
-            .map(|r| r.body.as_ref().unwrap().id.clone())
+            .map(|r| r.body.as_ref().unwrap().id.to_string())
             .collect();
         assert_eq!(ids, ["e4", "e5", "e6", "e7"]);
         assert_eq!((got[0].line, got[0].off), (5, 400));

@@ -93,11 +93,16 @@ fn head(buf: &mut Vec<u8>, seq: u64, at: &str, kind: &str) {
 }
 
 fn position(buf: &mut Vec<u8>, p: &Position) {
-    let mut n = itoa::Buffer::new();
     buf.extend_from_slice(b",\"src\":");
     push_str_lit(buf, p.src);
     buf.extend_from_slice(b",\"file\":");
     push_str_lit(buf, p.file);
+    numbers(buf, p);
+}
+
+/// `,"off":…,"end":…,"line":…`
+fn numbers(buf: &mut Vec<u8>, p: &Position) {
+    let mut n = itoa::Buffer::new();
     for (key, v) in [
         (&b",\"off\":"[..], p.off),
         (b",\"end\":", p.end),
@@ -116,9 +121,44 @@ fn position(buf: &mut Vec<u8>, p: &Position) {
 pub fn event(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
     head(buf, seq, at, "event");
     position(buf, p);
+    event_tail(buf, raw);
+}
+
+fn event_tail(buf: &mut Vec<u8>, raw: &[u8]) {
     buf.extend_from_slice(b",\"raw\":");
     buf.extend_from_slice(raw);
     buf.extend_from_slice(b"}\n");
+}
+
+/// Writes `event` records as `event` does, keeping the encoded `src` and `file`
+/// of the last source written: nearly every line of a batch comes from the same
+/// file, and encoding the two names is most of the cost of a position.
+#[derive(Default)]
+pub struct EventRecords {
+    src: String,
+    file: String,
+    /// `,"src":…,"file":…` for `src` and `file`.
+    names: Vec<u8>,
+}
+
+impl EventRecords {
+    pub fn event(&mut self, buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
+        if self.names.is_empty() || self.src != p.src || self.file != p.file {
+            self.src.clear();
+            self.src.push_str(p.src);
+            self.file.clear();
+            self.file.push_str(p.file);
+            self.names.clear();
+            self.names.extend_from_slice(b",\"src\":");
+            push_str_lit(&mut self.names, p.src);
+            self.names.extend_from_slice(b",\"file\":");
+            push_str_lit(&mut self.names, p.file);
+        }
+        head(buf, seq, at, "event");
+        buf.extend_from_slice(&self.names);
+        numbers(buf, p);
+        event_tail(buf, raw);
+    }
 }
 
 /// A line that did not parse: the reason and the first 200 bytes.

@@ -8,7 +8,7 @@ use super::record::{parse_at, Position, Record};
 use super::writer::segments;
 use crate::engine::{Engine, Input, OperatorAction, Time};
 use crate::ingest::lines::{Line, LineSplitter};
-use crate::model::event::{parse_line, Origin, ParseOptions, Unvalidated};
+use crate::model::event::{parse_line, scan_plain_str, skip_ws, Origin, ParseOptions, Unvalidated};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -17,6 +17,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel};
+use std::sync::Arc;
 
 /// Where reading of one source resumes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,31 +111,26 @@ fn read_journal(
     };
     let opts = ParseOptions::default();
     let mut batch = Batch::with_capacity(BATCH);
+    let mut chunk = Chunk::default();
     for (i, (n, path)) in segs.iter().enumerate() {
         out.segment = *n;
         let last_segment = i + 1 == segs.len();
         let mut splitter = LineSplitter::new(max_record(max_line_bytes), 0);
         let mut bad_tail_at: Option<u64> = None;
         let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
-        splitter.read_from(&mut reader, |line| {
-            let Line::Text { bytes, offset, .. } = line else {
-                out.corrupt += 1;
-                return;
-            };
-            let Some(seq) = read_record(bytes, &mut out.checkpoints, &opts, &mut batch) else {
-                // Only the last record may be torn; remember where it began.
-                bad_tail_at.get_or_insert(offset);
-                out.corrupt += 1;
-                return;
-            };
-            // A bad record followed by good ones is corruption (counted), not a tear.
-            bad_tail_at = None;
-            out.records += 1;
-            out.last_seq = out.last_seq.max(seq);
+        let mut decode = |chunk: &mut Chunk, out: &mut Replayed, bad_tail_at: &mut Option<u64>| {
+            chunk.decode(&opts, out, bad_tail_at, &mut batch);
             if batch.len() >= BATCH {
                 send(&mut batch);
             }
+        };
+        splitter.read_from(&mut reader, |line| {
+            chunk.push(line);
+            if chunk.lines.len() >= CHUNK_LINES {
+                decode(&mut chunk, &mut out, &mut bad_tail_at);
+            }
         })?;
+        decode(&mut chunk, &mut out, &mut bad_tail_at);
         let pending = splitter.pending() as u64;
         out.tail_offset = bad_tail_at.unwrap_or(splitter.committed());
         if last_segment && (pending > 0 || bad_tail_at.is_some()) {
@@ -152,6 +148,117 @@ fn read_journal(
         send(&mut batch);
     }
     Ok(out)
+}
+
+/// Lines decoded together: enough to be worth a second thread.
+const CHUNK_LINES: usize = 4096;
+/// Below this many lines, a chunk is decoded on the reading thread alone.
+const PARALLEL_LINES: usize = 256;
+
+/// A line's bytes in a chunk (`None`: over the record limit) and its offset.
+type ChunkLine = (Option<(usize, usize)>, u64);
+
+/// Lines of a segment, copied out of the reader's buffer to be decoded together.
+#[derive(Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    /// Each line's bytes in `bytes` and its offset in the segment; `None` for a
+    /// line over the record limit.
+    lines: Vec<ChunkLine>,
+    /// What each of the two threads decoded, kept to be filled again.
+    halves: [Decoded; 2],
+}
+
+/// What one thread decoded of a chunk: its inputs in order, the checkpoints its
+/// records noted (the last per source), and each line's `seq` (`None`: not a
+/// record).
+#[derive(Default)]
+struct Decoded {
+    inputs: Batch,
+    checkpoints: Checkpoints,
+    seqs: Vec<Option<u64>>,
+}
+
+impl Chunk {
+    fn push(&mut self, line: Line<'_>) {
+        match line {
+            Line::Text { bytes, offset, .. } => {
+                let start = self.bytes.len();
+                self.bytes.extend_from_slice(bytes);
+                self.lines.push((Some((start, self.bytes.len())), offset));
+            }
+            Line::TooLong { offset, .. } => self.lines.push((None, offset)),
+        }
+    }
+
+    /// Decodes the chunk's lines and applies what they hold, in order, exactly as
+    /// reading them one by one does; empties the chunk. A large chunk is decoded
+    /// in two halves, the second on the helper thread: decoding is nearly all of
+    /// replay's reading thread, which was the bottleneck of a restart. Each half
+    /// notes checkpoints in a map of its own; a checkpoint is the last record's
+    /// for its source, so the second half's override the first's.
+    fn decode(
+        &mut self,
+        opts: &ParseOptions,
+        out: &mut Replayed,
+        bad_tail_at: &mut Option<u64>,
+        batch: &mut Batch,
+    ) {
+        fn decode(bytes: &[u8], lines: &[ChunkLine], opts: &ParseOptions, d: &mut Decoded) {
+            for (range, _) in lines {
+                let seq = range.and_then(|(from, to)| {
+                    read_record(&bytes[from..to], &mut d.checkpoints, opts, &mut d.inputs)
+                });
+                d.seqs.push(seq);
+            }
+        }
+        let [a, b] = &mut self.halves;
+        if self.lines.len() < PARALLEL_LINES || !crate::helper::available() {
+            decode(&self.bytes, &self.lines, opts, a);
+        } else {
+            // The helper reads the same bytes; they come back to be filled again.
+            let bytes = Arc::new(std::mem::take(&mut self.bytes));
+            let mid = self.lines.len() / 2;
+            let second = self.lines[mid..].to_vec();
+            let (bytes2, opts2, mut b2) = (bytes.clone(), *opts, std::mem::take(b));
+            let job = move || {
+                decode(&bytes2, &second, &opts2, &mut b2);
+                b2
+            };
+            let helper = crate::helper::beside(job);
+            decode(&bytes, &self.lines[..mid], opts, a);
+            *b = match helper {
+                Ok(done) => crate::helper::wait(done),
+                Err(job) => job(),
+            };
+            self.bytes = Arc::try_unwrap(bytes).unwrap_or_default();
+        }
+        let (lines, halves) = (&self.lines, &mut self.halves);
+        let mut lines = lines.iter();
+        for half in halves.iter_mut() {
+            for (seq, (range, offset)) in half.seqs.drain(..).zip(&mut lines) {
+                match (range, seq) {
+                    (None, _) => out.corrupt += 1,
+                    (Some(_), None) => {
+                        // Only the last record may be torn; remember where it began.
+                        bad_tail_at.get_or_insert(*offset);
+                        out.corrupt += 1;
+                    }
+                    (Some(_), Some(seq)) => {
+                        // A bad record followed by good ones is corruption (counted),
+                        // not a tear.
+                        *bad_tail_at = None;
+                        out.records += 1;
+                        out.last_seq = out.last_seq.max(seq);
+                    }
+                }
+            }
+            out.checkpoints.extend(half.checkpoints.drain());
+            batch.append(&mut half.inputs);
+        }
+        self.bytes.clear();
+        self.lines.clear();
+    }
 }
 
 /// A record as replay reads it on its fast path: the fields of `Record`, with
@@ -213,6 +320,21 @@ fn read_record(
     // The line checked as UTF-8 at once, then read as text: serde_json then
     // skips checking each string on its own.
     let text = std::str::from_utf8(bytes).ok();
+    // Faster still, the form `record::event` writes, read without serde_json.
+    if let Some((seq, at, p, raw)) = text.and_then(scan_event_record) {
+        if let Some(at) = parse_at(at) {
+            let origin = Origin {
+                source: p.src,
+                line: p.line,
+                offset: p.off,
+            };
+            if let Ok(e) = raw.into_event(&origin, at, opts) {
+                note(checkpoints, &p);
+                inputs.push((Input::Event(e), at));
+                return Some(seq);
+            }
+        }
+    }
     if let Some(Ok(rec)) = text.map(serde_json::from_str::<FastRecord>) {
         if let Some(at) = parse_at(&rec.at) {
             let p = match (&rec.src, &rec.file, rec.off, rec.end) {
@@ -258,6 +380,66 @@ fn read_record(
         inputs.push((input, rec.at));
     }
     Some(rec.seq)
+}
+
+/// An `event` record exactly as `record::event` writes it — its keys in that
+/// order, no whitespace, names without escapes, a flat embedded event — read
+/// without serde_json: its `seq`, `at` (as text), position and event. `None`
+/// for any other line, which `FastRecord` then reads; what this takes,
+/// `FastRecord` reads to the same values.
+fn scan_event_record(text: &str) -> Option<(u64, &str, Position<'_>, Unvalidated<'_>)> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let lit = |i: &mut usize, l: &[u8]| -> Option<()> {
+        (b.get(*i..*i + l.len())? == l).then(|| *i += l.len())
+    };
+    // A u64 as JSON writes it: digits, no leading zero.
+    let num = |i: &mut usize| -> Option<u64> {
+        let len = b[*i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if len == 0 || (len > 1 && b[*i] == b'0') {
+            return None;
+        }
+        let n = b[*i..*i + len].iter().try_fold(0u64, |n, &d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })?;
+        *i += len;
+        Some(n)
+    };
+    let string = |i: &mut usize| -> Option<&str> {
+        lit(i, b"\"")?;
+        let end = scan_plain_str(b, *i)?;
+        let s = &text[*i..end];
+        *i = end + 1;
+        Some(s)
+    };
+    lit(&mut i, b"{\"seq\":")?;
+    let seq = num(&mut i)?;
+    lit(&mut i, b",\"at\":")?;
+    let at = string(&mut i)?;
+    lit(&mut i, b",\"kind\":\"event\",\"src\":")?;
+    let src = string(&mut i)?;
+    lit(&mut i, b",\"file\":")?;
+    let file = string(&mut i)?;
+    lit(&mut i, b",\"off\":")?;
+    let off = num(&mut i)?;
+    lit(&mut i, b",\"end\":")?;
+    let end = num(&mut i)?;
+    lit(&mut i, b",\"line\":")?;
+    let line = num(&mut i)?;
+    lit(&mut i, b",\"raw\":")?;
+    let (raw, mut i) = Unvalidated::scan(text, i)?;
+    i = skip_ws(b, i);
+    lit(&mut i, b"}")?;
+    (skip_ws(b, i) == b.len()).then_some(())?;
+    let p = Position {
+        src,
+        file,
+        off,
+        end,
+        line,
+        entry: None,
+    };
+    Some((seq, at, p, raw))
 }
 
 /// Notes where reading of a source resumes; in place when the source is known.
@@ -390,5 +572,26 @@ mod tests {
         assert_eq!(format!("{:?}", fast.agents), format!("{:?}", slow.agents));
         assert_eq!(format!("{:?}", fast.tasks), format!("{:?}", slow.tasks));
         assert_eq!(fast.last_now, slow.last_now);
+
+        // The same, many times over: chunks decoded on two threads, a torn tail.
+        let many = text.repeat(700) + "not a record\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("00000001.jsonl");
+        std::fs::write(&path, &many).unwrap();
+        let mut fast = Engine::new(Config::default(), None);
+        let r = replay(dir.path(), &mut fast, 1 << 20, true).unwrap();
+        let mut slow = Engine::new(Config::default(), None);
+        let (cps, records, corrupt) = reference(&many, &mut slow);
+        assert_eq!(
+            (r.records, r.corrupt + 1, r.last_seq),
+            (records, corrupt, 11)
+        );
+        assert!(r.torn);
+        assert_eq!(r.tail_offset, (many.len() - "not a record\n".len()) as u64);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), r.tail_offset);
+        assert_eq!(r.checkpoints, cps);
+        assert_eq!(fast.counters, slow.counters);
+        assert_eq!(format!("{:?}", fast.agents), format!("{:?}", slow.agents));
+        assert_eq!(format!("{:?}", fast.tasks), format!("{:?}", slow.tasks));
     }
 }

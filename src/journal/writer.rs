@@ -72,6 +72,10 @@ pub struct WriterState {
 
 pub struct JournalWriter {
     tx: Option<SyncSender<Msg>>,
+    /// Buffers written, handed back to be filled again: a batch's records fill
+    /// hundreds of kilobytes, and a fresh buffer each time is grown (copied)
+    /// and faulted in again, then freed on another thread.
+    spent: Receiver<Vec<u8>>,
     pub state: Arc<WriterState>,
     thread: Option<JoinHandle<()>>,
     /// The senders lent to `Flusher`s, emptied on close so the writer can end.
@@ -104,6 +108,7 @@ impl JournalWriter {
         let size = file.metadata()?.len();
         let state = Arc::new(WriterState::default());
         let (tx, rx) = sync_channel(QUEUE);
+        let (spent_tx, spent) = sync_channel(QUEUE);
         let mut seg = Segment {
             dir: dir.to_path_buf(),
             n: segment,
@@ -113,9 +118,10 @@ impl JournalWriter {
         let st = state.clone();
         let thread = std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer_loop(&mut seg, rx, &st))?;
+            .spawn(move || writer_loop(&mut seg, rx, &spent_tx, &st))?;
         Ok(JournalWriter {
             tx: Some(tx),
+            spent,
             state,
             thread: Some(thread),
             flushers: Mutex::new(Vec::new()),
@@ -130,6 +136,14 @@ impl JournalWriter {
         if let Some(tx) = &self.tx {
             let _ = tx.send(Msg::Write(bytes, last_seq));
         }
+    }
+
+    /// An empty buffer for the next records: one already written, when there
+    /// is one, with its capacity.
+    pub fn buffer(&self) -> Option<Vec<u8>> {
+        let mut buf = self.spent.try_recv().ok()?;
+        buf.clear();
+        Some(buf)
     }
 
     /// A handle that can flush this journal from elsewhere (a panic hook); it
@@ -245,7 +259,12 @@ impl Segment {
     }
 }
 
-fn writer_loop(seg: &mut Segment, rx: Receiver<Msg>, state: &WriterState) {
+fn writer_loop(
+    seg: &mut Segment,
+    rx: Receiver<Msg>,
+    spent: &SyncSender<Vec<u8>>,
+    state: &WriterState,
+) {
     let mut closed = false;
     while !closed {
         let first = match rx.recv() {
@@ -258,6 +277,8 @@ fn writer_loop(seg: &mut Segment, rx: Receiver<Msg>, state: &WriterState) {
             Msg::Write(bytes, seq) => {
                 seg.append(&bytes, state);
                 last_seq = Some(seq);
+                // Back to the caller to fill again (dropped if it has enough).
+                let _ = spent.try_send(bytes);
             }
             Msg::Flush(ack) => acks.push(ack),
         };

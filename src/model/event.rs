@@ -170,6 +170,11 @@ impl Serialize for EventType {
     }
 }
 
+/// A name or short text of an event: kept inline up to 24 bytes (no allocation
+/// for the ids, agents, components, tasks and status words nearly every event
+/// holds), on the heap beyond. Reads as a `&str`.
+pub type Name = compact_str::CompactString;
+
 /// One event, validated. Optional fields are `None` when absent or `null`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Event {
@@ -179,26 +184,26 @@ pub struct Event {
     /// `ts` was missing and the ingest time stands in (SPEC 3.1).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ts_assumed: bool,
-    pub id: String,
+    pub id: Name,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent: Option<String>,
+    pub agent: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<String>,
+    pub task: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub component: Option<String>,
+    pub component: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gate: Option<String>,
+    pub gate: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<Level>,
     /// An agent's own status word (`offline`, `stopping`, …), from heartbeats.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<Name>,
     /// Unknown fields and the event's own `data` object.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub data: Map<String, Value>,
@@ -206,7 +211,7 @@ pub struct Event {
 
 impl Event {
     /// A bare event, for derived events and tests.
-    pub fn new(kind: EventType, ts: DateTime<Utc>, id: impl Into<String>) -> Event {
+    pub fn new(kind: EventType, ts: DateTime<Utc>, id: impl Into<Name>) -> Event {
         Event {
             kind,
             ts,
@@ -379,12 +384,150 @@ pub fn json_kind(v: &Value) -> &'static str {
 }
 
 fn parse_object(text: &str) -> Result<RawEvent<'_>, String> {
+    if let Some((raw, end)) = scan_flat(text, 0) {
+        if skip_ws(text.as_bytes(), end) == text.len() {
+            return Ok(raw);
+        }
+    }
+    parse_object_serde(text)
+}
+
+/// `parse_object` without its fast reader.
+fn parse_object_serde(text: &str) -> Result<RawEvent<'_>, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     let raw = de
         .deserialize_map(RawVisitor)
         .map_err(|e| format!("not valid JSON: {e}"))?;
     de.end().map_err(|e| format!("not valid JSON: {e}"))?;
     Ok(raw)
+}
+
+impl<'a> Unvalidated<'a> {
+    /// Reads the flat object that begins at byte `at` of `text` (after any
+    /// whitespace) as `Deserialize` would, and where it ends; `None` when the
+    /// fast reader does not take it (see `scan_flat`): read it with serde_json.
+    pub fn scan(text: &'a str, at: usize) -> Option<(Unvalidated<'a>, usize)> {
+        scan_flat(text, at).map(|(raw, end)| (Unvalidated(raw), end))
+    }
+}
+
+/// JSON whitespace from byte `i` on; where it ends.
+pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// The end (the closing quote) of a string that begins just after the opening
+/// quote at `i`, when it has no escape and no control character: the strings
+/// nearly every line holds. `None` for any other string.
+pub fn scan_plain_str(b: &[u8], i: usize) -> Option<usize> {
+    // Eight bytes at a time: a byte is flagged when it is a quote, a backslash or
+    // below 0x20. Borrows only flag bytes above a flagged one, so the lowest flag
+    // is a true one.
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut j = i;
+    while let Some(word) = b.get(j..j + 8) {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let q = x ^ (LO * u64::from(b'"'));
+        let s = x ^ (LO * u64::from(b'\\'));
+        let flags = ((q.wrapping_sub(LO) & !q)
+            | (s.wrapping_sub(LO) & !s)
+            | (x.wrapping_sub(LO * 0x20) & !x))
+            & HI;
+        if flags != 0 {
+            j += (flags.trailing_zeros() / 8) as usize;
+            return (b[j] == b'"').then_some(j);
+        }
+        j += 8;
+    }
+    while let Some(&c) = b.get(j) {
+        match c {
+            b'"' => return Some(j),
+            // Control characters are not allowed in a JSON string.
+            b'\\' | 0..=0x1f => return None,
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// A JSON number token as serde_json reads it. A plain non-negative integer is
+/// read here; any other form (a sign, a fraction, an exponent) by serde_json,
+/// whose float reading is not always the standard library's.
+fn scan_number(tok: &str) -> Option<Number> {
+    let b = tok.as_bytes();
+    if !b.is_empty() && b.len() <= 19 && (b[0] != b'0' || b.len() == 1) {
+        if let Some(n) = b.iter().try_fold(0u64, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+        }) {
+            return Some(n.into());
+        }
+    }
+    serde_json::from_str::<Number>(tok).ok()
+}
+
+/// The fast reader of an event object: a flat object (string, number and null
+/// values; strings without escapes) starting at byte `at` of `text`, after any
+/// whitespace. It fills `RawEvent` exactly as `RawVisitor` does, key by key, and
+/// returns it with the offset just past the closing brace. Anything else —
+/// nested values, booleans, escapes, bad syntax — is `None`, and the caller
+/// reads the text with serde_json, which gives the same result or the precise
+/// error. Most of the cost of serde_json here was moving the large `RawEvent`
+/// through its layers, not reading bytes.
+fn scan_flat(text: &str, at: usize) -> Option<(RawEvent<'_>, usize)> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, at);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut raw = RawEvent::default();
+    if b.get(i) == Some(&b'}') {
+        return Some((raw, i + 1));
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = scan_plain_str(b, i + 1)?;
+        // Quotes are ASCII: these slices are on character boundaries.
+        let key = &text[i + 1..key_end];
+        i = skip_ws(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let (val, next) = match *b.get(i)? {
+            b'"' => {
+                let end = scan_plain_str(b, i + 1)?;
+                (Val::Str(Cow::Borrowed(&text[i + 1..end])), end + 1)
+            }
+            b'n' if b.get(i..i + 4) == Some(b"null") => (Val::Null, i + 4),
+            b'-' | b'0'..=b'9' => {
+                let len = b[i..]
+                    .iter()
+                    .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                    .unwrap_or(b.len() - i);
+                (Val::Num(scan_number(&text[i..i + len])?), i + len)
+            }
+            _ => return None,
+        };
+        match Key::of(key) {
+            Key::Known(field, alias) => raw.offer(field, alias, val),
+            Key::Other => {
+                raw.extra.insert(key.to_string(), val.into_value());
+            }
+        }
+        i = skip_ws(b, next);
+        match *b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b'}' => return Some((raw, i + 1)),
+            _ => return None,
+        }
+    }
 }
 
 /// A known field's value as read: a string (borrowed from the line when it has
@@ -559,10 +702,10 @@ impl<'a> RawEvent<'a> {
             Some(v) => return Err(format!("ts must be a string, found {}", v.kind())),
         };
         let id = match self.take(Field::Id) {
-            None => format!("{}:{}", origin.source, origin.offset),
-            Some(Val::Str(s)) if !s.is_empty() => s.into_owned(),
+            None => compact_str::format_compact!("{}:{}", origin.source, origin.offset),
+            Some(Val::Str(s)) if !s.is_empty() => Name::from(s.as_ref()),
             Some(Val::Str(_)) => return Err("id is empty".into()),
-            Some(Val::Num(n)) => n.to_string(),
+            Some(Val::Num(n)) => Name::from(n.to_string()),
             Some(v) => return Err(format!("id must be a string, found {}", v.kind())),
         };
         let progress = match self.take(Field::Progress) {
@@ -587,13 +730,13 @@ impl<'a> RawEvent<'a> {
             ),
             Some(v) => return Err(format!("severity must be a string, found {}", v.kind())),
         };
-        let mut text = |field: Field, name: &str| -> Result<Option<String>, String> {
+        let mut text = |field: Field, name: &str| -> Result<Option<Name>, String> {
             match self.take(field) {
                 None => Ok(None),
                 // An empty name names nothing.
                 Some(Val::Str(s)) if s.is_empty() => Ok(None),
-                Some(Val::Str(s)) => Ok(Some(s.into_owned())),
-                Some(Val::Num(n)) => Ok(Some(n.to_string())),
+                Some(Val::Str(s)) => Ok(Some(Name::from(s.as_ref()))),
+                Some(Val::Num(n)) => Ok(Some(Name::from(n.to_string()))),
                 Some(v) => Err(format!("{name} must be a string, found {}", v.kind())),
             }
         };
@@ -956,6 +1099,82 @@ mod tests {
         let long = "x".repeat(1000);
         let err = parse_line(long.as_bytes(), &origin, at(), &opts).unwrap_err();
         assert_eq!(err.excerpt.len(), EXCERPT_BYTES);
+    }
+
+    #[test]
+    fn the_fast_reader_reads_what_serde_json_reads() {
+        let origin = Origin {
+            source: "s",
+            line: 1,
+            offset: 0,
+        };
+        let opts = ParseOptions::default();
+        let lines = [
+            r#"{"type":"progress_update","ts":"2026-11-24T13:00:00.003783Z","id":"ev-1","agent":"a","component":"c","task":"T-1","progress":5.0,"message":"m"}"#,
+            r#" { "type" : "x" , "id":7, "progress":100, "cpu":0.5, "n":-3, "z":-0, "big":18446744073709551616, "e":1e2, "null":null, "agent":null, "agent_id":"b" } "#,
+            r#"{"type":"x","progress":007}"#,
+            r#"{"type":"x","progress":1.}"#,
+            r#"{"type":"x","progress":-}"#,
+            r#"{"type":"x","progress":1e400}"#,
+            r#"{"type":"x","a":1,"a":2,"agent_id":"old","agent":"new"}"#,
+            r#"{"type":"x","msg":"a"b"}"#,
+            r#"{"type":"x","msg":"tab	in"}"#,
+            r#"{"type":"x","ok":true,"d":{"k":[1]}}"#,
+            r#"{"type":"x",}"#,
+            r#"{"type":"x"} {"#,
+            r#"{"type":"x""#,
+            r#"{}"#,
+            r#"{"type":"été","agent":"ü"}"#,
+            r#"{"type":"x","severity":2,"id":""}"#,
+            "{\"type\":\"x\"}\u{a0}",
+        ];
+        for line in lines {
+            let fast = parse_object(line).and_then(|r| r.into_event(&origin, at(), &opts));
+            let slow = parse_object_serde(line).and_then(|r| r.into_event(&origin, at(), &opts));
+            match (&fast, &slow) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "{line}");
+                    assert_eq!(
+                        serde_json::to_string(a).unwrap(),
+                        serde_json::to_string(b).unwrap(),
+                        "{line}"
+                    );
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b, "{line}"),
+                _ => panic!("{line}: fast {fast:?}, serde {slow:?}"),
+            }
+        }
+        // Where a flat object ends, for a reader of a larger document.
+        let doc = r#"{"raw":{"type":"x","id":"1"}}"#;
+        let (raw, end) = Unvalidated::scan(doc, 7).unwrap();
+        assert_eq!(&doc[end..], "}");
+        assert_eq!(raw.into_event(&origin, at(), &opts).unwrap().id, "1");
+    }
+
+    #[test]
+    fn plain_strings_end_at_their_quote() {
+        let naive = |b: &[u8], i: usize| -> Option<usize> {
+            let j = i + b[i..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            (b[j] == b'"').then_some(j)
+        };
+        let alphabet: [&[u8]; 7] = [b"a", b"\"", b"\\", b"\x01", b"\x1f", b" ", "é".as_bytes()];
+        let mut seed = 7u64;
+        for n in 0..4000 {
+            let mut s = Vec::new();
+            for _ in 0..n % 37 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let pick = (seed >> 33) as usize;
+                // Mostly plain bytes, so that the specials fall anywhere in a word.
+                s.extend_from_slice(alphabet[if pick.is_multiple_of(5) { pick % 7 } else { 0 }]);
+            }
+            for i in 0..=s.len().min(3) {
+                assert_eq!(scan_plain_str(&s, i), naive(&s, i), "{s:?} from {i}");
+            }
+        }
     }
 
     #[test]

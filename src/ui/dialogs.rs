@@ -320,7 +320,7 @@ fn kv<'a>(theme: &Theme, key: &'a str, value: String) -> Line<'a> {
     ])
 }
 
-fn opt(s: &Option<String>) -> String {
+fn opt<S: std::ops::Deref<Target = str>>(s: &Option<S>) -> String {
     s.as_deref()
         .map_or_else(|| "-".into(), |s| sanitize(s).into_owned())
 }

@@ -294,8 +294,8 @@ struct Driver {
     seq: u64,
 }
 
-fn pick(i: Option<u8>, pool: &[&str]) -> Option<String> {
-    i.map(|i| pool[i as usize % pool.len()].to_string())
+fn pick(i: Option<u8>, pool: &[&str]) -> Option<coord::model::event::Name> {
+    i.map(|i| pool[i as usize % pool.len()].into())
 }
 
 impl Driver {
@@ -327,7 +327,7 @@ impl Driver {
             if self.seq.is_multiple_of(2) {
                 e.data.insert("criterion".into(), c.into());
             } else {
-                e.message = Some(c.to_string());
+                e.message = Some(c.into());
             }
         }
         e
@@ -347,13 +347,13 @@ impl Driver {
         let mut out = Vec::new();
         for c in &phase.components {
             let mut e = self.fresh(EventType::ComponentCompletion);
-            e.component = Some(c.clone());
+            e.component = Some(c.as_str().into());
             out.push(e);
             let gates = engine.components.get(c).map(|c| c.gates.keys());
             for g in gates.into_iter().flatten() {
                 let mut e = self.fresh(EventType::QualityGatePassed);
-                e.component = Some(c.clone());
-                e.gate = (!g.is_empty()).then(|| g.clone());
+                e.component = Some(c.as_str().into());
+                e.gate = (!g.is_empty()).then(|| g.as_str().into());
                 out.push(e);
             }
         }
