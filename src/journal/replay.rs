@@ -426,6 +426,11 @@ fn scan_event_record(text: &str) -> Option<(u64, &str, Position<'_>, Unvalidated
     let end = num(&mut i)?;
     lit(&mut i, b",\"line\":")?;
     let line = num(&mut i)?;
+    // A stream's entry id, after the numbers as `record::event` writes it.
+    let entry = match lit(&mut i, b",\"entry\":") {
+        Some(()) => Some(string(&mut i)?),
+        None => None,
+    };
     lit(&mut i, b",\"raw\":")?;
     let (raw, mut i) = Unvalidated::scan(text, i)?;
     i = skip_ws(b, i);
@@ -437,7 +442,7 @@ fn scan_event_record(text: &str) -> Option<(u64, &str, Position<'_>, Unvalidated
         off,
         end,
         line,
-        entry: None,
+        entry,
     };
     Some((seq, at, p, raw))
 }
@@ -539,6 +544,7 @@ mod tests {
     fn the_fast_path_reads_every_record_as_record_does() {
         let head = r#""src":"events/a.jsonl","file":"1:2:ff""#;
         let odd = r#""src":"events/\"q\"\u00e9.jsonl","file":"1:3:aa""#;
+        let stream = r#""src":"redis://h:6379/s","file":"stream:s""#;
         let lines = [
             format!(r#"{{"seq":1,"at":"2026-11-24T12:00:00.000Z","kind":"source",{head},"off":0,"end":0,"line":0,"what":"opened"}}"#),
             format!(r#"{{"seq":2,"at":"2026-11-24T12:00:00.001Z","kind":"event",{head},"off":0,"end":40,"line":1,"raw":{{"type":"task_assigned","id":"e1","agent":"a\"b","task":"T1","ts":"2026-11-24T11:00:00Z"}}}}"#),
@@ -555,6 +561,9 @@ mod tests {
             r#"{"seq":10,"at":"2026-11-24T12:10:02.000Z","kind":"event","raw":{"type":"x","id":"e9"}}"#.to_string(),
             "not a record".to_string(),
             format!(r#"{{"seq":11,"at":"2026-11-24T12:10:03.000Z","kind":"event",{head},"off":140,"end":170,"line":5,"raw":{{"type":"agent_heartbeat","id":"e2","agent":"x","status":"idle"}}}}"#),
+            // A stream's records: the entry id is the checkpoint, an action's too.
+            format!(r#"{{"seq":12,"at":"2026-11-24T12:10:04.000Z","kind":"event",{stream},"off":1,"end":2,"line":1,"entry":"1764000000000-0","raw":{{"type":"agent_heartbeat","id":"s1","agent":"y"}}}}"#),
+            format!(r#"{{"seq":13,"at":"2026-11-24T12:10:05.000Z","kind":"action",{stream},"off":2,"end":3,"line":2,"entry":"1764000000001-0","op":{{"operator":"op","action":"acknowledge","alert":1}}}}"#),
         ];
         let text = lines.join("\n") + "\n";
         let dir = tempfile::tempdir().unwrap();
@@ -565,7 +574,11 @@ mod tests {
         let mut slow = Engine::new(Config::default(), None);
         let (cps, records, corrupt) = reference(&text, &mut slow);
 
-        assert_eq!((r.records, r.corrupt, r.last_seq), (records, corrupt, 11));
+        assert_eq!((r.records, r.corrupt, r.last_seq), (records, corrupt, 13));
+        assert_eq!(
+            r.checkpoints["stream:s"].entry.as_deref(),
+            Some("1764000000001-0")
+        );
         assert_eq!(r.checkpoints, cps);
         assert_eq!(fast.counters, slow.counters);
         assert_eq!(fast.counters.parse_errors, 2);
@@ -584,7 +597,7 @@ mod tests {
         let (cps, records, corrupt) = reference(&many, &mut slow);
         assert_eq!(
             (r.records, r.corrupt + 1, r.last_seq),
-            (records, corrupt, 11)
+            (records, corrupt, 13)
         );
         assert!(r.torn);
         assert_eq!(r.tail_offset, (many.len() - "not a record\n".len()) as u64);
