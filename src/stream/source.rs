@@ -170,21 +170,20 @@ impl<C: Fn() -> DateTime<Utc>> Reader<C> {
 
     fn source(&self, what: &'static str) -> Item {
         Item::Source {
-            pos: self.pos(None),
+            pos: self.pos(),
             what,
         }
     }
 
-    fn pos(&self, entry: Option<&str>) -> Pos {
+    /// The position after the last entry read: its ordinal, and its id.
+    fn pos(&self) -> Pos {
         Pos {
             src: self.src.clone(),
             file: self.file.clone(),
             off: self.count,
             end: self.count + 1,
             line: self.count,
-            entry: entry
-                .map(Arc::from)
-                .or_else(|| Some(self.last.as_str().into())),
+            entry: Some(self.last.as_str().into()),
         }
     }
 
@@ -227,7 +226,7 @@ impl<C: Fn() -> DateTime<Utc>> Reader<C> {
         };
         self.count += 1;
         self.last = id;
-        let pos = self.pos(Some(&self.last));
+        let pos = self.pos();
         let field = |name: &str| {
             fields.chunks(2).find_map(|kv| match kv {
                 [Value::BulkString(k), Value::BulkString(v)] if k == name.as_bytes() => {
@@ -278,6 +277,15 @@ impl<C: Fn() -> DateTime<Utc>> Reader<C> {
             return Some(Item::Line { pos, raw, parsed });
         }
         let (reason, bytes): (String, &[u8]) = match field(ACTION_FIELD) {
+            Some(bytes) if bytes.len() > self.max => (
+                format!(
+                    "stream entry {}: action of {} bytes is over max_line_bytes ({})",
+                    self.last,
+                    bytes.len(),
+                    self.max
+                ),
+                &bytes[..bytes.len().min(256)],
+            ),
             Some(bytes) => match action(bytes) {
                 Ok((op, keys)) => return Some(Item::Action { pos, op, keys }),
                 Err(why) => (
