@@ -92,40 +92,12 @@ enum Command {
         /// Publish to a Redis stream instead: redis://HOST[:PORT]/STREAM
         #[arg(long, value_name = "URL")]
         to: Option<String>,
-        /// The event type (e.g. progress_update)
-        #[arg(long = "type", value_name = "TYPE", required_unless_present = "json")]
-        kind: Option<String>,
-        /// The agent (also names the file: events/<agent>.jsonl)
-        #[arg(long)]
-        agent: Option<String>,
-        /// The task
-        #[arg(long)]
-        task: Option<String>,
-        /// The component
-        #[arg(long)]
-        component: Option<String>,
-        /// The phase
-        #[arg(long)]
-        phase: Option<String>,
-        /// The quality gate
-        #[arg(long)]
-        gate: Option<String>,
-        /// critical, high, medium or low
-        #[arg(long)]
-        severity: Option<String>,
-        /// Free text
-        #[arg(long)]
-        message: Option<String>,
-        /// 0–100
-        #[arg(long, value_name = "P", allow_negative_numbers = true)]
-        progress: Option<String>,
-        /// Any other field; VALUE is JSON when it parses as JSON, else a string
-        #[arg(long = "field", value_name = "KEY=VALUE", value_parser = coord::cli::publish::parse_field)]
-        fields: Vec<(String, serde_json::Value)>,
+        #[command(flatten)]
+        fields: coord::cli::publish::Fields,
         /// The whole event as a JSON object (`-` reads stdin: one object, or JSON Lines)
         #[arg(long, value_name = "JSON", conflicts_with_all = [
             "kind", "agent", "task", "component", "phase", "gate", "severity", "message",
-            "progress", "fields"])]
+            "progress", "extra"])]
         json: Option<String>,
     },
     /// One-shot summary; exit 0 healthy, 1 Critical alert open or SLA breached, 2 error
@@ -375,33 +347,13 @@ fn main() -> ExitCode {
         Command::Publish {
             dir,
             to,
-            kind,
-            agent,
-            task,
-            component,
-            phase,
-            gate,
-            severity,
-            message,
-            progress,
             fields,
             json,
         } => {
-            use coord::cli::publish::{run, Fields, Source};
+            use coord::cli::publish::{run, Source};
             let source = match json {
                 Some(text) => Source::Json(text),
-                None => Source::Fields(Box::new(Fields {
-                    kind,
-                    agent,
-                    task,
-                    component,
-                    phase,
-                    gate,
-                    severity,
-                    message,
-                    progress,
-                    extra: fields,
-                })),
+                None => Source::Fields(Box::new(fields)),
             };
             let target = match to {
                 None => coord::cli::publish::Target::Dir(dir),

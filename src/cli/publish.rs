@@ -12,20 +12,40 @@ use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::PathBuf;
 
-/// The event as the command line gave it.
-#[derive(Clone, Debug, Default)]
+/// The event as the command line gave it (`coord publish`'s flags).
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct Fields {
+    /// The event type (e.g. progress_update)
+    #[arg(long = "type", value_name = "TYPE", required_unless_present = "json")]
     pub kind: Option<String>,
+    /// The agent (also names the file: events/<agent>.jsonl)
+    #[arg(long)]
     pub agent: Option<String>,
+    /// The task
+    #[arg(long)]
     pub task: Option<String>,
+    /// The component
+    #[arg(long)]
     pub component: Option<String>,
+    /// The phase
+    #[arg(long)]
     pub phase: Option<String>,
+    /// The quality gate
+    #[arg(long)]
     pub gate: Option<String>,
+    /// critical, high, medium or low
+    #[arg(long)]
     pub severity: Option<String>,
+    /// Free text
+    #[arg(long)]
     pub message: Option<String>,
-    /// Read like a `--field` value, so a bad one is refused by the parser.
+    /// 0–100
+    // Read like a `--field` value, so a bad one is refused by the parser.
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub progress: Option<String>,
-    /// `--field k=v`, in order; they override the named flags.
+    /// Any other field; VALUE is JSON when it parses as JSON, else a string
+    // In order; they override the named flags.
+    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field)]
     pub extra: Vec<(String, Value)>,
 }
 

@@ -7,23 +7,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const COORD: &str = env!("CARGO_BIN_EXE_coord");
-
-pub fn coord(args: &[&str]) -> Output {
-    Command::new(COORD)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run coord")
-}
-
-pub fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+#[path = "../cli_support/mod.rs"]
+mod cli_support;
+pub use cli_support::{coord, text, COORD};
 
 /// A fresh coordination directory with `events/`.
 pub fn coord_dir() -> tempfile::TempDir {
