@@ -29,7 +29,7 @@ pub fn load(dir: &Path, now: Time, legacy: bool) -> Result<Engine> {
     let mut take = |item: Item| {
         if let Item::Line { parsed, .. } = item {
             match parsed {
-                Ok(e) => events.push(e),
+                Ok(e) => events.push(*e),
                 Err(e) => errors.push(e),
             }
         }

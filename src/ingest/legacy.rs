@@ -735,7 +735,7 @@ fn normalise(
     origin: &Origin,
     now: DateTime<Utc>,
     tz: fn(DateTime<Utc>) -> FixedOffset,
-) -> (Vec<u8>, Result<crate::model::Event, ParseError>) {
+) -> (Vec<u8>, super::tailer::Parsed) {
     let opts = ParseOptions {
         naive_offset: tz(now),
     };
@@ -779,7 +779,7 @@ fn normalise(
         }
     };
     let raw = serde_json::to_vec(&obj).unwrap_or_default();
-    let parsed = parse_line(&raw, origin, now, &ParseOptions::default());
+    let parsed = parse_line(&raw, origin, now, &ParseOptions::default()).map(Box::new);
     (raw, parsed)
 }
 
@@ -932,7 +932,7 @@ mod tests {
         items
             .iter()
             .filter_map(|i| match i {
-                Item::Line { parsed: Ok(e), .. } => Some(e),
+                Item::Line { parsed: Ok(e), .. } => Some(&**e),
                 _ => None,
             })
             .collect()
@@ -979,7 +979,7 @@ mod tests {
                     offset: pos.off,
                 };
                 let again = parse_line(raw, &origin, now(), &ParseOptions::default()).unwrap();
-                assert_eq!(&again, e);
+                assert_eq!(&again, &**e);
             }
         }
     }

@@ -8,7 +8,7 @@ pub mod stdin;
 pub mod tailer;
 
 use crate::model::event::{parse_line, Origin, ParseOptions};
-use crate::model::{Event, ParseError};
+use crate::model::ParseError;
 use chrono::{DateTime, Utc};
 use lines::Line;
 use std::io;
@@ -56,7 +56,7 @@ pub fn parse_one(
     max_line_bytes: usize,
     now: DateTime<Utc>,
     opts: &ParseOptions,
-) -> Option<Result<Event, ParseError>> {
+) -> Option<tailer::Parsed> {
     match line {
         Line::Text { bytes, offset, .. } => {
             if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -67,7 +67,7 @@ pub fn parse_one(
                 line: line_no,
                 offset,
             };
-            Some(parse_line(bytes, &origin, now, opts))
+            Some(parse_line(bytes, &origin, now, opts).map(Box::new))
         }
         Line::TooLong { offset, len, head } => {
             let origin = Origin {

@@ -41,7 +41,7 @@ pub enum Item {
     Line {
         pos: Pos,
         raw: Vec<u8>,
-        parsed: Result<Event, ParseError>,
+        parsed: Parsed,
     },
     /// An operator's action read from a stream (every console applies it), with
     /// the dedup keys of the alerts it names.
@@ -103,7 +103,9 @@ struct ReadLine {
     too_long: bool,
 }
 
-type Parsed = Result<Event, ParseError>;
+/// A line's event, or why it is not one. The event is boxed: it is large, and
+/// an item is moved several times on its way (into a batch, across threads).
+pub type Parsed = Result<Box<Event>, ParseError>;
 
 /// Below this many lines, a chunk is parsed on the reading thread alone.
 const PARALLEL_LINES: usize = 256;
@@ -551,7 +553,7 @@ impl Tailer {
                     &raw,
                 ))
             } else {
-                parse_value(item, &origin, now, opts)
+                parse_value(item, &origin, now, opts).map(Box::new)
             };
             // Only the last element moves the checkpoint: a crash part-way reads the
             // drop again, and event ids make that idempotent.

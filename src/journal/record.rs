@@ -39,42 +39,16 @@ pub fn fmt_at(at: Time) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Reads a record's time. The form `fmt_at` writes (`2026-11-24T12:00:00.123Z`)
-/// is read field by field, much faster than chrono's general RFC 3339 parser;
-/// any other form goes to that parser, as a `Record`'s `at` does.
+/// Reads a record's time: the form `fmt_at` writes by `parse_utc`, much faster
+/// than chrono's general RFC 3339 parser; any other form by that parser, as a
+/// `Record`'s `at` is read.
 pub fn parse_at(s: &str) -> Option<Time> {
-    let b = s.as_bytes();
-    let fixed = b.len() == 24
-        && [
-            (4, b'-'),
-            (7, b'-'),
-            (10, b'T'),
-            (13, b':'),
-            (16, b':'),
-            (19, b'.'),
-            (23, b'Z'),
-        ]
-        .iter()
-        .all(|&(i, c)| b[i] == c);
-    let num = |from: usize, to: usize| -> Option<u32> {
-        b[from..to].iter().try_fold(0u32, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-        })
-    };
-    let fast = || -> Option<Time> {
-        let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
-        let time =
-            date.and_hms_milli_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?)?;
-        Some(time.and_utc())
-    };
-    match fixed.then(fast).flatten() {
-        Some(t) => Some(t),
+    crate::model::event::parse_utc(s).or_else(|| {
         // What chrono's `Deserialize` for `DateTime<Utc>` does.
-        None => s
-            .parse::<DateTime<chrono::FixedOffset>>()
+        s.parse::<DateTime<chrono::FixedOffset>>()
             .ok()
-            .map(|t| t.with_timezone(&Utc)),
-    }
+            .map(|t| t.with_timezone(&Utc))
+    })
 }
 
 /// Appends a JSON string literal.

@@ -1,0 +1,183 @@
+//! The fast path of event parsing, for the lines nearly every agent writes: a
+//! flat object of canonical keys (no seed alias, no `data`, no other key) whose
+//! strings have no escapes. The event is built straight from the line, with no
+//! per-field intermediate values; anything else — and any line that would not
+//! validate — is `None`, left to the general reader, whose result this must
+//! equal (tested against it below and by property).
+
+use super::event::{event_type, parse_ts, scan_plain_str, skip_ws, Name, Origin, ParseOptions};
+use super::{Event, Level};
+use chrono::{DateTime, Utc};
+
+/// The keys read here, a bit each; a key seen twice sends the line to the
+/// general reader, which knows which one wins.
+#[derive(Clone, Copy)]
+enum Key {
+    Type,
+    Ts,
+    Id,
+    Agent,
+    Task,
+    Component,
+    Phase,
+    Gate,
+    Progress,
+    Severity,
+    Status,
+    Message,
+}
+
+const KEYS: usize = 12;
+
+fn key(k: &[u8]) -> Option<Key> {
+    Some(match k {
+        b"type" => Key::Type,
+        b"ts" => Key::Ts,
+        b"id" => Key::Id,
+        b"agent" => Key::Agent,
+        b"task" => Key::Task,
+        b"component" => Key::Component,
+        b"phase" => Key::Phase,
+        b"gate" => Key::Gate,
+        b"progress" => Key::Progress,
+        b"severity" => Key::Severity,
+        b"status" => Key::Status,
+        b"message" => Key::Message,
+        _ => return None,
+    })
+}
+
+/// What serde_json reads a plain number as (`f64_from_parts`: the significand
+/// divided by a power of ten), for the forms `0`, `57`, `5.25`: at most 15
+/// digits, no sign, no exponent. `None` for any other form, and where the
+/// token ends.
+fn progress(b: &[u8], i: usize) -> Option<(f64, usize)> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let int = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if int == 0 || (int > 1 && b[i] == b'0') {
+        return None;
+    }
+    let mut end = i + int;
+    let mut frac = 0;
+    if b.get(end) == Some(&b'.') {
+        frac = b[end + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if frac == 0 {
+            return None;
+        }
+        end += 1 + frac;
+    }
+    if int + frac > 15 || matches!(b.get(end), Some(b'e' | b'E')) {
+        return None;
+    }
+    let significand = b[i..end]
+        .iter()
+        .filter(|c| c.is_ascii_digit())
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    Some((significand as f64 / POW10[frac], end))
+}
+
+/// Reads the object that begins at byte `at` of `text` (after any whitespace) as
+/// the general reader would, and where it ends; `None` when it is not a line
+/// this path takes.
+pub fn scan(
+    text: &str,
+    at: usize,
+    origin: &Origin,
+    ingest_now: DateTime<Utc>,
+    opts: &ParseOptions,
+) -> Option<(Event, usize)> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, at);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut seen = 0u16;
+    let mut strs: [Option<&str>; KEYS] = [None; KEYS];
+    let mut progress_value = None;
+    if b.get(i) == Some(&b'}') {
+        return None; // no type: an error, told by the general reader
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = scan_plain_str(b, i + 1)?;
+        let k = key(&b[i + 1..key_end])?;
+        let bit = 1u16 << k as u16;
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        i = skip_ws(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        i = match (*b.get(i)?, k) {
+            (b'"', Key::Progress) => return None,
+            (b'"', _) => {
+                let end = scan_plain_str(b, i + 1)?;
+                // Quotes are ASCII: these slices are on character boundaries.
+                strs[k as usize] = Some(&text[i + 1..end]);
+                end + 1
+            }
+            // `null` is absent.
+            (b'n', _) if b.get(i..i + 4) == Some(b"null") => i + 4,
+            (b'0'..=b'9', Key::Progress) => {
+                let (p, end) = progress(b, i)?;
+                progress_value = Some(p);
+                end
+            }
+            _ => return None,
+        };
+        i = skip_ws(b, i);
+        match *b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    let str_of = |k: Key| strs[k as usize];
+    // An empty name names nothing.
+    let name = |k: Key| str_of(k).filter(|s| !s.is_empty()).map(Name::from);
+    let kind = event_type(str_of(Key::Type)?).ok()?;
+    let (ts, ts_assumed) = match str_of(Key::Ts) {
+        Some(s) => (parse_ts(s, opts).ok()?, false),
+        None => (ingest_now, true),
+    };
+    let id = match str_of(Key::Id) {
+        Some("") => return None,
+        Some(s) => Name::from(s),
+        None => compact_str::format_compact!("{}:{}", origin.source, origin.offset),
+    };
+    if progress_value.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+        return None;
+    }
+    let severity = match str_of(Key::Severity) {
+        Some(s) => Some(Level::parse(s)?),
+        None => None,
+    };
+    let event = Event {
+        kind,
+        ts,
+        ts_assumed,
+        id,
+        agent: name(Key::Agent),
+        task: name(Key::Task),
+        component: name(Key::Component),
+        phase: name(Key::Phase),
+        gate: name(Key::Gate),
+        progress: progress_value,
+        severity,
+        status: name(Key::Status),
+        message: name(Key::Message),
+        data: Default::default(),
+    };
+    Some((event, i + 1))
+}
