@@ -143,6 +143,9 @@ struct IngestErrors {
 
 const INGEST_ERRORS_EVERY_MS: i64 = 60_000;
 
+/// How many events ahead of the one applied the engine is told of what comes.
+const PREFETCH_AHEAD: usize = 8;
+
 impl<W: Write> Core<W> {
     pub fn new(
         engine: Engine,
@@ -179,7 +182,15 @@ impl<W: Write> Core<W> {
     /// is cheapest (the source thread that allocated it).
     pub fn apply_batch(&mut self, items: Vec<Item>, now: Time) -> Vec<Item> {
         let at = record::fmt_at(now);
-        for item in &items {
+        for (i, item) in items.iter().enumerate() {
+            // The engine's first lookup misses the caches; it is asked for a few
+            // events ahead.
+            if let Some(Item::Line {
+                parsed: Ok(ahead), ..
+            }) = items.get(i + PREFETCH_AHEAD)
+            {
+                self.engine.prefetch(ahead);
+            }
             match item {
                 Item::Line { pos, raw, parsed } => {
                     let seq = self.next_seq();

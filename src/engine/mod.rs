@@ -12,6 +12,7 @@ pub mod agents;
 pub mod alerts;
 pub mod classify;
 pub mod flapping;
+mod ids;
 pub mod matrix;
 pub mod metrics;
 pub mod phases;
@@ -23,6 +24,7 @@ use agents::{Agent, Liveness, Task};
 use alerts::{AlertBook, Resolution};
 use chrono::{DateTime, TimeDelta, Utc};
 use classify::classify;
+use ids::IdSet;
 use matrix::{Matrix, Trigger};
 use metrics::Counters;
 use phases::{Component, Phase};
@@ -130,102 +132,6 @@ pub enum Actor {
     /// The engine's own timers and rules.
     Engine,
     Operator(String),
-}
-
-/// Every event id applied, for deduplication; each id is hashed once per event.
-/// Ids are never removed, so their bytes go end to end into chunks of 4 MiB
-/// (no allocation per id, and no chunk is ever moved or copied as the set
-/// grows: fresh memory is faulted in once), each after its length. The table
-/// holds one `u64` per id: where it is (a chunk's number, low 18 bits of the
-/// 40, and the offset in it) and the top 24 bits of its hash. Growing the table
-/// moves 8-byte entries without reading or rehashing a single id.
-#[derive(Clone, Debug, Default)]
-struct IdSet {
-    table: hashbrown::HashTable<u64>,
-    /// Each id as its length (LEB128) then its bytes; a chunk is filled up to
-    /// `CHUNK` bytes (an id longer than that has a chunk of its own).
-    chunks: Vec<Vec<u8>>,
-}
-
-/// Bits of an entry that say where the id is: a chunk's number, and its offset.
-const INDEX_BITS: u32 = 40;
-const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
-const OFFSET_BITS: u32 = 22;
-const CHUNK: usize = 1 << OFFSET_BITS;
-
-impl IdSet {
-    fn with_capacity(n: usize) -> IdSet {
-        IdSet {
-            table: hashbrown::HashTable::with_capacity(n),
-            chunks: Vec::new(),
-        }
-    }
-
-    fn hash(id: &str) -> u64 {
-        use std::hash::BuildHasher;
-        rustc_hash::FxBuildHasher.hash_one(id)
-    }
-
-    /// The hash the table places an entry by, from the 24 hash bits it keeps,
-    /// spread over 64 bits again (the table uses both ends of it).
-    fn place(tag: u64) -> u64 {
-        tag.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    }
-
-    fn get(&self, at: u64) -> &[u8] {
-        let chunk = &self.chunks[(at >> OFFSET_BITS) as usize];
-        let mut i = (at & (CHUNK as u64 - 1)) as usize;
-        let (mut len, mut shift) = (0usize, 0);
-        loop {
-            let b = chunk[i];
-            i += 1;
-            len |= usize::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        &chunk[i..i + len]
-    }
-
-    fn contains(&self, hash: u64, id: &str) -> bool {
-        let tag = hash >> INDEX_BITS;
-        let found = self.table.find(IdSet::place(tag), |&e| {
-            e >> INDEX_BITS == tag && self.get(e & INDEX_MASK) == id.as_bytes()
-        });
-        found.is_some()
-    }
-
-    fn insert(&mut self, hash: u64, id: &str) {
-        let mut head = [0u8; 10];
-        let mut n = 0;
-        let mut len = id.len();
-        loop {
-            let low = (len & 0x7f) as u8;
-            len >>= 7;
-            head[n] = low | if len > 0 { 0x80 } else { 0 };
-            n += 1;
-            if len == 0 {
-                break;
-            }
-        }
-        let need = n + id.len();
-        // A chunk is never grown past its capacity (that would move it).
-        let fits = self.chunks.last().is_some_and(|c| c.len() + need <= CHUNK);
-        if !fits {
-            self.chunks.push(Vec::with_capacity(need.max(CHUNK)));
-        }
-        let number = self.chunks.len() - 1;
-        let chunk = self.chunks.last_mut().expect("a chunk");
-        let at = (number as u64) << OFFSET_BITS | chunk.len() as u64;
-        assert!(at <= INDEX_MASK, "more event ids than the id set can hold");
-        chunk.extend_from_slice(&head[..n]);
-        chunk.extend_from_slice(id.as_bytes());
-        let tag = hash >> INDEX_BITS;
-        let entry = tag << INDEX_BITS | at;
-        self.table
-            .insert_unique(IdSet::place(tag), entry, |&e| IdSet::place(e >> INDEX_BITS));
-    }
 }
 
 /// What `apply` reports. Every state change of an alert, every automated action,
@@ -468,6 +374,12 @@ impl Engine {
         }
     }
 
+    /// A hint that `event` is about to be applied: the engine starts fetching
+    /// what it will look up first. Changes nothing.
+    pub fn prefetch(&self, event: &Event) {
+        self.seen_ids.prefetch(IdSet::hash(&event.id));
+    }
+
     fn on_event(&mut self, event: &Event, fx: &mut Vec<Effect>) {
         let hash = IdSet::hash(&event.id);
         if self.seen_ids.contains(hash, &event.id) {
@@ -620,45 +532,5 @@ impl Engine {
 
     pub fn resolution_of(&self, alert: u64) -> Option<Resolution> {
         self.alerts.get(alert).and_then(|a| a.resolution)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::IdSet;
-
-    #[test]
-    fn id_set_keeps_every_id_apart_through_growth() {
-        let mut set = IdSet::with_capacity(4);
-        let ids: Vec<String> = (0..5000)
-            .map(|i| "x".repeat(i % 7) + &i.to_string())
-            .collect();
-        for id in &ids {
-            let h = IdSet::hash(id);
-            assert!(!set.contains(h, id), "{id}");
-            set.insert(h, id);
-        }
-        for id in &ids {
-            assert!(set.contains(IdSet::hash(id), id), "{id}");
-        }
-        for id in ["", "x", "xx0", "5000", "0x"] {
-            assert!(!set.contains(IdSet::hash(id), id), "{id}");
-        }
-        // Ids across chunk boundaries, longer than a chunk, with long lengths.
-        let big: Vec<String> = (0..3000)
-            .map(|i| format!("{i}-{}", "y".repeat(1000 + i % 300)))
-            .chain(["z".repeat(5 << 20), "w".repeat(127), "w".repeat(128)])
-            .chain((0..10).map(|i| format!("after-{i}")))
-            .collect();
-        for id in &big {
-            let h = IdSet::hash(id);
-            assert!(!set.contains(h, id));
-            set.insert(h, id);
-        }
-        assert!(set.chunks.len() >= 3);
-        for id in ids.iter().chain(&big) {
-            assert!(set.contains(IdSet::hash(id), id));
-        }
-        assert!(!set.contains(IdSet::hash("w"), "w"));
     }
 }
