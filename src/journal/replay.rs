@@ -8,7 +8,9 @@ use super::record::{parse_at, Position, Record};
 use super::writer::segments;
 use crate::engine::{Engine, Input, OperatorAction, Time};
 use crate::ingest::lines::{Line, LineSplitter};
-use crate::model::event::{parse_line, scan_plain_str, skip_ws, Origin, ParseOptions, Unvalidated};
+use crate::model::event::{
+    parse_line, scan_event, scan_plain_str, skip_ws, Origin, ParseOptions, Unvalidated,
+};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -85,6 +87,13 @@ pub fn replay(
             })?;
         let mut fx = Vec::new();
         for mut batch in rx {
+            // The engine's first lookup misses the caches: it is told of the whole
+            // batch (a thousand slots fit in the second-level cache) first.
+            for (input, _) in &batch {
+                if let Input::Event(e) = input {
+                    engine.prefetch(e);
+                }
+            }
             for (input, at) in batch.drain(..) {
                 engine.apply_into(input, at, &mut fx);
                 fx.clear();
@@ -321,14 +330,28 @@ fn read_record(
     // skips checking each string on its own.
     let text = std::str::from_utf8(bytes).ok();
     // Faster still, the form `record::event` writes, read without serde_json.
-    if let Some((seq, at, p, raw)) = text.and_then(scan_event_record) {
+    let scanned = text.and_then(|t| Some((t, scan_event_record(t)?)));
+    if let Some((text, (seq, at, p, raw_at))) = scanned {
         if let Some(at) = parse_at(at) {
             let origin = Origin {
                 source: p.src,
                 line: p.line,
                 offset: p.off,
             };
-            if let Ok(e) = raw.into_event(&origin, at, opts) {
+            // The embedded event as `parse_line` read it: by its fast path when
+            // it takes it, or else by the general reader.
+            let b = text.as_bytes();
+            let record_ends = |end: usize| {
+                let i = skip_ws(b, end);
+                b.get(i) == Some(&b'}') && skip_ws(b, i + 1) == b.len()
+            };
+            let event = match scan_event(text, raw_at, &origin, at, opts) {
+                Some((e, end)) if record_ends(end) => Some(e),
+                _ => Unvalidated::scan(text, raw_at)
+                    .filter(|(_, end)| record_ends(*end))
+                    .and_then(|(raw, _)| raw.into_event(&origin, at, opts).ok()),
+            };
+            if let Some(e) = event {
                 note(checkpoints, &p);
                 inputs.push((Input::Event(e), at));
                 return Some(seq);
@@ -383,11 +406,12 @@ fn read_record(
 }
 
 /// An `event` record exactly as `record::event` writes it — its keys in that
-/// order, no whitespace, names without escapes, a flat embedded event — read
-/// without serde_json: its `seq`, `at` (as text), position and event. `None`
-/// for any other line, which `FastRecord` then reads; what this takes,
-/// `FastRecord` reads to the same values.
-fn scan_event_record(text: &str) -> Option<(u64, &str, Position<'_>, Unvalidated<'_>)> {
+/// order, no whitespace, names without escapes — read without serde_json: its
+/// `seq`, `at` (as text), position, and where the embedded event
+/// begins (the caller reads it, up to the record's closing brace). `None` for
+/// any other line, which `FastRecord` then reads; what this takes, `FastRecord`
+/// reads to the same values.
+fn scan_event_record(text: &str) -> Option<(u64, &str, Position<'_>, usize)> {
     let b = text.as_bytes();
     let mut i = 0;
     let lit = |i: &mut usize, l: &[u8]| -> Option<()> {
@@ -432,10 +456,6 @@ fn scan_event_record(text: &str) -> Option<(u64, &str, Position<'_>, Unvalidated
         None => None,
     };
     lit(&mut i, b",\"raw\":")?;
-    let (raw, mut i) = Unvalidated::scan(text, i)?;
-    i = skip_ws(b, i);
-    lit(&mut i, b"}")?;
-    (skip_ws(b, i) == b.len()).then_some(())?;
     let p = Position {
         src,
         file,
@@ -444,7 +464,7 @@ fn scan_event_record(text: &str) -> Option<(u64, &str, Position<'_>, Unvalidated
         line,
         entry,
     };
-    Some((seq, at, p, raw))
+    Some((seq, at, p, i))
 }
 
 /// Notes where reading of a source resumes; in place when the source is known.
