@@ -29,22 +29,36 @@ enum Key {
 
 const KEYS: usize = 12;
 
-fn key(k: &[u8]) -> Option<Key> {
-    Some(match k {
-        b"type" => Key::Type,
-        b"ts" => Key::Ts,
-        b"id" => Key::Id,
-        b"agent" => Key::Agent,
-        b"task" => Key::Task,
-        b"component" => Key::Component,
-        b"phase" => Key::Phase,
-        b"gate" => Key::Gate,
-        b"progress" => Key::Progress,
-        b"severity" => Key::Severity,
-        b"status" => Key::Status,
-        b"message" => Key::Message,
+/// The key whose name starts at byte `i` (just after its opening quote), and
+/// its closing quote, compared in place: a key is not scanned first. Any other
+/// key, or one written with an escape, is `None`.
+fn key_at(b: &[u8], i: usize) -> Option<(Key, usize)> {
+    use Key::*;
+    let rest = b.get(i..)?;
+    // Each name with its closing quote, so that `type` is not read from `types`;
+    // of a constant length, so that the comparison is a load or two, not a call.
+    fn is<const N: usize>(rest: &[u8], name: &[u8; N]) -> Option<usize> {
+        (rest.get(..N) == Some(name.as_slice())).then_some(N - 1)
+    }
+    let (k, len) = match rest.first()? {
+        b't' => is(rest, b"type\"")
+            .map(|n| (Type, n))
+            .or_else(|| is(rest, b"ts\"").map(|n| (Ts, n)))
+            .or_else(|| is(rest, b"task\"").map(|n| (Task, n)))?,
+        b'i' => (Id, is(rest, b"id\"")?),
+        b'a' => (Agent, is(rest, b"agent\"")?),
+        b'c' => (Component, is(rest, b"component\"")?),
+        b'p' => is(rest, b"progress\"")
+            .map(|n| (Progress, n))
+            .or_else(|| is(rest, b"phase\"").map(|n| (Phase, n)))?,
+        b'g' => (Gate, is(rest, b"gate\"")?),
+        b's' => is(rest, b"status\"")
+            .map(|n| (Status, n))
+            .or_else(|| is(rest, b"severity\"").map(|n| (Severity, n)))?,
+        b'm' => (Message, is(rest, b"message\"")?),
         _ => return None,
-    })
+    };
+    Some((k, i + len))
 }
 
 /// What serde_json reads a plain number as (`f64_from_parts`: the significand
@@ -107,8 +121,7 @@ pub fn scan(
         if b.get(i) != Some(&b'"') {
             return None;
         }
-        let key_end = scan_plain_str(b, i + 1)?;
-        let k = key(&b[i + 1..key_end])?;
+        let (k, key_end) = key_at(b, i + 1)?;
         let bit = 1u16 << k as u16;
         if seen & bit != 0 {
             return None;
