@@ -104,32 +104,43 @@ fn event_tail(buf: &mut Vec<u8>, raw: &[u8]) {
     buf.extend_from_slice(b"}\n");
 }
 
-/// Writes `event` records as `event` does, keeping the encoded `src` and `file`
-/// of the last source written: nearly every line of a batch comes from the same
-/// file, and encoding the two names is most of the cost of a position.
+/// Writes `event` records as `event` does, keeping what follows the `seq` up to
+/// the offsets — the time, the kind and the encoded `src` and `file` — from one
+/// record to the next: a batch's records share the time, and nearly every line
+/// of a batch comes from the same file. A record is then a few copies.
 #[derive(Default)]
 pub struct EventRecords {
+    at: String,
     src: String,
     file: String,
-    /// `,"src":…,"file":…` for `src` and `file`.
-    names: Vec<u8>,
+    /// `,"at":…,"kind":"event","src":…,"file":…` for `at`, `src` and `file`.
+    middle: Vec<u8>,
 }
 
 impl EventRecords {
     pub fn event(&mut self, buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
-        if self.names.is_empty() || self.src != p.src || self.file != p.file {
-            self.src.clear();
-            self.src.push_str(p.src);
-            self.file.clear();
-            self.file.push_str(p.file);
-            self.names.clear();
-            self.names.extend_from_slice(b",\"src\":");
-            push_str_lit(&mut self.names, p.src);
-            self.names.extend_from_slice(b",\"file\":");
-            push_str_lit(&mut self.names, p.file);
+        if self.middle.is_empty() || self.at != at || self.src != p.src || self.file != p.file {
+            for (kept, new) in [
+                (&mut self.at, at),
+                (&mut self.src, p.src),
+                (&mut self.file, p.file),
+            ] {
+                kept.clear();
+                kept.push_str(new);
+            }
+            self.middle.clear();
+            self.middle.extend_from_slice(b",\"at\":\"");
+            self.middle.extend_from_slice(at.as_bytes());
+            self.middle
+                .extend_from_slice(b"\",\"kind\":\"event\",\"src\":");
+            push_str_lit(&mut self.middle, p.src);
+            self.middle.extend_from_slice(b",\"file\":");
+            push_str_lit(&mut self.middle, p.file);
         }
-        head(buf, seq, at, "event");
-        buf.extend_from_slice(&self.names);
+        buf.reserve(self.middle.len() + raw.len() + 96);
+        buf.extend_from_slice(b"{\"seq\":");
+        buf.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        buf.extend_from_slice(&self.middle);
         numbers(buf, p);
         event_tail(buf, raw);
     }
