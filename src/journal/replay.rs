@@ -8,9 +8,8 @@ use super::record::{parse_at, Position, Record};
 use super::writer::segments;
 use crate::engine::{Engine, Input, OperatorAction, Time};
 use crate::ingest::lines::{Line, LineSplitter};
-use crate::model::event::{
-    parse_line, scan_event, scan_plain_str, skip_ws, Origin, ParseOptions, Unvalidated,
-};
+use crate::model::event::{parse_line, scan_plain_str, skip_ws, Origin, ParseOptions, Unvalidated};
+use crate::model::fast_event;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -345,7 +344,7 @@ fn read_record(
                 let i = skip_ws(b, end);
                 b.get(i) == Some(&b'}') && skip_ws(b, i + 1) == b.len()
             };
-            let event = match scan_event(text, raw_at, &origin, at, opts) {
+            let event = match fast_event::scan(text, raw_at, &origin, at, opts) {
                 Some((e, end)) if record_ends(end) => Some(e),
                 _ => Unvalidated::scan(text, raw_at)
                     .filter(|(_, end)| record_ends(*end))

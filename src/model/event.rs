@@ -318,19 +318,6 @@ pub fn parse_line(
     parse_text(text, origin, ingest_now, opts).map_err(fail)
 }
 
-/// The event object that begins at byte `at` of `text`, when `parse_line`'s fast
-/// path takes it (see `fast_event`), and where it ends: for a reader of a larger
-/// document (a journal record).
-pub fn scan_event(
-    text: &str,
-    at: usize,
-    origin: &Origin,
-    ingest_now: DateTime<Utc>,
-    opts: &ParseOptions,
-) -> Option<(Event, usize)> {
-    super::fast_event::scan(text, at, origin, ingest_now, opts)
-}
-
 /// `parse_line` of a line already known to be UTF-8; the error is its reason.
 pub fn parse_text(
     text: &str,
@@ -338,7 +325,7 @@ pub fn parse_text(
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
 ) -> Result<Event, String> {
-    if let Some((event, end)) = scan_event(text, 0, origin, ingest_now, opts) {
+    if let Some((event, end)) = super::fast_event::scan(text, 0, origin, ingest_now, opts) {
         if skip_ws(text.as_bytes(), end) == text.len() {
             return Ok(event);
         }
@@ -604,7 +591,7 @@ impl Val<'_> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub(super) enum Field {
     Type,
     Ts,
     Id,
@@ -620,7 +607,7 @@ enum Field {
     Data,
 }
 
-const FIELDS: usize = 13;
+pub(super) const FIELDS: usize = 13;
 
 /// A key as read: a known field (and whether by alias) or anything else.
 enum Key {

@@ -3,37 +3,19 @@
 //! strings have no escapes. The event is built straight from the line, with no
 //! per-field intermediate values; anything else — and any line that would not
 //! validate — is `None`, left to the general reader, whose result this must
-//! equal (tested against it below and by property).
+//! equal (tested against it on random lines, in `event`'s tests).
 
-use super::event::{event_type, parse_ts, scan_plain_str, skip_ws, Name, Origin, ParseOptions};
+use super::event::{
+    event_type, parse_ts, scan_plain_str, skip_ws, Field, Name, Origin, ParseOptions, FIELDS,
+};
 use super::{Event, Level};
 use chrono::{DateTime, Utc};
-
-/// The keys read here, a bit each; a key seen twice sends the line to the
-/// general reader, which knows which one wins.
-#[derive(Clone, Copy)]
-enum Key {
-    Type,
-    Ts,
-    Id,
-    Agent,
-    Task,
-    Component,
-    Phase,
-    Gate,
-    Progress,
-    Severity,
-    Status,
-    Message,
-}
-
-const KEYS: usize = 12;
 
 /// The key whose name starts at byte `i` (just after its opening quote), and
 /// its closing quote, compared in place: a key is not scanned first. Any other
 /// key, or one written with an escape, is `None`.
-fn key_at(b: &[u8], i: usize) -> Option<(Key, usize)> {
-    use Key::*;
+fn key_at(b: &[u8], i: usize) -> Option<(Field, usize)> {
+    use Field::*;
     let rest = b.get(i..)?;
     // Each name with its closing quote, so that `type` is not read from `types`;
     // of a constant length, so that the comparison is a load or two, not a call.
@@ -111,8 +93,10 @@ pub fn scan(
         return None;
     }
     i = skip_ws(b, i + 1);
+    // A key seen twice sends the line to the general reader, which knows which
+    // one wins.
     let mut seen = 0u16;
-    let mut strs: [Option<&str>; KEYS] = [None; KEYS];
+    let mut strs: [Option<&str>; FIELDS] = [None; FIELDS];
     let mut progress_value = None;
     if b.get(i) == Some(&b'}') {
         return None; // no type: an error, told by the general reader
@@ -133,7 +117,7 @@ pub fn scan(
         }
         i = skip_ws(b, i + 1);
         i = match (*b.get(i)?, k) {
-            (b'"', Key::Progress) => return None,
+            (b'"', Field::Progress) => return None,
             (b'"', _) => {
                 let end = scan_plain_str(b, i + 1)?;
                 // Quotes are ASCII: these slices are on character boundaries.
@@ -142,7 +126,7 @@ pub fn scan(
             }
             // `null` is absent.
             (b'n', _) if b.get(i..i + 4) == Some(b"null") => i + 4,
-            (b'0'..=b'9', Key::Progress) => {
+            (b'0'..=b'9', Field::Progress) => {
                 let (p, end) = progress(b, i)?;
                 progress_value = Some(p);
                 end
@@ -156,15 +140,15 @@ pub fn scan(
             _ => return None,
         }
     }
-    let str_of = |k: Key| strs[k as usize];
+    let str_of = |k: Field| strs[k as usize];
     // An empty name names nothing.
-    let name = |k: Key| str_of(k).filter(|s| !s.is_empty()).map(Name::from);
-    let kind = event_type(str_of(Key::Type)?).ok()?;
-    let (ts, ts_assumed) = match str_of(Key::Ts) {
+    let name = |k: Field| str_of(k).filter(|s| !s.is_empty()).map(Name::from);
+    let kind = event_type(str_of(Field::Type)?).ok()?;
+    let (ts, ts_assumed) = match str_of(Field::Ts) {
         Some(s) => (parse_ts(s, opts).ok()?, false),
         None => (ingest_now, true),
     };
-    let id = match str_of(Key::Id) {
+    let id = match str_of(Field::Id) {
         Some("") => return None,
         Some(s) => Name::from(s),
         None => compact_str::format_compact!("{}:{}", origin.source, origin.offset),
@@ -172,7 +156,7 @@ pub fn scan(
     if progress_value.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
         return None;
     }
-    let severity = match str_of(Key::Severity) {
+    let severity = match str_of(Field::Severity) {
         Some(s) => Some(Level::parse(s)?),
         None => None,
     };
@@ -181,15 +165,15 @@ pub fn scan(
         ts,
         ts_assumed,
         id,
-        agent: name(Key::Agent),
-        task: name(Key::Task),
-        component: name(Key::Component),
-        phase: name(Key::Phase),
-        gate: name(Key::Gate),
+        agent: name(Field::Agent),
+        task: name(Field::Task),
+        component: name(Field::Component),
+        phase: name(Field::Phase),
+        gate: name(Field::Gate),
         progress: progress_value,
         severity,
-        status: name(Key::Status),
-        message: name(Key::Message),
+        status: name(Field::Status),
+        message: name(Field::Message),
         data: Default::default(),
     };
     Some((event, i + 1))

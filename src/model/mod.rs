@@ -1,7 +1,7 @@
 //! Plain data: events, levels, the plan. Serde and validation, no behaviour.
 
 pub mod event;
-mod fast_event;
+pub mod fast_event;
 pub mod level;
 pub mod plan;
 
