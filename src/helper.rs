@@ -32,15 +32,35 @@ fn queue() -> Option<&'static Mutex<SyncSender<Job>>> {
         .as_ref()
 }
 
-/// Whether `beside` can run work on the helper thread.
+/// Whether `join` can run work on the helper thread.
 pub fn available() -> bool {
     queue().is_some()
+}
+
+/// Runs `there` on the helper thread while `here` runs on this one, and returns
+/// both results; with no helper, runs both here, `here` first. A panic in
+/// either comes out here.
+pub fn join<T, U, F>(there: F, here: impl FnOnce() -> U) -> (T, U)
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    match beside(there) {
+        Ok(done) => {
+            let u = here();
+            (wait(done), u)
+        }
+        Err(there) => {
+            let u = here();
+            (there(), u)
+        }
+    }
 }
 
 /// Runs `job` on the helper thread; its result (or its panic) comes back on the
 /// receiver. `None` when there is no helper (see `available`): the job is
 /// handed back, for the caller to run itself.
-pub fn beside<T, F>(job: F) -> Result<Receiver<std::thread::Result<T>>, F>
+fn beside<T, F>(job: F) -> Result<Receiver<std::thread::Result<T>>, F>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
@@ -65,7 +85,7 @@ where
 }
 
 /// Waits for a job sent with `beside`, and re-raises its panic here.
-pub fn wait<T>(result: Receiver<std::thread::Result<T>>) -> T {
+fn wait<T>(result: Receiver<std::thread::Result<T>>) -> T {
     match result.recv() {
         Ok(Ok(out)) => out,
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
@@ -79,12 +99,7 @@ mod tests {
 
     #[test]
     fn jobs_run_beside_and_panics_come_back() {
-        let job = || (1..=10).sum::<u32>();
-        let sum = match beside(job) {
-            Ok(rx) => wait(rx),
-            Err(job) => job(),
-        };
-        assert_eq!(sum, 55);
+        assert_eq!(join(|| (1..=10).sum::<u32>(), || 3), (55, 3));
         if available() {
             let rx = beside(|| -> u32 { panic!("boom") }).ok().unwrap();
             let caught = std::panic::catch_unwind(|| wait(rx));

@@ -126,7 +126,7 @@ pub struct Core<W: Write> {
     /// The stream source's link is down.
     pub stream_down: bool,
     ingest_errors: IngestErrors,
-    positions: record::EventRecords,
+    event_records: record::EventRecords,
     buf: Vec<u8>,
     fx: Vec<Effect>,
 }
@@ -166,7 +166,7 @@ impl<W: Write> Core<W> {
             actions: None,
             stream_down: false,
             ingest_errors: IngestErrors::default(),
-            positions: record::EventRecords::default(),
+            event_records: record::EventRecords::default(),
             buf: Vec::new(),
             fx: Vec::new(),
         }
@@ -196,7 +196,7 @@ impl<W: Write> Core<W> {
                     let seq = self.next_seq();
                     match parsed {
                         Ok(event) => {
-                            self.positions
+                            self.event_records
                                 .event(&mut self.buf, seq, &at, &position(pos), raw);
                             if self.print_events {
                                 print_event(&mut self.out, &at, event);

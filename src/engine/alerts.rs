@@ -661,22 +661,17 @@ impl Engine {
         let who = op.operator.clone();
         let by = || Actor::Operator(op.operator.clone());
         let reject = |fx: &mut Vec<Effect>, reason: String| fx.push(Effect::Rejected { reason });
-        let alert_id = match &op.action {
-            Action::AcknowledgeAll { alerts } => {
-                for &id in alerts {
-                    if self.alerts.get(id).is_some_and(Alert::is_open) {
-                        self.acknowledge(id, &who, None, now, fx);
-                    }
+        if let Action::AcknowledgeAll { alerts } = &op.action {
+            for &id in alerts {
+                if self.alerts.get(id).is_some_and(Alert::is_open) {
+                    self.acknowledge(id, &who, None, now, fx);
                 }
-                return;
             }
-            Action::Acknowledge { alert, .. }
-            | Action::Escalate { alert }
-            | Action::Reassign { alert, .. }
-            | Action::Snooze { alert, .. }
-            | Action::Resolve { alert, .. }
-            | Action::FalseAlarm { alert, .. }
-            | Action::Note { alert, .. } => *alert,
+            return;
+        }
+        // Every other action names one alert.
+        let &[alert_id] = op.action.alerts().as_slice() else {
+            return reject(fx, "the action names no alert".into());
         };
         let Some(a) = self.alerts.get(alert_id) else {
             return reject(fx, format!("no alert A-{alert_id}"));

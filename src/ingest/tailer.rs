@@ -93,7 +93,7 @@ fn fingerprint_of(file: &File, whole: bool) -> io::Result<Option<u64>> {
 }
 
 /// A line read, to be parsed: small, so that handing lines to the helper and
-/// back moves little (a parsed event is large; it is moved as few times as can be).
+/// back moves little.
 struct ReadLine {
     off: u64,
     end: u64,
@@ -134,12 +134,8 @@ fn parse_lines(
         parse_here(&second, &mut out, &src2, max_line_bytes, now, &opts2);
         (second, out)
     };
-    let helper = crate::helper::beside(job);
-    parse_here(lines, parsed, src, max_line_bytes, now, opts);
-    let (mut second, mut out) = match helper {
-        Ok(done) => crate::helper::wait(done),
-        Err(job) => job(),
-    };
+    let here = || parse_here(lines, parsed, src, max_line_bytes, now, opts);
+    let ((mut second, mut out), ()) = crate::helper::join(job, here);
     lines.append(&mut second);
     parsed.append(&mut out);
 }

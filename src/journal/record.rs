@@ -92,19 +92,12 @@ fn numbers(buf: &mut Vec<u8>, p: &Position) {
 }
 
 /// An ingested event; `raw` is its line, a JSON object, embedded as it was read.
+/// (The runtime writes many with one `EventRecords`.)
 pub fn event(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
-    head(buf, seq, at, "event");
-    position(buf, p);
-    event_tail(buf, raw);
+    EventRecords::default().event(buf, seq, at, p, raw);
 }
 
-fn event_tail(buf: &mut Vec<u8>, raw: &[u8]) {
-    buf.extend_from_slice(b",\"raw\":");
-    buf.extend_from_slice(raw);
-    buf.extend_from_slice(b"}\n");
-}
-
-/// Writes `event` records as `event` does, keeping what follows the `seq` up to
+/// Writes `event` records, keeping what follows the `seq` up to
 /// the offsets — the time, the kind and the encoded `src` and `file` — from one
 /// record to the next: a batch's records share the time, and nearly every line
 /// of a batch comes from the same file. A record is then a few copies.
@@ -142,7 +135,9 @@ impl EventRecords {
         buf.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
         buf.extend_from_slice(&self.middle);
         numbers(buf, p);
-        event_tail(buf, raw);
+        buf.extend_from_slice(b",\"raw\":");
+        buf.extend_from_slice(raw);
+        buf.extend_from_slice(b"}\n");
     }
 }
 

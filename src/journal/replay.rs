@@ -233,12 +233,8 @@ impl Chunk {
                 decode(&bytes2, &second, &opts2, &mut b2);
                 b2
             };
-            let helper = crate::helper::beside(job);
-            decode(&bytes, &self.lines[..mid], opts, a);
-            *b = match helper {
-                Ok(done) => crate::helper::wait(done),
-                Err(job) => job(),
-            };
+            let here = || decode(&bytes, &self.lines[..mid], opts, a);
+            (*b, ()) = crate::helper::join(job, here);
             self.bytes = Arc::try_unwrap(bytes).unwrap_or_default();
         }
         let (lines, halves) = (&self.lines, &mut self.halves);
