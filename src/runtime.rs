@@ -11,6 +11,7 @@ use crate::engine::{Body, Effect, Engine, Input, Notification, NotifyClass, Time
 use crate::ingest::dir;
 use crate::ingest::tailer::{Item, Pos};
 use crate::journal::record::{self, Position};
+use crate::journal::writer::{Lines, Records, Splice};
 use crate::journal::{replay, Checkpoints, DirLock, JournalWriter};
 use crate::model::plan::load_plan;
 use crate::model::Level;
@@ -125,10 +126,39 @@ pub struct Core<W: Write> {
     pub actions: Option<crate::stream::sink::ActionSender>,
     /// The stream source's link is down.
     pub stream_down: bool,
+    /// Where applied items go to be let go: the source thread that allocated
+    /// them frees them at its own cost (freed here, each would be a cross-thread
+    /// free in the loop that is the bottleneck of ingestion). Without one they
+    /// are dropped where they are.
+    pub home: Option<std::sync::mpsc::Sender<Vec<Item>>>,
     ingest_errors: IngestErrors,
-    event_records: record::EventRecords,
-    buf: Vec<u8>,
+    /// The records of the inputs applied since the last commit.
+    rec: Records,
     fx: Vec<Effect>,
+}
+
+/// A batch's items lent to the journal writer, which writes their event records;
+/// let go, they go home.
+struct Lent {
+    items: Vec<Item>,
+    home: Option<std::sync::mpsc::Sender<Vec<Item>>>,
+}
+
+impl Lines for Lent {
+    fn line(&self, i: usize) -> Option<(Position<'_>, &[u8])> {
+        match self.items.get(i)? {
+            Item::Line { pos, raw, .. } => Some((position(pos), raw)),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        if let Some(home) = &self.home {
+            let _ = home.send(std::mem::take(&mut self.items));
+        }
+    }
 }
 
 /// Lines that did not parse and files that could not be read, told to the
@@ -165,9 +195,9 @@ impl<W: Write> Core<W> {
             app: None,
             actions: None,
             stream_down: false,
+            home: None,
             ingest_errors: IngestErrors::default(),
-            event_records: record::EventRecords::default(),
-            buf: Vec::new(),
+            rec: Records::default(),
             fx: Vec::new(),
         }
     }
@@ -178,10 +208,11 @@ impl<W: Write> Core<W> {
     }
 
     /// Applies a source's batch: each item is journaled, applied, and shown.
-    /// Returns the batch, its items untouched: the caller lets it go where that
-    /// is cheapest (the source thread that allocated it).
-    pub fn apply_batch(&mut self, items: Vec<Item>, now: Time) -> Vec<Item> {
+    /// The lines' event records are written by the journal writer, from the
+    /// items themselves (lent to it, then sent `home`).
+    pub fn apply_batch(&mut self, items: Vec<Item>, now: Time) {
         let at = record::fmt_at(now);
+        self.rec.at.clone_from(&at);
         for (i, item) in items.iter().enumerate() {
             // The engine's first lookup misses the caches; it is asked for a few
             // events ahead.
@@ -192,12 +223,15 @@ impl<W: Write> Core<W> {
                 self.engine.prefetch(ahead);
             }
             match item {
-                Item::Line { pos, raw, parsed } => {
+                Item::Line { pos, parsed, .. } => {
                     let seq = self.next_seq();
                     match parsed {
                         Ok(event) => {
-                            self.event_records
-                                .event(&mut self.buf, seq, &at, &position(pos), raw);
+                            self.rec.events.push(Splice {
+                                offset: self.rec.bytes.len(),
+                                seq,
+                                line: i,
+                            });
                             if self.print_events {
                                 print_event(&mut self.out, &at, event);
                             }
@@ -215,7 +249,7 @@ impl<W: Write> Core<W> {
                             self.effects(&at);
                         }
                         Err(e) => {
-                            record::error(&mut self.buf, seq, &at, &position(pos), e);
+                            record::error(&mut self.rec.bytes, seq, &at, &position(pos), e);
                             self.ingest_error(e.to_string());
                             if let Some(app) = self.app.as_mut() {
                                 app.push_parse_error(e, now);
@@ -237,7 +271,7 @@ impl<W: Write> Core<W> {
                     crate::stream::resolve_alerts(&mut op, keys, &self.engine);
                     let seq = self.next_seq();
                     tracing::info!(operator = %op.operator, action = ?op.action, "operator action from the stream");
-                    record::action(&mut self.buf, seq, &at, &op, Some(&position(pos)));
+                    record::action(&mut self.rec.bytes, seq, &at, &op, Some(&position(pos)));
                     self.apply(Input::Operator(op), now, &at);
                 }
                 Item::Source { pos, what } => {
@@ -253,7 +287,7 @@ impl<W: Write> Core<W> {
                         }
                     }
                     let seq = self.next_seq();
-                    record::source(&mut self.buf, seq, &at, &position(pos), what);
+                    record::source(&mut self.rec.bytes, seq, &at, &position(pos), what);
                     // A file first seen is journaled (its checkpoint), not worth a line.
                     tracing::info!(src = %pos.src, "source {what}");
                     if *what == "unreadable" {
@@ -275,8 +309,11 @@ impl<W: Write> Core<W> {
                 }
             }
         }
+        self.rec.lines = Some(Box::new(Lent {
+            items,
+            home: self.home.clone(),
+        }));
         self.commit();
-        items
     }
 
     /// The journal cannot write (a full disk): ingestion, timers and operator
@@ -295,7 +332,7 @@ impl<W: Write> Core<W> {
             return;
         }
         let seq = self.next_seq();
-        record::tick(&mut self.buf, seq, &at);
+        record::tick(&mut self.rec.bytes, seq, &at);
         self.effects(&at);
         self.commit();
     }
@@ -396,7 +433,7 @@ impl<W: Write> Core<W> {
         let at = record::fmt_at(now);
         let seq = self.next_seq();
         tracing::info!(operator = %op.operator, action = ?op.action, "operator action");
-        record::action(&mut self.buf, seq, &at, &op, None);
+        record::action(&mut self.rec.bytes, seq, &at, &op, None);
         self.apply(Input::Operator(op), now, &at);
         self.commit();
     }
@@ -409,7 +446,7 @@ impl<W: Write> Core<W> {
         }
         for e in &fx {
             let seq = self.next_seq();
-            record::effect(&mut self.buf, seq, at, e);
+            record::effect(&mut self.rec.bytes, seq, at, e);
             if let (Effect::Notify(n), Some(o)) = (e, &self.outbox) {
                 o.send(Letter::new(seq, n));
             }
@@ -422,19 +459,23 @@ impl<W: Write> Core<W> {
 
     /// Hands the records to the journal writer.
     fn commit(&mut self) {
-        if self.buf.is_empty() {
+        if self.rec.is_empty() {
+            self.rec.lines = None;
             return;
         }
         let next = self
             .journal
             .as_ref()
-            .and_then(JournalWriter::buffer)
-            // Room for a batch a little larger than this one: growing a buffer
-            // copies it.
-            .unwrap_or_else(|| Vec::with_capacity((self.buf.len() / 2 * 3).max(4096)));
-        let bytes = std::mem::replace(&mut self.buf, next);
+            .and_then(JournalWriter::records)
+            .unwrap_or_else(|| Records {
+                // Room for records a little longer than these: growing a buffer
+                // copies it.
+                bytes: Vec::with_capacity((self.rec.bytes.len() / 2 * 3).max(4096)),
+                ..Records::default()
+            });
+        let records = std::mem::replace(&mut self.rec, next);
         if let Some(j) = &self.journal {
-            j.write(bytes, self.seq);
+            j.write(records, self.seq);
         }
         let _ = self.out.flush();
     }
@@ -662,11 +703,10 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
     rt.block_on(async move {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(8);
-        // Applied batches go back to the source thread, which drops them: their
-        // events' strings were allocated there, and freeing them there is cheap
-        // (freed on this thread, each would be a cross-thread free in the loop
-        // that is the bottleneck of ingestion).
+        // Applied (and journaled) batches go back to the source thread, which
+        // drops them: see `Core::home`.
         let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Vec<Item>>();
+        core.home = Some(spent_tx);
         let source = if opts.read_only {
             None
         } else {
@@ -789,8 +829,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 // the source waits behind them: ingestion pauses, nothing is lost.
                 batch = rx.recv(), if source.is_some() && !core.journal_blocked() => {
                     let Some(batch) = batch else { break };
-                    let spent = core.apply_batch(batch.items, now_ms());
-                    let _ = spent_tx.send(spent);
+                    core.apply_batch(batch.items, now_ms());
                     if let Some(t) = term.as_mut() { t.dirty = true; }
                     if batch.caught_up {
                         caught_up = true;

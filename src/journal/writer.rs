@@ -2,10 +2,15 @@
 //! them durable by group commit — everything queued is written, then one fsync,
 //! at least every 50 ms while writing. Effects wait for `durable_seq`.
 //!
+//! The loop that applies events hands over its records with the ingested lines
+//! still in their own buffers: the writer encodes their `event` records itself
+//! (copying each raw line once, into a buffer it keeps), off that loop.
+//!
 //! A failed write (a full disk) is retried from where it stopped, never dropped:
 //! the writer reports the error, and the bounded queue in front of it makes
 //! ingestion pause until space returns.
 
+use super::record::{EventRecords, Position};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -58,8 +63,69 @@ fn open_segment(dir: &Path, n: u64) -> io::Result<File> {
 }
 
 enum Msg {
-    Write(Vec<u8>, u64),
+    Write(Records, u64),
     Flush(SyncSender<()>),
+}
+
+/// Records for the writer, in order: `bytes` holds records written whole, and
+/// each of `events` is an ingested line whose `event` record goes before the
+/// byte at its offset.
+#[derive(Default)]
+pub struct Records {
+    pub bytes: Vec<u8>,
+    /// The time of the event records (a batch is applied at one time).
+    pub at: String,
+    pub events: Vec<Splice>,
+    /// The lines `events` name, held until they are written, then dropped.
+    pub lines: Option<Box<dyn Lines>>,
+}
+
+/// An event record to write: record `seq`, for line `line` of `Records::lines`,
+/// before byte `offset` of `Records::bytes`.
+#[derive(Clone, Copy, Debug)]
+pub struct Splice {
+    pub offset: usize,
+    pub seq: u64,
+    pub line: usize,
+}
+
+/// Ingested lines, lent to the writer.
+pub trait Lines: Send {
+    /// Line `i`: where it was read and its raw bytes.
+    fn line(&self, i: usize) -> Option<(Position<'_>, &[u8])>;
+}
+
+impl Records {
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty() && self.events.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.events.clear();
+        self.lines = None;
+    }
+
+    /// The records as bytes: `bytes` itself when there is no event record to
+    /// add, else everything written into `scratch`.
+    fn encode<'a>(&'a self, scratch: &'a mut Vec<u8>, enc: &mut EventRecords) -> &'a [u8] {
+        if self.events.is_empty() {
+            return &self.bytes;
+        }
+        scratch.clear();
+        let mut from = 0;
+        for s in &self.events {
+            scratch.extend_from_slice(&self.bytes[from..s.offset]);
+            from = s.offset;
+            let line = self.lines.as_ref().and_then(|l| l.line(s.line));
+            debug_assert!(line.is_some(), "a splice names a line");
+            if let Some((pos, raw)) = line {
+                enc.event(scratch, s.seq, &self.at, &pos, raw);
+            }
+        }
+        scratch.extend_from_slice(&self.bytes[from..]);
+        scratch
+    }
 }
 
 /// Shared state the console shows: how far is durable, and the last write error.
@@ -72,10 +138,9 @@ pub struct WriterState {
 
 pub struct JournalWriter {
     tx: Option<SyncSender<Msg>>,
-    /// Buffers written, handed back to be filled again: a batch's records fill
-    /// hundreds of kilobytes, and a fresh buffer each time is grown (copied)
-    /// and faulted in again, then freed on another thread.
-    spent: Receiver<Vec<u8>>,
+    /// `Records` written, handed back to be filled again: a fresh buffer each
+    /// time is grown (copied) and faulted in again, then freed on another thread.
+    spent: Receiver<Records>,
     pub state: Arc<WriterState>,
     thread: Option<JoinHandle<()>>,
     /// The senders lent to `Flusher`s, emptied on close so the writer can end.
@@ -129,21 +194,19 @@ impl JournalWriter {
     }
 
     /// Queues records ending at `last_seq`; blocks while the queue is full.
-    pub fn write(&self, bytes: Vec<u8>, last_seq: u64) {
-        if bytes.is_empty() {
+    pub fn write(&self, records: Records, last_seq: u64) {
+        if records.is_empty() {
             return;
         }
         if let Some(tx) = &self.tx {
-            let _ = tx.send(Msg::Write(bytes, last_seq));
+            let _ = tx.send(Msg::Write(records, last_seq));
         }
     }
 
-    /// An empty buffer for the next records: one already written, when there
-    /// is one, with its capacity.
-    pub fn buffer(&self) -> Option<Vec<u8>> {
-        let mut buf = self.spent.try_recv().ok()?;
-        buf.clear();
-        Some(buf)
+    /// Empty `Records` for the next ones: some already written, when there are
+    /// any, with their capacity.
+    pub fn records(&self) -> Option<Records> {
+        self.spent.try_recv().ok()
     }
 
     /// A handle that can flush this journal from elsewhere (a panic hook); it
@@ -262,9 +325,12 @@ impl Segment {
 fn writer_loop(
     seg: &mut Segment,
     rx: Receiver<Msg>,
-    spent: &SyncSender<Vec<u8>>,
+    spent: &SyncSender<Records>,
     state: &WriterState,
 ) {
+    // Where event records are encoded: kept, so it stays in the caches.
+    let mut scratch = Vec::new();
+    let mut enc = EventRecords::default();
     let mut closed = false;
     while !closed {
         let first = match rx.recv() {
@@ -274,11 +340,13 @@ fn writer_loop(
         let mut acks = Vec::new();
         let mut last_seq = None;
         let mut handle = |m: Msg, acks: &mut Vec<SyncSender<()>>| match m {
-            Msg::Write(bytes, seq) => {
-                seg.append(&bytes, state);
+            Msg::Write(mut records, seq) => {
+                seg.append(records.encode(&mut scratch, &mut enc), state);
                 last_seq = Some(seq);
-                // Back to the caller to fill again (dropped if it has enough).
-                let _ = spent.try_send(bytes);
+                // The lines go back to their owner; the rest to the caller to
+                // fill again (dropped if it has enough).
+                records.clear();
+                let _ = spent.try_send(records);
             }
             Msg::Flush(ack) => acks.push(ack),
         };
@@ -343,7 +411,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let w = JournalWriter::open(dir.path(), 1).unwrap();
         for i in 1..=100u64 {
-            w.write(format!("{{\"seq\":{i}}}\n").into_bytes(), i);
+            let bytes = format!("{{\"seq\":{i}}}\n").into_bytes();
+            w.write(
+                Records {
+                    bytes,
+                    ..Records::default()
+                },
+                i,
+            );
         }
         w.flush();
         assert_eq!(w.durable_seq(), 100);
@@ -355,5 +430,67 @@ mod tests {
         assert!(text.lines().last().unwrap().contains("100"));
         let mode = std::fs::metadata(&segs[0].1).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    /// Lines as `(src, raw)`, all of one file.
+    struct Raw(Vec<(&'static str, &'static str)>);
+
+    impl Lines for Raw {
+        fn line(&self, i: usize) -> Option<(Position<'_>, &[u8])> {
+            let (src, raw) = self.0.get(i)?;
+            let pos = Position {
+                src,
+                file: "1:2:3",
+                off: i as u64 * 10,
+                end: i as u64 * 10 + 9,
+                line: i as u64 + 1,
+                entry: None,
+            };
+            Some((pos, raw.as_bytes()))
+        }
+    }
+
+    #[test]
+    fn event_records_are_written_where_they_were_spliced() {
+        let at = "2026-11-24T13:00:00.000Z";
+        let lines = Raw(vec![
+            ("events/a.jsonl", r#"{"type":"heartbeat","id":"1"}"#),
+            ("events/b.jsonl", r#"{"type":"heartbeat","id":"2"}"#),
+            ("events/b.jsonl", r#"{"type":"heartbeat","id":"3"}"#),
+        ]);
+        // What the loop would have written itself: event 2, a tick, events 3 and
+        // 4 (lines 1 and 0), an effect.
+        let mut expected = Vec::new();
+        let mut bytes = Vec::new();
+        let mut events = Vec::new();
+        let mut splice = |expected: &mut Vec<u8>, bytes: &Vec<u8>, seq: u64, line: usize| {
+            let (pos, raw) = lines.line(line).unwrap();
+            super::super::record::event(expected, seq, at, &pos, raw);
+            events.push(Splice {
+                offset: bytes.len(),
+                seq,
+                line,
+            });
+        };
+        splice(&mut expected, &bytes, 2, 2);
+        for (seq, buf) in [(3, &mut bytes), (3, &mut expected)] {
+            super::super::record::tick(buf, seq, at);
+        }
+        splice(&mut expected, &bytes, 4, 1);
+        splice(&mut expected, &bytes, 5, 0);
+        bytes.extend_from_slice(b"{\"seq\":6}\n");
+        expected.extend_from_slice(b"{\"seq\":6}\n");
+        let records = Records {
+            bytes,
+            at: at.into(),
+            events,
+            lines: Some(Box::new(lines)),
+        };
+        let mut scratch = Vec::new();
+        let written = records.encode(&mut scratch, &mut EventRecords::default());
+        assert_eq!(
+            String::from_utf8_lossy(written),
+            String::from_utf8_lossy(&expected)
+        );
     }
 }
