@@ -1,6 +1,7 @@
-//! The journal writer: a thread that appends records to segment files and makes
-//! them durable by group commit — everything queued is written, then one fsync,
-//! at least every 50 ms while writing. Effects wait for `durable_seq`.
+//! The journal writer: a thread that appends records to segment files, and
+//! beside it a syncer that makes them durable by group commit — whatever was
+//! written while one fsync ran is made durable by the next, so writing never
+//! waits for the disk. Effects wait for `durable_seq`.
 //!
 //! The loop that applies events hands over its records with the ingested lines
 //! still in their own buffers: the writer encodes their `event` records itself
@@ -16,17 +17,16 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A segment is closed and the next one begun past this size.
 pub const SEGMENT_BYTES: u64 = 64 << 20;
-/// Longest a written record waits for its fsync.
-pub const GROUP_COMMIT: Duration = Duration::from_millis(50);
 /// Batches of records queued for the writer at most (then the caller blocks).
-const QUEUE: usize = 64;
+/// Few: the writer does not wait for fsyncs, and a batch holds its lines.
+const QUEUE: usize = 8;
 
 /// The name of segment `n`: sorting names sorts segments.
 pub fn segment_name(n: u64) -> String {
@@ -177,8 +177,9 @@ impl JournalWriter {
         let mut seg = Segment {
             dir: dir.to_path_buf(),
             n: segment,
-            file,
+            file: Arc::new(file),
             size,
+            closed: Vec::new(),
         };
         let st = state.clone();
         let thread = std::thread::Builder::new()
@@ -272,8 +273,10 @@ impl Drop for JournalWriter {
 struct Segment {
     dir: PathBuf,
     n: u64,
-    file: File,
+    file: Arc<File>,
     size: u64,
+    /// Segments closed since the syncer last heard, not yet synced.
+    closed: Vec<Arc<File>>,
 }
 
 impl Segment {
@@ -286,7 +289,7 @@ impl Segment {
         let mut done = 0;
         let mut failed = false;
         while done < bytes.len() {
-            let err = match self.file.write(&bytes[done..]) {
+            let err = match (&*self.file).write(&bytes[done..]) {
                 Ok(0) => io::Error::from(io::ErrorKind::WriteZero),
                 Ok(n) => {
                     done += n;
@@ -312,13 +315,20 @@ impl Segment {
             .written_bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         if self.size >= SEGMENT_BYTES {
-            let _ = self.file.sync_data();
             if let Ok(f) = open_segment(&self.dir, self.n + 1) {
-                self.file = f;
+                self.closed
+                    .push(std::mem::replace(&mut self.file, Arc::new(f)));
                 self.n += 1;
                 self.size = 0;
             }
         }
+    }
+
+    /// The files written to since the last call, in order, for the syncer.
+    fn written(&mut self) -> Vec<Arc<File>> {
+        let mut files = std::mem::take(&mut self.closed);
+        files.push(self.file.clone());
+        files
     }
 }
 
@@ -326,79 +336,87 @@ fn writer_loop(
     seg: &mut Segment,
     rx: Receiver<Msg>,
     spent: &SyncSender<Records>,
-    state: &WriterState,
+    state: &Arc<WriterState>,
 ) {
+    let (to_syncer, notes) = channel::<Written>();
+    let st = state.clone();
+    let syncer = std::thread::Builder::new()
+        .name("journal-sync".into())
+        .spawn(move || sync_loop(&notes, &st));
     // Where event records are encoded: kept, so it stays in the caches.
     let mut scratch = Vec::new();
     let mut enc = EventRecords::default();
-    let mut closed = false;
-    while !closed {
-        let first = match rx.recv() {
-            Ok(m) => m,
-            Err(_) => break,
-        };
+    while let Ok(first) = rx.recv() {
         let mut acks = Vec::new();
         let mut last_seq = None;
-        let mut handle = |m: Msg, acks: &mut Vec<SyncSender<()>>| match m {
-            Msg::Write(mut records, seq) => {
-                seg.append(records.encode(&mut scratch, &mut enc), state);
-                last_seq = Some(seq);
-                // The lines go back to their owner; the rest to the caller to
-                // fill again (dropped if it has enough).
-                records.clear();
-                let _ = spent.try_send(records);
+        // Everything queued now, written before the syncer hears of it.
+        for m in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+            match m {
+                Msg::Write(mut records, seq) => {
+                    seg.append(records.encode(&mut scratch, &mut enc), state);
+                    last_seq = Some(seq);
+                    // The lines go back to their owner; the rest to the caller to
+                    // fill again (dropped if it has enough).
+                    records.clear();
+                    let _ = spent.try_send(records);
+                }
+                Msg::Flush(ack) => acks.push(ack),
             }
-            Msg::Flush(ack) => acks.push(ack),
+        }
+        let note = Written {
+            files: seg.written(),
+            last_seq,
+            acks,
         };
-        handle(first, &mut acks);
-        // Group commit: take whatever else is queued, up to 50 ms, then one fsync.
-        let start = Instant::now();
-        let mut grouped = 1;
-        while start.elapsed() < GROUP_COMMIT {
-            match rx.try_recv() {
-                Ok(m) => {
-                    grouped += 1;
-                    handle(m, &mut acks)
-                }
-                Err(TryRecvError::Empty) => {
-                    // Quiet: a lone record is synced at once. A backlog (more than
-                    // one batch in this group, nobody waiting on a flush) fills the
-                    // group for up to 50 ms: one fsync instead of hundreds.
-                    let backlog = grouped > 1 && acks.is_empty();
-                    let patience = if backlog {
-                        GROUP_COMMIT.saturating_sub(start.elapsed())
-                    } else {
-                        Duration::from_micros(200)
-                    };
-                    match rx.recv_timeout(patience) {
-                        Ok(m) => {
-                            grouped += 1;
-                            handle(m, &mut acks)
-                        }
-                        Err(RecvTimeoutError::Timeout) => break,
-                        Err(RecvTimeoutError::Disconnected) => {
-                            closed = true;
-                            break;
-                        }
-                    }
-                }
-                Err(TryRecvError::Disconnected) => {
-                    closed = true;
-                    break;
-                }
-            }
-        }
-        while seg.file.sync_data().is_err() {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        if let Some(seq) = last_seq {
-            state.durable_seq.store(seq, Ordering::Release);
-        }
-        for ack in acks {
-            let _ = ack.send(());
+        if let Err(std::sync::mpsc::SendError(note)) = to_syncer.send(note) {
+            // No syncer thread (it could not be started): synced here.
+            sync_loop_once(vec![note], state);
         }
     }
+    drop(to_syncer);
+    if let Ok(s) = syncer {
+        let _ = s.join();
+    }
     let _ = seg.file.sync_data();
+}
+
+/// What the writer has written since its last note to the syncer.
+struct Written {
+    /// The segments written to, in order (more than one across a rotation).
+    files: Vec<Arc<File>>,
+    last_seq: Option<u64>,
+    /// Flushes waiting for these records to be on disk.
+    acks: Vec<SyncSender<()>>,
+}
+
+/// Group commit: whatever the writer wrote while the last fsync ran is made
+/// durable by the next. The writer goes on writing meanwhile; a backlog is
+/// synced back to back, a lone record at once.
+fn sync_loop(notes: &Receiver<Written>, state: &WriterState) {
+    while let Ok(first) = notes.recv() {
+        let mut group = vec![first];
+        group.extend(notes.try_iter());
+        sync_loop_once(group, state);
+    }
+}
+
+fn sync_loop_once(group: Vec<Written>, state: &WriterState) {
+    let mut synced: Vec<&Arc<File>> = Vec::new();
+    for file in group.iter().flat_map(|w| &w.files) {
+        if synced.iter().any(|f| Arc::ptr_eq(f, file)) {
+            continue;
+        }
+        while file.sync_data().is_err() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        synced.push(file);
+    }
+    if let Some(seq) = group.iter().filter_map(|w| w.last_seq).max() {
+        state.durable_seq.store(seq, Ordering::Release);
+    }
+    for ack in group.into_iter().flat_map(|w| w.acks) {
+        let _ = ack.send(());
+    }
 }
 
 #[cfg(test)]
@@ -430,6 +448,39 @@ mod tests {
         assert!(text.lines().last().unwrap().contains("100"));
         let mode = std::fs::metadata(&segs[0].1).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_flush_waits_for_records_on_both_sides_of_a_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = JournalWriter::open(dir.path(), 1).unwrap();
+        // Records of 1 MiB: the 65th opens segment 2.
+        let pad = "x".repeat((1 << 20) - 20);
+        for i in 1..=80u64 {
+            let bytes = format!("{{\"seq\":{i},\"p\":\"{pad}\"}}\n").into_bytes();
+            w.write(
+                Records {
+                    bytes,
+                    ..Records::default()
+                },
+                i,
+            );
+        }
+        w.flush();
+        assert_eq!(w.durable_seq(), 80);
+        drop(w);
+        let segs = segments(dir.path()).unwrap();
+        assert_eq!(segs.iter().map(|s| s.0).collect::<Vec<_>>(), [1, 2]);
+        let mut seqs = Vec::new();
+        for (_, path) in &segs {
+            let text = std::fs::read_to_string(path).unwrap();
+            assert!(text.ends_with('\n'), "a segment ends on a whole record");
+            for line in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                seqs.push(v["seq"].as_u64().unwrap());
+            }
+        }
+        assert_eq!(seqs, (1..=80).collect::<Vec<_>>());
     }
 
     /// Lines as `(src, raw)`, all of one file.
