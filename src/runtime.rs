@@ -304,7 +304,7 @@ impl<W: Write> Core<W> {
                             "stream_connected"
                         };
                         let body = json!({ "stream": pos.src.as_ref(), "resume_after": pos.entry.as_deref() });
-                        self.notice(system(now, kind, body), &at);
+                        self.note(system(now, kind, body), &at);
                     }
                 }
             }
@@ -401,10 +401,15 @@ impl<W: Write> Core<W> {
     /// A notification of the runtime's own (console start and stop, ingest and
     /// journal state): journaled like the engine's, then sent.
     pub fn notice(&mut self, n: Notification, at: &str) {
+        self.note(n, at);
+        self.commit();
+    }
+
+    /// `notice` within a batch, which commits at its end.
+    fn note(&mut self, n: Notification, at: &str) {
         self.fx.clear();
         self.fx.push(Effect::Notify(n));
         self.effects(at);
-        self.commit();
     }
 
     fn apply(&mut self, input: Input, now: Time, at: &str) {
@@ -457,8 +462,13 @@ impl<W: Write> Core<W> {
         self.fx = fx;
     }
 
-    /// Hands the records to the journal writer.
+    /// Hands the records to the journal writer. Event records are only added
+    /// by `apply_batch`, which lends the lines they need just before this.
     fn commit(&mut self) {
+        debug_assert!(
+            self.rec.events.is_empty() || self.rec.lines.is_some(),
+            "event records to write without their lines"
+        );
         if self.rec.is_empty() {
             self.rec.lines = None;
             return;
@@ -960,5 +970,88 @@ impl Signals {
             _ = self.int.recv() => {}
             _ = self.hup.recv() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::{parse_line, Origin, ParseOptions};
+
+    fn line(n: u64, raw: &str, now: Time) -> Item {
+        let raw = raw.as_bytes().to_vec();
+        let pos = Pos {
+            src: Arc::from("events/a.jsonl"),
+            file: Arc::from("1:2:3"),
+            off: n * 100,
+            end: n * 100 + raw.len() as u64 + 1,
+            line: n + 1,
+            entry: None,
+        };
+        let origin = Origin {
+            source: "events/a.jsonl",
+            line: pos.line,
+            offset: pos.off,
+        };
+        let parsed = parse_line(&raw, &origin, now, &ParseOptions::default()).map(Box::new);
+        Item::Line { pos, raw, parsed }
+    }
+
+    /// A stream's link going down between lines of a batch is journaled in its
+    /// place, and every line's event record with it.
+    #[test]
+    fn a_batch_journals_every_line_around_a_notice() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = JournalWriter::open(dir.path(), 1).unwrap();
+        let config = crate::config::Config::default();
+        let mut core = Core::new(
+            Engine::new(config, None),
+            Some(journal),
+            0,
+            Vec::new(),
+            false,
+        );
+        let now = now_ms();
+        let ev = |n: u64| {
+            let raw = format!(
+                r#"{{"type":"heartbeat","agent":"a","id":"e{n}","ts":"2026-11-24T13:00:00Z"}}"#
+            );
+            line(n, &raw, now)
+        };
+        let link = Item::Source {
+            pos: Pos {
+                src: Arc::from("stream"),
+                file: Arc::from("redis://x/s"),
+                off: 0,
+                end: 0,
+                line: 0,
+                entry: Some(Arc::from("1-0")),
+            },
+            what: "disconnected",
+        };
+        core.apply_batch(vec![ev(0), ev(1), link, ev(2), line(3, "{bad", now)], now);
+        core.flush();
+        let (_, seg) = &crate::journal::writer::segments(dir.path()).unwrap()[0];
+        let records: Vec<serde_json::Value> = std::fs::read_to_string(seg)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+        let kinds: Vec<&str> = records
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["event", "event", "source", "notify", "event", "error"],
+            "{records:#?}"
+        );
+        let ids: Vec<&str> = records
+            .iter()
+            .filter_map(|r| r["raw"]["id"].as_str())
+            .collect();
+        assert_eq!(ids, ["e0", "e1", "e2"]);
     }
 }
