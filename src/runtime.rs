@@ -976,7 +976,7 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::{parse_line, Origin, ParseOptions};
+    use crate::model::event::{parse_line_boxed, Origin, ParseOptions};
 
     fn line(n: u64, raw: &str, now: Time) -> Item {
         let raw = raw.as_bytes().to_vec();
@@ -993,7 +993,7 @@ mod tests {
             line: pos.line,
             offset: pos.off,
         };
-        let parsed = parse_line(&raw, &origin, now, &ParseOptions::default()).map(Box::new);
+        let parsed = parse_line_boxed(&raw, &origin, now, &ParseOptions::default());
         Item::Line { pos, raw, parsed }
     }
 

@@ -60,7 +60,7 @@
 
 use super::tailer::{Item, Pos};
 use crate::journal::Checkpoints;
-use crate::model::event::{parse_line, parse_value, Origin, ParseOptions};
+use crate::model::event::{parse_line_boxed, parse_value, Origin, ParseOptions};
 use crate::model::{EventType, ParseError};
 use chrono::{DateTime, FixedOffset, Local, Offset, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -779,7 +779,7 @@ fn normalise(
         }
     };
     let raw = serde_json::to_vec(&obj).unwrap_or_default();
-    let parsed = parse_line(&raw, origin, now, &ParseOptions::default()).map(Box::new);
+    let parsed = parse_line_boxed(&raw, origin, now, &ParseOptions::default());
     (raw, parsed)
 }
 
@@ -877,6 +877,7 @@ fn watch(folder: &Path, tx: std::sync::mpsc::SyncSender<()>) -> Option<notify::R
 mod tests {
     use super::*;
     use crate::journal::Checkpoint;
+    use crate::model::event::parse_line;
     use crate::model::{Event, Level};
     use chrono::NaiveDateTime;
 

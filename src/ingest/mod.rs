@@ -7,7 +7,7 @@ pub mod lines;
 pub mod stdin;
 pub mod tailer;
 
-use crate::model::event::{parse_line, Origin, ParseOptions};
+use crate::model::event::{parse_line_boxed, Origin, ParseOptions};
 use crate::model::ParseError;
 use chrono::{DateTime, Utc};
 use lines::Line;
@@ -67,7 +67,7 @@ pub fn parse_one(
                 line: line_no,
                 offset,
             };
-            Some(parse_line(bytes, &origin, now, opts).map(Box::new))
+            Some(parse_line_boxed(bytes, &origin, now, opts))
         }
         Line::TooLong { offset, len, head } => {
             let origin = Origin {

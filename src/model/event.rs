@@ -312,6 +312,17 @@ pub fn parse_line(
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
 ) -> Result<Event, ParseError> {
+    parse_line_boxed(bytes, origin, ingest_now, opts).map(|e| *e)
+}
+
+/// `parse_line`, the event in a box as ingestion carries it (built there, not
+/// copied in: an event is large).
+pub fn parse_line_boxed(
+    bytes: &[u8],
+    origin: &Origin,
+    ingest_now: DateTime<Utc>,
+    opts: &ParseOptions,
+) -> Result<Box<Event>, ParseError> {
     let fail = |reason: String| ParseError::new(origin, reason, bytes);
     let text = std::str::from_utf8(bytes)
         .map_err(|e| fail(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
@@ -324,7 +335,7 @@ pub fn parse_text(
     origin: &Origin,
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
-) -> Result<Event, String> {
+) -> Result<Box<Event>, String> {
     if let Some((event, end)) = super::fast_event::scan(text, 0, origin, ingest_now, opts) {
         if skip_ws(text.as_bytes(), end) == text.len() {
             return Ok(event);
@@ -337,7 +348,9 @@ pub fn parse_text(
             Err(e) => format!("not valid JSON: {e}"),
         });
     }
-    parse_object(text)?.into_event(origin, ingest_now, opts)
+    parse_object(text)?
+        .into_event(origin, ingest_now, opts)
+        .map(Box::new)
 }
 
 /// An event object read from inside a larger JSON document (a journal record's
@@ -1246,7 +1259,7 @@ mod tests {
         let fast = |line: &str| {
             crate::model::fast_event::scan(line, 0, &origin, at(), &opts)
                 .filter(|(_, end)| skip_ws(line.as_bytes(), *end) == line.len())
-                .map(|(e, _)| e)
+                .map(|(e, _)| *e)
         };
         let common = r#"{"type":"progress_update","ts":"2026-11-24T13:00:00.003783Z","id":"ev-1","agent":"agent-086","component":"c","task":"T-1","progress":5.0,"message":"updating documentation"}"#;
         assert_eq!(fast(common), Some(general(common).unwrap()));

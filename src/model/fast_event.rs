@@ -86,7 +86,7 @@ pub fn scan(
     origin: &Origin,
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
-) -> Option<(Event, usize)> {
+) -> Option<(Box<Event>, usize)> {
     let b = text.as_bytes();
     let mut i = skip_ws(b, at);
     if b.get(i) != Some(&b'{') {
@@ -160,7 +160,8 @@ pub fn scan(
         Some(s) => Some(Level::parse(s)?),
         None => None,
     };
-    let event = Event {
+    // Built in its box: an event is large, and moved it would be copied.
+    let event = Box::new(Event {
         kind,
         ts,
         ts_assumed,
@@ -175,6 +176,6 @@ pub fn scan(
         status: name(Field::Status),
         message: name(Field::Message),
         data: Default::default(),
-    };
+    });
     Some((event, i + 1))
 }
