@@ -20,10 +20,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A segment is closed and the next one begun past this size.
 pub const SEGMENT_BYTES: u64 = 64 << 20;
+/// Shortest time between the starts of two fsyncs of a backlog.
+const SYNC_GAP: Duration = Duration::from_millis(10);
 /// Batches of records queued for the writer at most (then the caller blocks).
 /// Few: the writer does not wait for fsyncs, and a batch holds its lines.
 const QUEUE: usize = 8;
@@ -390,12 +392,24 @@ struct Written {
 }
 
 /// Group commit: whatever the writer wrote while the last fsync ran is made
-/// durable by the next. The writer goes on writing meanwhile; a backlog is
-/// synced back to back, a lone record at once.
+/// durable by the next. The writer goes on writing meanwhile. A lone record is
+/// synced at once; a backlog (records coming in while one fsync ran) at most
+/// every `SYNC_GAP`, unless a flush waits: each fsync costs a journal commit.
 fn sync_loop(notes: &Receiver<Written>, state: &WriterState) {
+    let mut last: Option<Instant> = None;
     while let Ok(first) = notes.recv() {
         let mut group = vec![first];
         group.extend(notes.try_iter());
+        if let Some(wait) = last.and_then(|t| SYNC_GAP.checked_sub(t.elapsed())) {
+            let deadline = Instant::now() + wait;
+            while group.iter().all(|w| w.acks.is_empty()) {
+                match notes.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(w) => group.push(w),
+                    Err(_) => break,
+                }
+            }
+        }
+        last = Some(Instant::now());
         sync_loop_once(group, state);
     }
 }
