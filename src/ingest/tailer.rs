@@ -112,7 +112,7 @@ const PARALLEL_LINES: usize = 256;
 
 /// Parses `lines` into `parsed`, one result per line, in order. A chunk of many
 /// lines (a backlog: a first start, a restart after a pause) is parsed in two
-/// halves, the second on the helper thread: parsing is most of the reading
+/// parts, the second on the helper thread: parsing is most of the reading
 /// thread's work, and on two cores it was the bottleneck of ingestion. Each
 /// line is parsed exactly as alone.
 fn parse_lines(
@@ -127,7 +127,9 @@ fn parse_lines(
         parse_here(lines, parsed, src, max_line_bytes, now, opts);
         return;
     }
-    let second = lines.split_off(lines.len() / 2);
+    // The helper takes the larger part: this thread also reads, splits and
+    // hands over the lines.
+    let second = lines.split_off(lines.len() * 2 / 5);
     let (src2, opts2) = (src.clone(), *opts);
     let job = move || {
         let mut out = Vec::with_capacity(second.len());
