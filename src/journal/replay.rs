@@ -340,8 +340,8 @@ fn read_record(
                 let i = skip_ws(b, end);
                 b.get(i) == Some(&b'}') && skip_ws(b, i + 1) == b.len()
             };
-            let event = match fast_event::scan(text, raw_at, &origin, at, opts) {
-                Some((e, end)) if record_ends(end) => Some(*e),
+            let event = match fast_event::scan_value(text, raw_at, &origin, at, opts) {
+                Some((e, end)) if record_ends(end) => Some(e),
                 _ => Unvalidated::scan(text, raw_at)
                     .filter(|(_, end)| record_ends(*end))
                     .and_then(|(raw, _)| raw.into_event(&origin, at, opts).ok()),

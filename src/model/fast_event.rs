@@ -79,7 +79,8 @@ fn progress(b: &[u8], i: usize) -> Option<(f64, usize)> {
 
 /// Reads the object that begins at byte `at` of `text` (after any whitespace) as
 /// the general reader would, and where it ends; `None` when it is not a line
-/// this path takes.
+/// this path takes. The event comes in a box, built there: an event is large,
+/// and moved it would be copied.
 pub fn scan(
     text: &str,
     at: usize,
@@ -87,6 +88,29 @@ pub fn scan(
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
 ) -> Option<(Box<Event>, usize)> {
+    scan_into(text, at, origin, ingest_now, opts, Box::new)
+}
+
+/// `scan`, the event by value (replay hands it to the engine so).
+pub fn scan_value(
+    text: &str,
+    at: usize,
+    origin: &Origin,
+    ingest_now: DateTime<Utc>,
+    opts: &ParseOptions,
+) -> Option<(Event, usize)> {
+    scan_into(text, at, origin, ingest_now, opts, |e| e)
+}
+
+#[inline(always)]
+fn scan_into<T>(
+    text: &str,
+    at: usize,
+    origin: &Origin,
+    ingest_now: DateTime<Utc>,
+    opts: &ParseOptions,
+    make: impl FnOnce(Event) -> T,
+) -> Option<(T, usize)> {
     let b = text.as_bytes();
     let mut i = skip_ws(b, at);
     if b.get(i) != Some(&b'{') {
@@ -160,8 +184,7 @@ pub fn scan(
         Some(s) => Some(Level::parse(s)?),
         None => None,
     };
-    // Built in its box: an event is large, and moved it would be copied.
-    let event = Box::new(Event {
+    let event = make(Event {
         kind,
         ts,
         ts_assumed,
