@@ -477,12 +477,9 @@ impl<W: Write> Core<W> {
             .journal
             .as_ref()
             .and_then(JournalWriter::records)
-            .unwrap_or_else(|| Records {
-                // Room for records a little longer than these: growing a buffer
-                // copies it.
-                bytes: Vec::with_capacity((self.rec.bytes.len() / 2 * 3).max(4096)),
-                ..Records::default()
-            });
+            // Room for records a little longer than these: growing a buffer
+            // copies it.
+            .unwrap_or_else(|| Vec::with_capacity((self.rec.bytes.len() / 2 * 3).max(4096)).into());
         let records = std::mem::replace(&mut self.rec, next);
         if let Some(j) = &self.journal {
             j.write(records, self.seq);

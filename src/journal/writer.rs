@@ -97,6 +97,16 @@ pub trait Lines: Send {
     fn line(&self, i: usize) -> Option<(Position<'_>, &[u8])>;
 }
 
+/// Records written whole, with no event record for the writer to add.
+impl From<Vec<u8>> for Records {
+    fn from(bytes: Vec<u8>) -> Records {
+        Records {
+            bytes,
+            ..Records::default()
+        }
+    }
+}
+
 impl Records {
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty() && self.events.is_empty()
@@ -444,13 +454,7 @@ mod tests {
         let w = JournalWriter::open(dir.path(), 1).unwrap();
         for i in 1..=100u64 {
             let bytes = format!("{{\"seq\":{i}}}\n").into_bytes();
-            w.write(
-                Records {
-                    bytes,
-                    ..Records::default()
-                },
-                i,
-            );
+            w.write(bytes.into(), i);
         }
         w.flush();
         assert_eq!(w.durable_seq(), 100);
@@ -472,13 +476,7 @@ mod tests {
         let pad = "x".repeat((1 << 20) - 20);
         for i in 1..=80u64 {
             let bytes = format!("{{\"seq\":{i},\"p\":\"{pad}\"}}\n").into_bytes();
-            w.write(
-                Records {
-                    bytes,
-                    ..Records::default()
-                },
-                i,
-            );
+            w.write(bytes.into(), i);
         }
         w.flush();
         assert_eq!(w.durable_seq(), 80);
