@@ -361,8 +361,10 @@ fn writer_loop(
     while let Ok(first) = rx.recv() {
         let mut acks = Vec::new();
         let mut last_seq = None;
-        // Everything queued now, written before the syncer hears of it.
-        for m in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+        // What is queued now (at most a queue's worth, so that a steady backlog
+        // still reaches the syncer), written before the syncer hears of it.
+        let queued = std::iter::from_fn(|| rx.try_recv().ok()).take(QUEUE);
+        for m in std::iter::once(first).chain(queued) {
             match m {
                 Msg::Write(mut records, seq) => {
                     seg.append(records.encode(&mut scratch, &mut enc), state);
@@ -382,7 +384,7 @@ fn writer_loop(
         };
         if let Err(std::sync::mpsc::SendError(note)) = to_syncer.send(note) {
             // No syncer thread (it could not be started): synced here.
-            sync_loop_once(vec![note], state);
+            sync_group(vec![note], state);
         }
     }
     drop(to_syncer);
@@ -420,11 +422,13 @@ fn sync_loop(notes: &Receiver<Written>, state: &WriterState) {
             }
         }
         last = Some(Instant::now());
-        sync_loop_once(group, state);
+        sync_group(group, state);
     }
 }
 
-fn sync_loop_once(group: Vec<Written>, state: &WriterState) {
+/// Syncs every file the group wrote to, then tells how far is durable and
+/// answers its flushes.
+fn sync_group(group: Vec<Written>, state: &WriterState) {
     let mut synced: Vec<&Arc<File>> = Vec::new();
     for file in group.iter().flat_map(|w| &w.files) {
         if synced.iter().any(|f| Arc::ptr_eq(f, file)) {
