@@ -57,8 +57,18 @@ fn push_str_lit(buf: &mut Vec<u8>, s: &str) {
 }
 
 fn head(buf: &mut Vec<u8>, seq: u64, at: &str, kind: &str) {
+    open(buf, seq);
+    at_kind(buf, at, kind);
+}
+
+/// `{"seq":…`
+fn open(buf: &mut Vec<u8>, seq: u64) {
     buf.extend_from_slice(b"{\"seq\":");
     buf.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+}
+
+/// `,"at":…,"kind":…`
+fn at_kind(buf: &mut Vec<u8>, at: &str, kind: &str) {
     buf.extend_from_slice(b",\"at\":\"");
     buf.extend_from_slice(at.as_bytes());
     buf.extend_from_slice(b"\",\"kind\":\"");
@@ -67,11 +77,16 @@ fn head(buf: &mut Vec<u8>, seq: u64, at: &str, kind: &str) {
 }
 
 fn position(buf: &mut Vec<u8>, p: &Position) {
+    names(buf, p);
+    numbers(buf, p);
+}
+
+/// `,"src":…,"file":…`
+fn names(buf: &mut Vec<u8>, p: &Position) {
     buf.extend_from_slice(b",\"src\":");
     push_str_lit(buf, p.src);
     buf.extend_from_slice(b",\"file\":");
     push_str_lit(buf, p.file);
-    numbers(buf, p);
 }
 
 /// `,"off":…,"end":…,"line":…`
@@ -122,17 +137,11 @@ impl EventRecords {
                 kept.push_str(new);
             }
             self.middle.clear();
-            self.middle.extend_from_slice(b",\"at\":\"");
-            self.middle.extend_from_slice(at.as_bytes());
-            self.middle
-                .extend_from_slice(b"\",\"kind\":\"event\",\"src\":");
-            push_str_lit(&mut self.middle, p.src);
-            self.middle.extend_from_slice(b",\"file\":");
-            push_str_lit(&mut self.middle, p.file);
+            at_kind(&mut self.middle, at, "event");
+            names(&mut self.middle, p);
         }
         buf.reserve(self.middle.len() + raw.len() + 96);
-        buf.extend_from_slice(b"{\"seq\":");
-        buf.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        open(buf, seq);
         buf.extend_from_slice(&self.middle);
         numbers(buf, p);
         buf.extend_from_slice(b",\"raw\":");
