@@ -110,25 +110,27 @@ pub type Parsed = Result<Box<Event>, ParseError>;
 /// Below this many lines, a chunk is parsed on the reading thread alone.
 const PARALLEL_LINES: usize = 256;
 
-/// Parses `lines` into `parsed`, one result per line, in order. A chunk of many
+/// Parses `lines`: each part comes back with its results, one per line, the
+/// parts in order (the second empty when this thread parsed them all). A chunk of many
 /// lines (a backlog: a first start, a restart after a pause) is parsed in two
 /// parts, the second on the helper thread: parsing is most of the reading
 /// thread's work, and on two cores it was the bottleneck of ingestion. Each
 /// line is parsed exactly as alone.
 fn parse_lines(
-    lines: &mut Vec<ReadLine>,
-    parsed: &mut Vec<Parsed>,
+    mut lines: Vec<ReadLine>,
     src: &Arc<str>,
     max_line_bytes: usize,
     now: DateTime<Utc>,
     opts: &ParseOptions,
-) {
+) -> [(Vec<ReadLine>, Vec<Parsed>); 2] {
     if lines.len() < PARALLEL_LINES || !crate::helper::available() {
-        parse_here(lines, parsed, src, max_line_bytes, now, opts);
-        return;
+        let mut parsed = Vec::with_capacity(lines.len());
+        parse_here(&lines, &mut parsed, src, max_line_bytes, now, opts);
+        return [(lines, parsed), Default::default()];
     }
     // The helper takes the larger part: this thread also reads, splits and
-    // hands over the lines.
+    // hands over the lines. The parts come back apart, in order (joined, every
+    // line and result would be copied once more).
     let second = lines.split_off(lines.len() * 2 / 5);
     let (src2, opts2) = (src.clone(), *opts);
     let job = move || {
@@ -136,10 +138,10 @@ fn parse_lines(
         parse_here(&second, &mut out, &src2, max_line_bytes, now, &opts2);
         (second, out)
     };
-    let here = || parse_here(lines, parsed, src, max_line_bytes, now, opts);
-    let ((mut second, mut out), ()) = crate::helper::join(job, here);
-    lines.append(&mut second);
-    parsed.append(&mut out);
+    let mut parsed = Vec::with_capacity(lines.len());
+    let here = || parse_here(&lines, &mut parsed, src, max_line_bytes, now, opts);
+    let (rest, ()) = crate::helper::join(job, here);
+    [(lines, parsed), rest]
 }
 
 fn parse_here(
@@ -406,7 +408,6 @@ impl Tailer {
         }
         let mut buf = vec![0u8; READ_CHUNK];
         let mut lines: Vec<ReadLine> = Vec::new();
-        let mut parsed: Vec<Parsed> = Vec::new();
         loop {
             let n = self.file.read_at(&mut buf, self.next_read)?;
             if n == 0 {
@@ -434,15 +435,17 @@ impl Tailer {
                     too_long,
                 });
             });
-            parse_lines(
-                &mut lines,
-                &mut parsed,
+            // The next chunk holds about as many lines.
+            let next = Vec::with_capacity(lines.len());
+            let parts = parse_lines(
+                std::mem::replace(&mut lines, next),
                 &self.src,
                 max_line_bytes,
                 now,
                 opts,
             );
-            for (l, parsed) in lines.drain(..).zip(parsed.drain(..)) {
+            let parts = parts.into_iter().flat_map(|(l, p)| l.into_iter().zip(p));
+            for (l, parsed) in parts {
                 let pos = Pos {
                     src: self.src.clone(),
                     file: self.id.clone(),

@@ -51,29 +51,32 @@ fn progress(b: &[u8], i: usize) -> Option<(f64, usize)> {
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
-    let int = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    // One pass: the digits go into the significand as they are counted (more
+    // than 15 are refused below, so wrapping never matters).
+    let mut significand = 0u64;
+    let digits = |mut j: usize, n: &mut u64| {
+        while let Some(&c @ b'0'..=b'9') = b.get(j) {
+            *n = n.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+            j += 1;
+        }
+        j
+    };
+    let int_end = digits(i, &mut significand);
+    let int = int_end - i;
     if int == 0 || (int > 1 && b[i] == b'0') {
         return None;
     }
-    let mut end = i + int;
-    let mut frac = 0;
+    let (mut end, mut frac) = (int_end, 0);
     if b.get(end) == Some(&b'.') {
-        frac = b[end + 1..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
+        end = digits(end + 1, &mut significand);
+        frac = end - int_end - 1;
         if frac == 0 {
             return None;
         }
-        end += 1 + frac;
     }
     if int + frac > 15 || matches!(b.get(end), Some(b'e' | b'E')) {
         return None;
     }
-    let significand = b[i..end]
-        .iter()
-        .filter(|c| c.is_ascii_digit())
-        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
     Some((significand as f64 / POW10[frac], end))
 }
 
