@@ -10,6 +10,7 @@ use crate::config::{load_config, Config};
 use crate::engine::{Body, Effect, Engine, Input, Notification, NotifyClass, Time};
 use crate::ingest::dir;
 use crate::ingest::tailer::{Item, Pos};
+use crate::journal::follow::Applied;
 use crate::journal::record::{self, Position};
 use crate::journal::writer::{Lines, Records, Splice};
 use crate::journal::{replay, Checkpoints, DirLock, JournalWriter};
@@ -254,14 +255,7 @@ impl<W: Write> Core<W> {
                             if let Some(app) = self.app.as_mut() {
                                 app.push_parse_error(e, now);
                             }
-                            let _ = writeln!(
-                                self.out,
-                                "{at} parse_error src={} line={} offset={} reason={}",
-                                q(&e.source),
-                                e.line,
-                                e.offset,
-                                q(&e.reason)
-                            );
+                            print_parse_error(&mut self.out, &at, e);
                             self.apply(Input::ParseError(e.clone()), now, &at);
                         }
                     }
@@ -535,6 +529,33 @@ fn print_event(out: &mut impl Write, at: &str, e: &crate::model::Event) {
         line.push_str(&format!(" severity={s}"));
     }
     let _ = writeln!(out, "{line}");
+}
+
+fn print_parse_error(out: &mut impl Write, at: &str, e: &crate::model::ParseError) {
+    let _ = writeln!(
+        out,
+        "{at} parse_error src={} line={} offset={} reason={}",
+        q(&e.source),
+        e.line,
+        e.offset,
+        q(&e.reason)
+    );
+}
+
+/// A headless follower's lines for what it applied: those the console that
+/// journaled it printed.
+fn print_applied(out: &mut impl Write, engine: &Engine, at: Time, applied: Applied<'_>) {
+    let at = record::fmt_at(at);
+    match applied {
+        Applied::Input(Input::Event(e)) => print_event(out, &at, e),
+        Applied::Input(Input::ParseError(e)) => print_parse_error(out, &at, e),
+        Applied::Input(Input::Tick | Input::Operator(_)) => {}
+        Applied::Effects(fx) => {
+            for e in fx {
+                print_effect(out, &at, e, engine);
+            }
+        }
+    }
 }
 
 fn print_effect(out: &mut impl Write, at: &str, e: &Effect, engine: &Engine) {
@@ -853,7 +874,15 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                     core.check_journal(now);
                     if let Some(f) = follower.as_mut() {
                         let mut entries = Vec::new();
-                        f.poll(&mut core.engine, &mut entries)?;
+                        let (print, out) = (core.print_events, &mut core.out);
+                        let mut show = |engine: &Engine, at, applied: Applied<'_>| {
+                            if print {
+                                print_applied(out, engine, at, applied);
+                            }
+                        };
+                        if f.poll(&mut core.engine, &mut entries, &mut show)? > 0 {
+                            let _ = core.out.flush();
+                        }
                         if let Some(app) = core.app.as_mut() {
                             app.refill(entries, &core.engine);
                         }

@@ -11,7 +11,7 @@ mod pty_support;
 use ingest_support::*;
 use serde_json::Value;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -473,7 +473,16 @@ fn a_second_console_is_refused_and_read_only_runs() {
     ro.keys("q");
     assert_eq!(ro.wait_exit().exit_code(), 0);
 
-    // Headless read-only runs beside it without an error, and journals nothing.
+    // Headless read-only runs beside it without an error and journals nothing;
+    // it prints what the first console applies after it started, line for
+    // line as the first console printed it.
+    let starts = || {
+        fs::read_to_string(dir.join("coord.log"))
+            .unwrap_or_default()
+            .matches("read_only=true")
+            .count()
+    };
+    let started_before = starts();
     let mut ro = Command::new(COORD)
         .args(["watch", dir.to_str().unwrap(), "--read-only", "--headless"])
         .stdin(Stdio::null())
@@ -481,30 +490,91 @@ fn a_second_console_is_refused_and_read_only_runs() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let lines = {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = BufReader::new(ro.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            stdout
+                .lines()
+                .map_while(Result::ok)
+                .try_for_each(|l| tx.send(l))
+        });
+        rx
+    };
     wait_sigterm_handler(ro.id());
+    // It logs its start once it has replayed the journal: what is journaled
+    // after that, it follows.
+    let started = std::time::Instant::now();
+    while starts() == started_before {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the follower never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         ro.try_wait().unwrap().is_none(),
         "the read-only console keeps running"
     );
+    append(&dir.join("events/a.jsonl"), "later", 5..=5);
+    let bad_offset = fs::metadata(dir.join("events/a.jsonl")).unwrap().len();
+    OpenOptions::new()
+        .append(true)
+        .open(dir.join("events/a.jsonl"))
+        .unwrap()
+        .write_all(b"{not json\n")
+        .unwrap();
+    let mut followed = Vec::new();
+    while !followed
+        .iter()
+        .any(|l: &String| l.contains(" parse_error "))
+    {
+        match lines.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) => followed.push(line),
+            Err(e) => panic!("the follower printed {followed:?}, then {e}"),
+        }
+    }
     let _ = Command::new("kill")
         .args(["-TERM", &ro.id().to_string()])
         .status();
-    let out = ro.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stderr), "", "no error from the read-only console");
-    assert!(
-        text(&out.stdout).starts_with("coord: 4 events, 0 parse errors"),
-        "its exit summary: {}",
-        text(&out.stdout)
+    let status = ro.wait().unwrap();
+    followed.extend(lines.iter());
+    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    ro.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(stderr, "", "no error from the read-only console");
+    let summary = followed.pop().unwrap_or_default();
+    assert_eq!(
+        summary,
+        "coord: 5 events, 1 parse errors, 0 duplicates; 0 alerts open (0 critical, 0 high, 0 medium, 0 low)",
+        "its exit summary"
     );
-
     assert_eq!(terminate(first), Some(0));
-    assert_eq!(counts(dir), counts_of(4, 0));
+    let log = fs::read_to_string(dir.join("watch.log")).unwrap();
+    let printed: Vec<&str> = log
+        .lines()
+        .skip_while(|l| !l.contains("id=later-000005"))
+        .take(2)
+        .collect();
+    assert_eq!(
+        followed, printed,
+        "the follower's lines are the first console's"
+    );
+    assert!(printed[0]
+        .ends_with(" event progress_update id=later-000005 agent=later task=T-later progress=5"));
+    assert!(printed[1].contains(&format!(
+        " parse_error src=events/a.jsonl line=6 offset={bad_offset} reason="
+    )));
+    assert_eq!(counts(dir), counts_of(5, 1));
     assert_ids_once(
         dir,
         &(1..=3)
             .map(|n| format!("a-{n:06}"))
-            .chain(["late-000004".to_string()])
+            .chain(["late-000004".to_string(), "later-000005".to_string()])
             .collect::<Vec<_>>(),
     );
 }

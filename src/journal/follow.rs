@@ -3,14 +3,23 @@
 
 use super::recent::{entry, Recent};
 use super::record::Record;
-use super::replay::{apply_record, Checkpoints};
+use super::replay::{record_input, Checkpoints};
 use super::writer::segment_name;
-use crate::engine::Engine;
+use crate::engine::{Effect, Engine, Input, Time};
 use crate::ingest::lines::{Line, LineSplitter};
 use crate::model::event::ParseOptions;
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+
+/// What a follower applies, told as it goes (a headless follower prints the
+/// lines the console that journaled it printed).
+pub enum Applied<'a> {
+    /// An input, about to be applied.
+    Input(&'a Input),
+    /// The effects of the input just applied.
+    Effects(&'a [Effect]),
+}
 
 pub struct Follower {
     dir: PathBuf,
@@ -32,8 +41,14 @@ impl Follower {
 
     /// Applies every whole record committed since the last poll; the stream
     /// entries among them (events, lines that did not parse, derived events) go
-    /// to `entries` for the console's Events pane.
-    pub fn poll(&mut self, engine: &mut Engine, entries: &mut Vec<Recent>) -> io::Result<u64> {
+    /// to `entries` for the console's Events pane, and each input and its effects
+    /// to `show`, with the time they were applied at.
+    pub fn poll(
+        &mut self,
+        engine: &mut Engine,
+        entries: &mut Vec<Recent>,
+        show: &mut dyn FnMut(&Engine, Time, Applied<'_>),
+    ) -> io::Result<u64> {
         let opts = ParseOptions::default();
         let mut fx = Vec::new();
         let mut applied = 0;
@@ -48,8 +63,12 @@ impl Follower {
             splitter.read_from(&mut reader, |line| {
                 if let Line::Text { bytes, .. } = line {
                     if let Ok(rec) = serde_json::from_slice::<Record>(bytes) {
-                        apply_record(&rec, engine, &mut self.checkpoints, &opts, &mut fx);
-                        fx.clear();
+                        if let Some(input) = record_input(&rec, &mut self.checkpoints, &opts) {
+                            show(engine, rec.at, Applied::Input(&input));
+                            engine.apply_into(input, rec.at, &mut fx);
+                            show(engine, rec.at, Applied::Effects(&fx));
+                            fx.clear();
+                        }
                         entries.extend(entry(&rec));
                         applied += 1;
                     }

@@ -503,7 +503,11 @@ pub fn apply_record(
 }
 
 /// Notes a record's checkpoint and returns its input, if it is one.
-fn record_input(rec: &Record, checkpoints: &mut Checkpoints, opts: &ParseOptions) -> Option<Input> {
+pub fn record_input(
+    rec: &Record,
+    checkpoints: &mut Checkpoints,
+    opts: &ParseOptions,
+) -> Option<Input> {
     if let Some(p) = rec.position() {
         if matches!(rec.kind.as_ref(), "event" | "error" | "source" | "action") {
             note(checkpoints, &p);
