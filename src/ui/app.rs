@@ -7,6 +7,7 @@
 use super::dialogs::{self, Dialog, InputPurpose};
 use super::keys::{Command, KeyMap};
 use super::layout::Mode;
+use super::retained::RetainedEvent;
 use super::theme::Theme;
 use crate::config::Config;
 use crate::engine::agents::{Agent, Liveness};
@@ -70,7 +71,7 @@ impl Pane {
 /// What a retained stream entry holds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EntryBody {
-    Event(Box<Event>),
+    Event(Box<RetainedEvent>),
     ParseError(Box<ParseError>),
 }
 
@@ -184,18 +185,18 @@ impl Filter {
         match &e.body {
             EntryBody::Event(ev) => {
                 any_ci(Some(ev.kind.as_str()), &self.types)
-                    && any_ci(ev.agent.as_deref(), &self.agents)
-                    && any_ci(ev.component.as_deref(), &self.components)
+                    && any_ci(ev.agent(), &self.agents)
+                    && any_ci(ev.component(), &self.components)
                     && self.level_ok(e.level)
                     && self.text_ok(&[
                         Some(ev.kind.as_str()),
-                        ev.agent.as_deref(),
-                        ev.component.as_deref(),
-                        ev.task.as_deref(),
-                        ev.gate.as_deref(),
-                        ev.phase.as_deref(),
-                        ev.message.as_deref(),
-                        Some(ev.id.as_str()),
+                        ev.agent(),
+                        ev.component(),
+                        ev.task(),
+                        ev.gate(),
+                        ev.phase(),
+                        ev.message(),
+                        Some(ev.id()),
                     ])
             }
             EntryBody::ParseError(p) => {
@@ -464,7 +465,7 @@ impl App {
             source,
             line,
             offset,
-            EntryBody::Event(Box::new(event.clone())),
+            EntryBody::Event(Box::new(RetainedEvent::from(event))),
         );
     }
 

@@ -321,8 +321,11 @@ fn kv<'a>(theme: &Theme, key: &'a str, value: String) -> Line<'a> {
 }
 
 fn opt<S: std::ops::Deref<Target = str>>(s: &Option<S>) -> String {
-    s.as_deref()
-        .map_or_else(|| "-".into(), |s| sanitize(s).into_owned())
+    or_dash(s.as_deref())
+}
+
+fn or_dash(s: Option<&str>) -> String {
+    s.map_or_else(|| "-".into(), |s| sanitize(s).into_owned())
 }
 
 fn fmt_time(t: Time) -> String {
@@ -398,12 +401,12 @@ pub fn render(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
                                 ""
                             };
                             lines.push(kv(theme, "ts", format!("{}{assumed}", fmt_time(ev.ts))));
-                            lines.push(kv(theme, "id", sanitize(&ev.id).into_owned()));
-                            lines.push(kv(theme, "agent", opt(&ev.agent)));
-                            lines.push(kv(theme, "task", opt(&ev.task)));
-                            lines.push(kv(theme, "component", opt(&ev.component)));
-                            lines.push(kv(theme, "phase", opt(&ev.phase)));
-                            lines.push(kv(theme, "gate", opt(&ev.gate)));
+                            lines.push(kv(theme, "id", sanitize(ev.id()).into_owned()));
+                            lines.push(kv(theme, "agent", or_dash(ev.agent())));
+                            lines.push(kv(theme, "task", or_dash(ev.task())));
+                            lines.push(kv(theme, "component", or_dash(ev.component())));
+                            lines.push(kv(theme, "phase", or_dash(ev.phase())));
+                            lines.push(kv(theme, "gate", or_dash(ev.gate())));
                             lines.push(kv(
                                 theme,
                                 "progress",
@@ -415,13 +418,11 @@ pub fn render(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
                                 ev.severity
                                     .map_or_else(|| "-".into(), |l| l.as_str().into()),
                             ));
-                            lines.push(kv(theme, "status", opt(&ev.status)));
-                            lines.push(kv(theme, "message", opt(&ev.message)));
-                            if ev.data.is_empty() {
-                                lines.push(kv(theme, "data", "-".into()));
-                            } else {
+                            lines.push(kv(theme, "status", or_dash(ev.status())));
+                            lines.push(kv(theme, "message", or_dash(ev.message())));
+                            if let Some(data) = &ev.data {
                                 lines.push(kv(theme, "data", String::new()));
-                                for (k, v) in &ev.data {
+                                for (k, v) in data.iter() {
                                     let v = serde_json::to_string(v).unwrap_or_default();
                                     lines.push(Line::raw(format!(
                                         "{:>14}{}: {}",
@@ -430,6 +431,8 @@ pub fn render(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
                                         sanitize(&v)
                                     )));
                                 }
+                            } else {
+                                lines.push(kv(theme, "data", "-".into()));
                             }
                         }
                         EntryBody::ParseError(p) => {

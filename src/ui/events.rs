@@ -66,7 +66,7 @@ pub fn entry_line<'a>(e: &'a StreamEntry, theme: &Theme, width: u16) -> Line<'a>
                 theme.category(cat),
             ));
             let mut subject = String::new();
-            for part in [&ev.agent, &ev.component, &ev.gate, &ev.task]
+            for part in [ev.agent(), ev.component(), ev.gate(), ev.task()]
                 .into_iter()
                 .flatten()
             {
@@ -77,7 +77,7 @@ pub fn entry_line<'a>(e: &'a StreamEntry, theme: &Theme, width: u16) -> Line<'a>
                 subject.push_str(&format!("{p:.0}% "));
             }
             spans.push(Span::styled(subject, theme.bold()));
-            if let Some(m) = &ev.message {
+            if let Some(m) = ev.message() {
                 spans.push(Span::raw(sanitize(m).into_owned()));
             }
         }

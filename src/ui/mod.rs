@@ -48,6 +48,7 @@ pub mod keys;
 pub mod layout;
 pub mod progress;
 pub mod render;
+pub mod retained;
 pub mod status_bar;
 pub mod theme;
 
