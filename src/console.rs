@@ -103,6 +103,10 @@ impl Terminal {
             return Ok(());
         }
         let second = now.timestamp();
+        if app.tui_logger {
+            // Diagnostics logged since the last frame, into the log pane's buffer.
+            tui_logger::move_events();
+        }
         app.sync(engine, now);
         if self.sync {
             queue!(self.term.backend_mut(), BeginSynchronizedUpdate)?;

@@ -64,10 +64,10 @@ pub fn init(state_dir: &Path, pane: bool) -> Vec<String> {
             None
         }
     };
+    // Not `init_logger`: its thread wakes every 10 ms for the life of the
+    // console; the console moves the records itself, before each frame.
     let tui = pane.then(|| {
-        if let Err(e) = tui_logger::init_logger(tui_logger::LevelFilter::Trace) {
-            problems.push(format!("log pane: {e}"));
-        }
+        tui_logger::set_default_level(tui_logger::LevelFilter::Trace);
         tui_logger::TuiTracingSubscriberLayer.with_filter(level)
     });
     let _ = tracing_subscriber::registry()

@@ -210,6 +210,26 @@ fn appended_events_appear_on_screen() {
 }
 
 #[test]
+fn the_log_pane_shows_diagnostics_as_they_are_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    let mut c = console(dir.path(), 120, 30);
+    wait_for_fleet(&mut c);
+    // `l` shows the log pane: what the console logged as it started is there.
+    c.keys("l");
+    c.wait_for_text("coord diagnostics");
+    c.wait_for_text("source opened src: events/");
+    // A file cut short is logged while the console runs, and shows.
+    let file = dir.path().join("events/alpha.jsonl");
+    std::fs::File::create(&file).unwrap();
+    c.wait_for("the truncation in the log pane", |s| {
+        s.contents().contains("source truncated")
+    });
+    c.keys("q");
+    assert!(c.wait_exit().success());
+}
+
+#[test]
 fn acknowledging_the_selected_alert_is_journaled_under_the_operator() {
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path());
@@ -532,7 +552,30 @@ fn sigterm_and_sighup_flush_the_journal_and_restore_the_terminal() {
 
 /// One idle run: the console on the fleet, settled, then `secs` seconds with no
 /// input and no new event. Returns bytes per second and the bytes of each second.
-fn idle_run(cols: u16, rows: u16, secs: u64) -> (f64, Vec<usize>, Vec<u8>) {
+/// The CPU time a process has used, all its threads (`utime` + `stime`).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // After the command name (in parentheses): state, then utime and stime are
+    // the 12th and 13th fields.
+    let rest = &stat[stat.rfind(')').expect("(comm)") + 2..];
+    let ticks: u64 = rest
+        .split(' ')
+        .skip(11)
+        .take(2)
+        .map(|f| f.parse::<u64>().expect("a tick count"))
+        .sum();
+    let hz: u64 = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+        .unwrap_or(100);
+    Duration::from_millis(ticks * 1000 / hz)
+}
+
+/// An idle console: bytes written a second, each second's count, the bytes
+/// written, and the share of one core it used.
+fn idle_run(cols: u16, rows: u16, secs: u64) -> (f64, Vec<usize>, Vec<u8>, f64) {
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path());
     let mut c = console(dir.path(), cols, rows);
@@ -548,6 +591,8 @@ fn idle_run(cols: u16, rows: u16, secs: u64) -> (f64, Vec<usize>, Vec<u8>) {
         },
     );
     std::thread::sleep(Duration::from_secs(1));
+    let pid = c.child.process_id().expect("the console's pid");
+    let cpu_before = cpu_time(pid);
     let start = Instant::now();
     let first = c.bytes_written();
     let mut marks = vec![first];
@@ -557,6 +602,7 @@ fn idle_run(cols: u16, rows: u16, secs: u64) -> (f64, Vec<usize>, Vec<u8>) {
         marks.push(c.bytes_written());
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu = (cpu_time(pid) - cpu_before).as_secs_f64() / elapsed;
     let last = *marks.last().unwrap();
     let per_second: Vec<usize> = marks.windows(2).map(|w| w[1] - w[0]).collect();
     let sample = {
@@ -566,19 +612,21 @@ fn idle_run(cols: u16, rows: u16, secs: u64) -> (f64, Vec<usize>, Vec<u8>) {
     assert!(c.alive(), "the console exited while idle");
     c.keys("q");
     assert_eq!(c.wait_exit().exit_code(), 0);
-    ((last - first) as f64 / elapsed, per_second, sample)
+    ((last - first) as f64 / elapsed, per_second, sample, cpu)
 }
 
 /// A console that redraws more than the changed cells every frame writes tens
 /// of kilobytes a second; clock and countdowns are a few hundred bytes.
 #[test]
 fn idle_console_writes_little() {
-    let (rate, per_second, sample) = idle_run(120, 30, 3);
+    let (rate, per_second, sample, cpu) = idle_run(120, 30, 3);
     assert!(
         rate <= 2000.0,
         "{rate:.0} B/s while idle (each second: {per_second:?}); a sample:\n{}",
         escaped(&sample[..sample.len().min(2000)])
     );
+    // Nothing to do but the clock: a few wakeups a second, not a busy loop.
+    assert!(cpu < 0.05, "{:.1} % of a core while idle", cpu * 100.0);
 }
 
 #[test]
@@ -591,12 +639,14 @@ fn idle_bytes_per_second() {
         .expect("COORD_IDLE_SIZE is COLSxROWS");
     let secs: u64 = std::env::var("COORD_IDLE_SECS").map_or(10, |s| s.parse().unwrap());
     let runs: usize = std::env::var("COORD_IDLE_RUNS").map_or(3, |s| s.parse().unwrap());
-    let mut rates = Vec::new();
+    let (mut rates, mut cpus) = (Vec::new(), Vec::new());
     for run in 1..=runs {
-        let (rate, per_second, sample) = idle_run(cols, rows, secs);
+        let (rate, per_second, sample, cpu) = idle_run(cols, rows, secs);
         println!(
-            "run {run}: {rate:.0} B/s at {cols}x{rows} over {secs} s; each second: {per_second:?}"
+            "run {run}: {rate:.0} B/s at {cols}x{rows} over {secs} s, {:.2} % of a core; each second: {per_second:?}",
+            cpu * 100.0
         );
+        cpus.push(cpu * 100.0);
         if run == 1 {
             // One second of output, as written.
             let one = per_second.first().copied().unwrap_or(0);
@@ -608,9 +658,11 @@ fn idle_bytes_per_second() {
         rates.push(rate);
     }
     rates.sort_by(f64::total_cmp);
+    cpus.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
     println!(
-        "idle bytes/s at {cols}x{rows} ({} agents, 5 open alerts): median {median:.0} of {rates:.0?} (target <= 300)",
-        HEALTHY.len() + 1
+        "idle bytes/s at {cols}x{rows} ({} agents, 5 open alerts): median {median:.0} of {rates:.0?} (target <= 300); CPU: median {:.2} % of a core of {cpus:.2?}",
+        HEALTHY.len() + 1,
+        cpus[cpus.len() / 2]
     );
 }

@@ -340,8 +340,8 @@ pub struct App {
     pub journal: JournalState,
     /// A console on a Redis stream: whether it is reading it (`None` otherwise).
     pub stream: Option<StreamState>,
-    /// The Log pane draws tui-logger's buffer (set once the loop has called
-    /// `tui_logger::init_logger` and installed `TuiTracingSubscriberLayer`);
+    /// The Log pane draws tui-logger's buffer (set once logging has installed
+    /// `TuiTracingSubscriberLayer`; each frame moves its new records in);
     /// otherwise it draws `log`.
     pub tui_logger: bool,
     /// Diagnostics shown in the Log pane when tui-logger is not in use, newest last.
