@@ -847,7 +847,10 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                     }
                     if let Some(t) = term.as_mut() { t.dirty = true; }
                 }
-                _ = frames.tick(), if term.is_some() => {
+                // Polled only when there is something to draw: an idle console's
+                // timer does not wake it 30 times a second. (A tick missed while
+                // idle fires at once, so the first frame comes without delay.)
+                _ = frames.tick(), if term.as_ref().is_some_and(|t| t.dirty) => {
                     let t = term.as_mut().expect("console");
                     if let Some(app) = core.app.as_mut() {
                         t.draw(app, &core.engine, now_ms())?;
