@@ -314,7 +314,7 @@ struct FastRecord<'a> {
 /// that validate, ticks, sources, effects. Anything else (an `error` or an
 /// `action`, an event that does not validate, a record the fast path cannot
 /// read) goes the general way, `Record` and `record_input`, so every record is
-/// read exactly as `apply_record` reads it.
+/// read exactly as `record_input` reads it.
 fn read_record(
     bytes: &[u8],
     checkpoints: &mut Checkpoints,
@@ -489,19 +489,6 @@ fn note(checkpoints: &mut Checkpoints, p: &Position) {
     }
 }
 
-/// Applies one record's input (if it is one) and notes its checkpoint.
-pub fn apply_record(
-    rec: &Record,
-    engine: &mut Engine,
-    checkpoints: &mut Checkpoints,
-    opts: &ParseOptions,
-    fx: &mut Vec<crate::engine::Effect>,
-) {
-    if let Some(input) = record_input(rec, checkpoints, opts) {
-        engine.apply_into(input, rec.at, fx);
-    }
-}
-
 /// Notes a record's checkpoint and returns its input, if it is one.
 pub fn record_input(
     rec: &Record,
@@ -541,8 +528,8 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    /// Replays the way `apply_record` reads a journal: every line through
-    /// `Record`, one by one, on one thread.
+    /// Replays the way `record_input` reads a journal (as a follower does):
+    /// every line through `Record`, one by one, on one thread.
     fn reference(text: &str, engine: &mut Engine) -> (Checkpoints, u64, u64) {
         let (mut cps, mut records, mut corrupt) = (Checkpoints::new(), 0, 0);
         let opts = ParseOptions::default();
@@ -551,7 +538,9 @@ mod tests {
             match serde_json::from_str::<Record>(line) {
                 Ok(rec) => {
                     records += 1;
-                    apply_record(&rec, engine, &mut cps, &opts, &mut fx);
+                    if let Some(input) = record_input(&rec, &mut cps, &opts) {
+                        engine.apply_into(input, rec.at, &mut fx);
+                    }
                 }
                 Err(_) => corrupt += 1,
             }
