@@ -8,7 +8,7 @@
 //! never panics on any input.
 
 use crate::model::Level;
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Number, Value};
@@ -323,24 +323,23 @@ pub fn parse_line_boxed(
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
 ) -> Result<Box<Event>, ParseError> {
+    if let Some(event) = super::fast_event::scan_line(bytes, origin, ingest_now, opts) {
+        return Ok(event);
+    }
     let fail = |reason: String| ParseError::new(origin, reason, bytes);
     let text = std::str::from_utf8(bytes)
         .map_err(|e| fail(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    parse_text(text, origin, ingest_now, opts).map_err(fail)
+    parse_general(text, origin, ingest_now, opts).map_err(fail)
 }
 
-/// `parse_line` of a line already known to be UTF-8; the error is its reason.
-pub fn parse_text(
+/// A line the fast path did not take, already known to be UTF-8; the error is
+/// its reason.
+fn parse_general(
     text: &str,
     origin: &Origin,
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
 ) -> Result<Box<Event>, String> {
-    if let Some((event, end)) = super::fast_event::scan(text, 0, origin, ingest_now, opts) {
-        if skip_ws(text.as_bytes(), end) == text.len() {
-            return Ok(event);
-        }
-    }
     let trimmed = text.trim_start();
     if !trimmed.starts_with('{') {
         return Err(match serde_json::from_str::<Value>(text) {
@@ -861,10 +860,6 @@ pub fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
     if b.len() < 20 || b[b.len() - 1] != b'Z' {
         return None;
     }
-    let punct = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
-    if !punct.iter().all(|&(i, c)| b[i] == c) {
-        return None;
-    }
     let digits = |d: &[u8]| -> Option<u32> {
         d.iter().try_fold(0u32, |n, &c| {
             c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
@@ -877,31 +872,36 @@ pub fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
         }
         _ => return None,
     };
-    let second = digits(&b[17..19])?;
-    if second > 59 {
-        return None;
-    }
-    // The times of a batch of lines nearly all fall on the same day: the last
-    // date read is kept, per thread.
+    // The times of a batch of lines nearly all fall in the same second as the
+    // line before: the last whole second read is kept, per thread, and only
+    // the fraction is read.
     thread_local! {
-        static LAST_DATE: std::cell::Cell<Option<([u8; 10], chrono::NaiveDate)>> =
+        static LAST_SECOND: std::cell::Cell<Option<([u8; 19], chrono::NaiveDateTime)>> =
             const { std::cell::Cell::new(None) };
     }
-    let day: [u8; 10] = b[..10].try_into().expect("ten bytes");
-    let date = match LAST_DATE.get() {
-        Some((last, date)) if last == day => date,
+    let head: [u8; 19] = b[..19].try_into().expect("nineteen bytes");
+    let whole = match LAST_SECOND.get() {
+        Some((last, whole)) if last == head => whole,
         _ => {
+            let punct = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+            if !punct.iter().all(|&(i, c)| b[i] == c) {
+                return None;
+            }
+            let second = digits(&b[17..19])?;
+            if second > 59 {
+                return None;
+            }
             let date = chrono::NaiveDate::from_ymd_opt(
                 digits(&b[0..4])? as i32,
                 digits(&b[5..7])?,
                 digits(&b[8..10])?,
             )?;
-            LAST_DATE.set(Some((day, date)));
-            date
+            let whole = date.and_hms_opt(digits(&b[11..13])?, digits(&b[14..16])?, second)?;
+            LAST_SECOND.set(Some((head, whole)));
+            whole
         }
     };
-    let time = date.and_hms_nano_opt(digits(&b[11..13])?, digits(&b[14..16])?, second, nanos)?;
-    Some(time.and_utc())
+    Some(whole.with_nanosecond(nanos)?.and_utc())
 }
 
 struct RawVisitor;
@@ -1266,9 +1266,15 @@ mod tests {
         let general =
             |line: &str| parse_object_serde(line).and_then(|r| r.into_event(&origin, at(), &opts));
         let fast = |line: &str| {
-            crate::model::fast_event::scan(line, 0, &origin, at(), &opts)
-                .filter(|(_, end)| skip_ws(line.as_bytes(), *end) == line.len())
-                .map(|(e, _)| *e)
+            use crate::model::fast_event::{scan, scan_line};
+            let whole = scan_line(line.as_bytes(), &origin, at(), &opts).map(|e| *e);
+            // Read inside a larger text, as replay reads a record's `raw`: the same.
+            let doc = format!(r#"{{"raw":{line}}}"#);
+            let inside = scan(&doc, 7, &origin, at(), &opts)
+                .filter(|(_, end)| doc[*end..].trim_start() == "}")
+                .map(|(e, _)| *e);
+            assert_eq!(whole, inside, "{line}");
+            whole
         };
         let common = r#"{"type":"progress_update","ts":"2026-11-24T13:00:00.003783Z","id":"ev-1","agent":"agent-086","component":"c","task":"T-1","progress":5.0,"message":"updating documentation"}"#;
         assert_eq!(fast(common), Some(general(common).unwrap()));
@@ -1401,7 +1407,7 @@ mod tests {
             if let Some(t) = parse_utc(s) {
                 assert_eq!(Some(t), chrono, "{s}");
             }
-            // Read twice: the second time from the day kept.
+            // Read twice: the second time from the second kept.
             assert_eq!(parse_utc(s), parse_utc(s), "{s}");
         }
         assert!(parse_utc("2026-11-24T12:00:00.5Z").is_some());

@@ -1,46 +1,84 @@
 //! The fast path of event parsing, for the lines nearly every agent writes: a
-//! flat object of canonical keys (no seed alias, no `data`, no other key) whose
-//! strings have no escapes. The event is built straight from the line, with no
+//! flat object of canonical keys (no seed alias, no `data`, no other key), with
+//! no backslash and no control character anywhere (so no escape). The event is built straight from the line, with no
 //! per-field intermediate values; anything else — and any line that would not
 //! validate — is `None`, left to the general reader, whose result this must
 //! equal (tested against it on random lines, in `event`'s tests).
 
-use super::event::{
-    event_type, parse_ts, scan_plain_str, skip_ws, Field, Name, Origin, ParseOptions, FIELDS,
-};
+use super::event::{event_type, parse_ts, skip_ws, Field, Name, Origin, ParseOptions, FIELDS};
+use super::quotes::Quotes;
 use super::{Event, Level};
 use chrono::{DateTime, Utc};
 
-/// The key whose name starts at byte `i` (just after its opening quote), and
-/// its closing quote, compared in place: a key is not scanned first. Any other
-/// key, or one written with an escape, is `None`.
-fn key_at(b: &[u8], i: usize) -> Option<(Field, usize)> {
-    use Field::*;
-    let rest = b.get(i..)?;
-    // Each name with its closing quote, so that `type` is not read from `types`;
-    // of a constant length, so that the comparison is a load or two, not a call.
-    fn is<const N: usize>(rest: &[u8], name: &[u8; N]) -> Option<usize> {
-        (rest.get(..N) == Some(name.as_slice())).then_some(N - 1)
+/// The first eight bytes of a name (fewer: zeros above), little-endian.
+const fn word(name: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < name.len() && i < 8 {
+        w |= (name[i] as u64) << (8 * i);
+        i += 1;
     }
-    let (k, len) = match rest.first()? {
-        b't' => is(rest, b"type\"")
-            .map(|n| (Type, n))
-            .or_else(|| is(rest, b"ts\"").map(|n| (Ts, n)))
-            .or_else(|| is(rest, b"task\"").map(|n| (Task, n)))?,
-        b'i' => (Id, is(rest, b"id\"")?),
-        b'a' => (Agent, is(rest, b"agent\"")?),
-        b'c' => (Component, is(rest, b"component\"")?),
-        b'p' => is(rest, b"progress\"")
-            .map(|n| (Progress, n))
-            .or_else(|| is(rest, b"phase\"").map(|n| (Phase, n)))?,
-        b'g' => (Gate, is(rest, b"gate\"")?),
-        b's' => is(rest, b"status\"")
-            .map(|n| (Status, n))
-            .or_else(|| is(rest, b"severity\"").map(|n| (Severity, n)))?,
-        b'm' => (Message, is(rest, b"message\"")?),
-        _ => return None,
+    w
+}
+
+/// The names of the fields this path takes.
+const NAMES: [(&[u8], Field); 12] = [
+    (b"type", Field::Type),
+    (b"ts", Field::Ts),
+    (b"id", Field::Id),
+    (b"agent", Field::Agent),
+    (b"task", Field::Task),
+    (b"component", Field::Component),
+    (b"phase", Field::Phase),
+    (b"gate", Field::Gate),
+    (b"progress", Field::Progress),
+    (b"severity", Field::Severity),
+    (b"status", Field::Status),
+    (b"message", Field::Message),
+];
+
+/// A multiplier that sends the words of `NAMES` to sixteen different slots
+/// (found by trying; `KEYS` does not compile if two collide).
+const KEY_HASH: u64 = 0x9b81_0e76_6ec9_d287;
+
+const fn slot(word: u64) -> usize {
+    (word.wrapping_mul(KEY_HASH) >> 60) as usize
+}
+
+/// Each name at its word's slot: its word, the name, and its field.
+const KEYS: [(u64, &[u8], Option<Field>); 16] = {
+    let mut keys: [(u64, &[u8], Option<Field>); 16] = [(0, b"", None); 16];
+    let mut n = 0;
+    while n < NAMES.len() {
+        let (name, field) = NAMES[n];
+        let w = word(name);
+        assert!(keys[slot(w)].2.is_none(), "two names in one slot");
+        keys[slot(w)] = (w, name, Some(field));
+        n += 1;
+    }
+    keys
+};
+
+/// The field named by the key `b[start..end]`; any other key is `None`. The
+/// key is read as one word, and compared with the one name at that word's
+/// slot: no name holds a zero byte, so only a key of the name's length and
+/// bytes matches (bytes past the eighth, `component`'s `t`, compared apart).
+fn field_at(b: &[u8], start: usize, end: usize) -> Option<Field> {
+    let len = end - start;
+    let w = match b.get(start..start + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().expect("eight bytes")),
+        None => word(&b[start..end]),
     };
-    Some((k, i + len))
+    let w = if len < 8 {
+        w & ((1 << (8 * len)) - 1)
+    } else {
+        w
+    };
+    let (name_word, name, field) = KEYS[slot(w)];
+    if name_word != w || name.len() != len || (len > 8 && b[start + 8..end] != name[8..]) {
+        return None;
+    }
+    field
 }
 
 /// What serde_json reads a plain number as (`f64_from_parts`: the significand
@@ -80,8 +118,28 @@ fn progress(b: &[u8], i: usize) -> Option<(f64, usize)> {
     Some((significand as f64 / POW10[frac], end))
 }
 
+/// Reads a whole line as the general reader would: an object and nothing but
+/// whitespace after it. `None` when it is not a line this path takes — or not
+/// UTF-8, which the general reader tells.
+pub fn scan_line(
+    line: &[u8],
+    origin: &Origin,
+    ingest_now: DateTime<Utc>,
+    opts: &ParseOptions,
+) -> Option<Box<Event>> {
+    let quotes = Quotes::of(line);
+    let text = if quotes.non_ascii {
+        std::str::from_utf8(line).ok()?
+    } else {
+        // SAFETY: every byte is below 0x80 (`Quotes` looked at each): ASCII is UTF-8.
+        unsafe { std::str::from_utf8_unchecked(line) }
+    };
+    let (event, end) = scan_into(text, 0, &quotes, origin, ingest_now, opts, Box::new)?;
+    (skip_ws(line, end) == line.len()).then_some(event)
+}
+
 /// Reads the object that begins at byte `at` of `text` (after any whitespace) as
-/// the general reader would, and where it ends; `None` when it is not a line
+/// the general reader would, and where it ends; `None` when it is not an object
 /// this path takes. The event comes in a box, built there: an event is large,
 /// and moved it would be copied.
 pub fn scan(
@@ -91,7 +149,7 @@ pub fn scan(
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
 ) -> Option<(Box<Event>, usize)> {
-    scan_into(text, at, origin, ingest_now, opts, Box::new)
+    scan_at(text, at, origin, ingest_now, opts, Box::new)
 }
 
 /// `scan`, the event by value (replay hands it to the engine so).
@@ -102,11 +160,13 @@ pub fn scan_value(
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
 ) -> Option<(Event, usize)> {
-    scan_into(text, at, origin, ingest_now, opts, |e| e)
+    scan_at(text, at, origin, ingest_now, opts, |e| e)
 }
 
+/// `scan_into` from byte `at` of a larger text (a journal record): the quotes
+/// are found from there on, and the offsets are the text's.
 #[inline(always)]
-fn scan_into<T>(
+fn scan_at<T>(
     text: &str,
     at: usize,
     origin: &Origin,
@@ -114,6 +174,28 @@ fn scan_into<T>(
     opts: &ParseOptions,
     make: impl FnOnce(Event) -> T,
 ) -> Option<(T, usize)> {
+    let rest = text.get(at..)?;
+    let quotes = Quotes::of(rest.as_bytes());
+    let (event, end) = scan_into(rest, 0, &quotes, origin, ingest_now, opts, make)?;
+    Some((event, at + end))
+}
+
+/// Reads the object that begins at byte `at` of `text`, whose quotes are
+/// `quotes`. Only a text without backslashes or control characters is taken:
+/// then each string ends at the next quote.
+#[inline(always)]
+fn scan_into<T>(
+    text: &str,
+    at: usize,
+    quotes: &Quotes,
+    origin: &Origin,
+    ingest_now: DateTime<Utc>,
+    opts: &ParseOptions,
+    make: impl FnOnce(Event) -> T,
+) -> Option<(T, usize)> {
+    if quotes.special {
+        return None;
+    }
     let b = text.as_bytes();
     let mut i = skip_ws(b, at);
     if b.get(i) != Some(&b'{') {
@@ -132,7 +214,8 @@ fn scan_into<T>(
         if b.get(i) != Some(&b'"') {
             return None;
         }
-        let (k, key_end) = key_at(b, i + 1)?;
+        let key_end = quotes.next(i + 1)?;
+        let k = field_at(b, i + 1, key_end)?;
         let bit = 1u16 << k as u16;
         if seen & bit != 0 {
             return None;
@@ -146,7 +229,7 @@ fn scan_into<T>(
         i = match (*b.get(i)?, k) {
             (b'"', Field::Progress) => return None,
             (b'"', _) => {
-                let end = scan_plain_str(b, i + 1)?;
+                let end = quotes.next(i + 1)?;
                 // Quotes are ASCII: these slices are on character boundaries.
                 strs[k as usize] = Some(&text[i + 1..end]);
                 end + 1
@@ -204,4 +287,63 @@ fn scan_into<T>(
         data: Default::default(),
     });
     Some((event, i + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each name is its field, read from anywhere in a line (at its end too,
+    /// where eight bytes cannot be read at once); a longer, shorter or other
+    /// key is none.
+    #[test]
+    fn keys_are_compared_whole() {
+        let names = [
+            "type",
+            "ts",
+            "id",
+            "agent",
+            "task",
+            "component",
+            "phase",
+            "gate",
+            "progress",
+            "severity",
+            "status",
+            "message",
+        ];
+        for (n, name) in names.iter().enumerate() {
+            for text in [
+                format!("\"{name}\":\"x\",\"more\":1}}"),
+                format!("{name}\""),
+            ] {
+                let start = usize::from(text.starts_with('"'));
+                let f = field_at(text.as_bytes(), start, start + name.len());
+                assert_eq!(f.map(|f| f as usize), Some(n), "{text}");
+            }
+            let mut near = vec![format!("{name}s"), name[1..].to_string()];
+            near.push(name[..name.len() - 1].to_string());
+            near.push(format!("{}X", &name[..name.len() - 1]));
+            for other in near {
+                let text = format!("{other}\":1,\"padding\":2}}");
+                assert!(
+                    field_at(text.as_bytes(), 0, other.len()).is_none(),
+                    "{other}"
+                );
+            }
+        }
+        for other in [
+            "",
+            "event_type",
+            "progress_percentage",
+            "componentt",
+            "Type",
+        ] {
+            let text = format!("{other}\":1}}");
+            assert!(
+                field_at(text.as_bytes(), 0, other.len()).is_none(),
+                "{other}"
+            );
+        }
+    }
 }

@@ -4,6 +4,7 @@ pub mod event;
 pub mod fast_event;
 pub mod level;
 pub mod plan;
+mod quotes;
 
 pub use event::{Category, Event, EventType, ParseError};
 pub use level::{Escalation, Level};
