@@ -240,7 +240,9 @@ impl Driver {
         if let Some(c) = s.criterion {
             // Alternate between the two places a criterion can be named.
             if self.seq.is_multiple_of(2) {
-                e.data.insert("criterion".into(), CRITERIA[c].into());
+                e.data
+                    .get_or_insert_default()
+                    .insert("criterion".into(), CRITERIA[c].into());
             } else {
                 e.message = Some(CRITERIA[c].into());
             }
@@ -276,6 +278,7 @@ impl Driver {
         for c in &phase.criteria {
             let mut e = self.fresh(EventType::CriterionMet);
             e.data
+                .get_or_insert_default()
                 .insert("criterion".into(), format!("{}:{}", c.kind, c.name).into());
             out.push(e);
         }

@@ -1046,7 +1046,10 @@ mod tests {
         let e = events(&items)[0].clone();
         assert_eq!(e.kind, EventType::AgentHeartbeat);
         assert_eq!(e.agent.as_deref(), Some("qa-2"));
-        assert_eq!(e.data.get("cpu"), Some(&serde_json::json!(0.5)));
+        assert_eq!(
+            e.data.as_ref().unwrap().get("cpu"),
+            Some(&serde_json::json!(0.5))
+        );
         assert_replays(&items);
     }
 
@@ -1210,6 +1213,7 @@ mod tests {
         direct.id.clone_from(&e.id);
         direct
             .data
+            .get_or_insert_default()
             .insert("seed_event_id".into(), "hb_be-1_1732449600".into());
         assert_eq!(&direct, e);
 

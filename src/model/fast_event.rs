@@ -284,7 +284,7 @@ fn scan_into<T>(
         severity,
         status: name(Field::Status),
         message: name(Field::Message),
-        data: Default::default(),
+        data: None,
     });
     Some((event, i + 1))
 }

@@ -131,8 +131,16 @@ fn check_parse(
             if event.ts_assumed {
                 // `ts_assumed` is written out, and is an unknown field when read
                 // (one the line's own `data` may hold too, and then that wins).
-                if !event.data.contains_key("ts_assumed") {
-                    back.data.shift_remove("ts_assumed");
+                let own = |e: &Event| {
+                    e.data
+                        .as_ref()
+                        .is_some_and(|d| d.contains_key("ts_assumed"))
+                };
+                if !own(&event) {
+                    if let Some(d) = back.data.as_mut() {
+                        d.shift_remove("ts_assumed");
+                    }
+                    back.data = back.data.take().filter(|d| !d.is_empty());
                 }
                 back.ts_assumed = true;
             }
@@ -325,7 +333,9 @@ impl Driver {
         if let Some(c) = s.criterion {
             let c = CRITERIA[c as usize % CRITERIA.len()];
             if self.seq.is_multiple_of(2) {
-                e.data.insert("criterion".into(), c.into());
+                e.data
+                    .get_or_insert_default()
+                    .insert("criterion".into(), c.into());
             } else {
                 e.message = Some(c.into());
             }
@@ -360,6 +370,7 @@ impl Driver {
         for c in &phase.criteria {
             let mut e = self.fresh(EventType::CriterionMet);
             e.data
+                .get_or_insert_default()
                 .insert("criterion".into(), format!("{}:{}", c.kind, c.name).into());
             out.push(e);
         }
