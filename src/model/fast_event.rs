@@ -298,28 +298,15 @@ mod tests {
     /// key is none.
     #[test]
     fn keys_are_compared_whole() {
-        let names = [
-            "type",
-            "ts",
-            "id",
-            "agent",
-            "task",
-            "component",
-            "phase",
-            "gate",
-            "progress",
-            "severity",
-            "status",
-            "message",
-        ];
-        for (n, name) in names.iter().enumerate() {
+        for (name, field) in NAMES {
+            let name = std::str::from_utf8(name).unwrap();
             for text in [
                 format!("\"{name}\":\"x\",\"more\":1}}"),
                 format!("{name}\""),
             ] {
                 let start = usize::from(text.starts_with('"'));
                 let f = field_at(text.as_bytes(), start, start + name.len());
-                assert_eq!(f.map(|f| f as usize), Some(n), "{text}");
+                assert_eq!(f.map(|f| f as usize), Some(field as usize), "{text}");
             }
             let mut near = vec![format!("{name}s"), name[1..].to_string()];
             near.push(name[..name.len() - 1].to_string());
