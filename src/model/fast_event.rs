@@ -1,9 +1,10 @@
 //! The fast path of event parsing, for the lines nearly every agent writes: a
 //! flat object of canonical keys (no seed alias, no `data`, no other key), with
-//! no backslash and no control character anywhere (so no escape). The event is built straight from the line, with no
-//! per-field intermediate values; anything else — and any line that would not
-//! validate — is `None`, left to the general reader, whose result this must
-//! equal (tested against it on random lines, in `event`'s tests).
+//! no backslash and no control character anywhere (so no escape). The event is
+//! built straight from the line, with no per-field intermediate values;
+//! anything else — and any line that would not validate — is `None`, left to
+//! the general reader, whose result this must equal (tested against it on
+//! random lines, in `event`'s tests).
 
 use super::event::{event_type, parse_ts, skip_ws, Field, Name, Origin, ParseOptions, FIELDS};
 use super::quotes::Quotes;
