@@ -89,8 +89,10 @@ impl Redis {
             .expect("start redis-server");
         self.child = Some(child);
         let addr = format!("127.0.0.1:{}", self.port);
-        wait_for(Duration::from_secs(20), "redis-server to listen", || {
-            std::net::TcpStream::connect(&addr).is_ok()
+        // Listening is not enough: while it loads its append-only file, Redis
+        // answers every command with LOADING.
+        wait_for(Duration::from_secs(20), "redis-server to answer", || {
+            answers_ping(&addr)
         });
     }
 
@@ -124,6 +126,17 @@ fn spawn_stream_watch(url: &str, state: &Path, log: &Path) -> Child {
         state.to_str().unwrap(),
     ];
     spawn_coord(&args, state, log)
+}
+
+/// Redis at `addr` answers a PING with PONG.
+fn answers_ping(addr: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut conn) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut reply = [0u8; 5];
+    conn.write_all(b"PING\r\n").is_ok() && conn.read_exact(&mut reply).is_ok() && &reply == b"+PONG"
 }
 
 fn event(id: &str, agent: &str, n: u64) -> Value {
