@@ -16,6 +16,7 @@ pub mod journal;
 pub mod logging;
 pub mod model;
 pub mod outbox;
+pub mod prefetch;
 pub mod publish;
 pub mod runtime;
 pub mod sanitize;

@@ -177,21 +177,6 @@ const INGEST_ERRORS_EVERY_MS: i64 = 60_000;
 /// How many events ahead of the one applied the engine is told of what comes.
 const PREFETCH_AHEAD: usize = 8;
 
-/// Asks the processor for every cache line of `value`; a hint, nothing is read.
-fn prefetch_bytes<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let start = (value as *const T).cast::<i8>();
-        for offset in (0..std::mem::size_of::<T>()).step_by(64) {
-            // SAFETY: a prefetch reads nothing; the address is inside `value`.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
-
 impl<W: Write> Core<W> {
     pub fn new(
         engine: Engine,
@@ -238,7 +223,7 @@ impl<W: Write> Core<W> {
                 parsed: Ok(far), ..
             }) = items.get(i + 2 * PREFETCH_AHEAD)
             {
-                prefetch_bytes(&**far);
+                crate::prefetch::lines(&**far);
             }
             if let Some(Item::Line {
                 parsed: Ok(ahead), ..

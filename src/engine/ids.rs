@@ -65,16 +65,7 @@ impl IdSet {
 
     /// Asks the processor for the slot `contains(hash, …)` will read first.
     pub fn prefetch(&self, hash: u64) {
-        let slot = &self.slots[self.home(IdSet::tag(hash))];
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is only a hint; it reads nothing, and the address is
-        // that of a live slot.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>((slot as *const u64).cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
+        crate::prefetch::lines(&self.slots[self.home(IdSet::tag(hash))]);
     }
 
     fn get(&self, at: u64) -> &[u8] {

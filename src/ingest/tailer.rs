@@ -111,11 +111,11 @@ pub type Parsed = Result<Box<Event>, ParseError>;
 const PARALLEL_LINES: usize = 256;
 
 /// Parses `lines`: each part comes back with its results, one per line, the
-/// parts in order (the second empty when this thread parsed them all). A chunk of many
-/// lines (a backlog: a first start, a restart after a pause) is parsed in two
-/// parts, the second on the helper thread: parsing is most of the reading
-/// thread's work, and on two cores it was the bottleneck of ingestion. Each
-/// line is parsed exactly as alone.
+/// parts in order (the second empty when this thread parsed them all). A chunk
+/// of many lines (a backlog: a first start, a restart after a pause) is parsed
+/// in two parts, the second on the helper thread: parsing is most of the
+/// reading thread's work, and on two cores it was the bottleneck of ingestion.
+/// Each line is parsed exactly as alone.
 fn parse_lines(
     mut lines: Vec<ReadLine>,
     src: &Arc<str>,

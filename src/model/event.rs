@@ -1268,13 +1268,13 @@ mod tests {
         let general =
             |line: &str| parse_object_serde(line).and_then(|r| r.into_event(&origin, at(), &opts));
         let fast = |line: &str| {
-            use crate::model::fast_event::{scan, scan_line};
+            use crate::model::fast_event::{scan_line, scan_value};
             let whole = scan_line(line.as_bytes(), &origin, at(), &opts).map(|e| *e);
             // Read inside a larger text, as replay reads a record's `raw`: the same.
             let doc = format!(r#"{{"raw":{line}}}"#);
-            let inside = scan(&doc, 7, &origin, at(), &opts)
+            let inside = scan_value(&doc, 7, &origin, at(), &opts)
                 .filter(|(_, end)| doc[*end..].trim_start() == "}")
-                .map(|(e, _)| *e);
+                .map(|(e, _)| e);
             assert_eq!(whole, inside, "{line}");
             whole
         };

@@ -135,25 +135,14 @@ pub fn scan_line(
         // SAFETY: every byte is below 0x80 (`Quotes` looked at each): ASCII is UTF-8.
         unsafe { std::str::from_utf8_unchecked(line) }
     };
-    let (event, end) = scan_into(text, 0, &quotes, origin, ingest_now, opts, Box::new)?;
+    let (event, end) = scan_into(text, &quotes, origin, ingest_now, opts, Box::new)?;
     (skip_ws(line, end) == line.len()).then_some(event)
 }
 
-/// Reads the object that begins at byte `at` of `text` (after any whitespace) as
-/// the general reader would, and where it ends; `None` when it is not an object
-/// this path takes. The event comes in a box, built there: an event is large,
-/// and moved it would be copied.
-pub fn scan(
-    text: &str,
-    at: usize,
-    origin: &Origin,
-    ingest_now: DateTime<Utc>,
-    opts: &ParseOptions,
-) -> Option<(Box<Event>, usize)> {
-    scan_at(text, at, origin, ingest_now, opts, Box::new)
-}
-
-/// `scan`, the event by value (replay hands it to the engine so).
+/// Reads the object that begins at byte `at` of `text` (after any whitespace),
+/// a larger text (a journal record), as the general reader would, and where it
+/// ends (an offset in `text`); `None` when it is not an object this path takes.
+/// The quotes are found from `at` on.
 pub fn scan_value(
     text: &str,
     at: usize,
@@ -161,33 +150,20 @@ pub fn scan_value(
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
 ) -> Option<(Event, usize)> {
-    scan_at(text, at, origin, ingest_now, opts, |e| e)
-}
-
-/// `scan_into` from byte `at` of a larger text (a journal record): the quotes
-/// are found from there on, and the offsets are the text's.
-#[inline(always)]
-fn scan_at<T>(
-    text: &str,
-    at: usize,
-    origin: &Origin,
-    ingest_now: DateTime<Utc>,
-    opts: &ParseOptions,
-    make: impl FnOnce(Event) -> T,
-) -> Option<(T, usize)> {
     let rest = text.get(at..)?;
     let quotes = Quotes::of(rest.as_bytes());
-    let (event, end) = scan_into(rest, 0, &quotes, origin, ingest_now, opts, make)?;
+    let (event, end) = scan_into(rest, &quotes, origin, ingest_now, opts, |e| e)?;
     Some((event, at + end))
 }
 
-/// Reads the object that begins at byte `at` of `text`, whose quotes are
-/// `quotes`. Only a text without backslashes or control characters is taken:
-/// then each string ends at the next quote.
+/// Reads the object at the start of `text` (after any whitespace), whose
+/// quotes are `quotes`, into `make`, and where it ends. Only a text without
+/// backslashes or control characters is taken: then each string ends at the
+/// next quote. The event is built where `make` puts it (an event is large, and
+/// moved it would be copied).
 #[inline(always)]
 fn scan_into<T>(
     text: &str,
-    at: usize,
     quotes: &Quotes,
     origin: &Origin,
     ingest_now: DateTime<Utc>,
@@ -198,7 +174,7 @@ fn scan_into<T>(
         return None;
     }
     let b = text.as_bytes();
-    let mut i = skip_ws(b, at);
+    let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return None;
     }
