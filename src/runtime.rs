@@ -264,12 +264,12 @@ impl<W: Write> Core<W> {
                                 app.push_parse_error(e, now);
                             }
                             print_parse_error(&mut self.out, &at, e);
-                            self.apply(Input::ParseError(e.clone()), now, &at);
+                            self.apply(Input::ParseError((**e).clone()), now, &at);
                         }
                     }
                 }
                 Item::Action { pos, op, keys } => {
-                    let mut op = op.clone();
+                    let mut op = (**op).clone();
                     crate::stream::resolve_alerts(&mut op, keys, &self.engine);
                     let seq = self.next_seq();
                     tracing::info!(operator = %op.operator, action = ?op.action, "operator action from the stream");
@@ -1030,7 +1030,8 @@ mod tests {
             line: pos.line,
             offset: pos.off,
         };
-        let parsed = parse_line_boxed(&raw, &origin, now, &ParseOptions::default());
+        let parsed =
+            parse_line_boxed(&raw, &origin, now, &ParseOptions::default()).map_err(Box::new);
         Item::Line { pos, raw, parsed }
     }
 

@@ -644,8 +644,10 @@ fn run_journaled(steps: &[Step], with_plan: bool) -> Result<(), TestCaseError> {
             offset: pos.off,
         };
         let parsed = match parsed {
-            Some(_) => parse_line(&raw, &origin, now, &ParseOptions::default()).map(Box::new),
-            None => Err(ParseError::new(&origin, "not valid JSON", &raw)),
+            Some(_) => parse_line(&raw, &origin, now, &ParseOptions::default())
+                .map(Box::new)
+                .map_err(Box::new),
+            None => Err(Box::new(ParseError::new(&origin, "not valid JSON", &raw))),
         };
         Item::Line { pos, raw, parsed }
     };

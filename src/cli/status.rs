@@ -30,7 +30,7 @@ pub fn load(dir: &Path, now: Time, legacy: bool) -> Result<Engine> {
         if let Item::Line { parsed, .. } = item {
             match parsed {
                 Ok(e) => events.push(*e),
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(*e),
             }
         }
     };

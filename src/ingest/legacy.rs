@@ -363,7 +363,7 @@ impl LegacySource {
                     out(Item::Line {
                         pos: bad_pos(st, key),
                         raw: Vec::new(),
-                        parsed: Err(ParseError::new(&origin, reason, &bytes)),
+                        parsed: Err(ParseError::new(&origin, reason, &bytes).into()),
                     });
                     match kind {
                         Kind::Alerts => st.bad = Some(key),
@@ -397,7 +397,7 @@ impl LegacySource {
                             out(Item::Line {
                                 pos: bad_pos(st, key),
                                 raw: Vec::new(),
-                                parsed: Err(ParseError::new(&origin, reason, &text)),
+                                parsed: Err(ParseError::new(&origin, reason, &text).into()),
                             });
                             st.bad = Some(key);
                         }
@@ -436,7 +436,9 @@ impl LegacySource {
                             Item::Line {
                                 pos: p,
                                 raw: Vec::new(),
-                                parsed: Err(ParseError::new(&origin, reason, text.as_bytes())),
+                                parsed: Err(
+                                    ParseError::new(&origin, reason, text.as_bytes()).into()
+                                ),
                             }
                         }
                     };
@@ -566,7 +568,7 @@ fn take_alerts(
                 Item::Line {
                     pos: p,
                     raw: Vec::new(),
-                    parsed: Err(ParseError::new(&origin, reason, text.as_bytes())),
+                    parsed: Err(ParseError::new(&origin, reason, text.as_bytes()).into()),
                 }
             }
         };
@@ -741,7 +743,7 @@ fn normalise(
     };
     let first = parse_value(Value::Object(obj.clone()), origin, now, &opts);
     let ts = match first {
-        Err(e) => return (serde_json::to_vec(&obj).unwrap_or_default(), Err(e)),
+        Err(e) => return (serde_json::to_vec(&obj).unwrap_or_default(), Err(e.into())),
         Ok(e) if e.ts_assumed => None,
         Ok(e) => {
             // The offset of local time at that instant, not now (daylight saving).
@@ -780,7 +782,7 @@ fn normalise(
     };
     let raw = serde_json::to_vec(&obj).unwrap_or_default();
     let parsed = parse_line_boxed(&raw, origin, now, &ParseOptions::default());
-    (raw, parsed)
+    (raw, parsed.map_err(Box::new))
 }
 
 /// One pass over the folder of `dir` (see `legacy_dir`) past `checkpoints`, for
@@ -943,7 +945,7 @@ mod tests {
         items
             .iter()
             .filter_map(|i| match i {
-                Item::Line { parsed: Err(e), .. } => Some(e),
+                Item::Line { parsed: Err(e), .. } => Some(&**e),
                 _ => None,
             })
             .collect()

@@ -67,7 +67,7 @@ pub fn parse_one(
                 line: line_no,
                 offset,
             };
-            Some(parse_line_boxed(bytes, &origin, now, opts))
+            Some(parse_line_boxed(bytes, &origin, now, opts).map_err(Box::new))
         }
         Line::TooLong { offset, len, head } => {
             let origin = Origin {
@@ -75,11 +75,11 @@ pub fn parse_one(
                 line: line_no,
                 offset,
             };
-            Some(Err(ParseError::new(
+            Some(Err(Box::new(ParseError::new(
                 &origin,
                 format!("line of {len} bytes is over max_line_bytes ({max_line_bytes}); skipped"),
                 head,
-            )))
+            ))))
         }
     }
 }

@@ -268,7 +268,7 @@ impl<C: Fn() -> DateTime<Utc>> Reader<C> {
                 }
             };
             let parsed = parse_one(line, &self.src, pos.line, self.max, now, &self.opts)
-                .unwrap_or_else(|| Err(ParseError::new(&origin, "empty event", bytes)));
+                .unwrap_or_else(|| Err(ParseError::new(&origin, "empty event", bytes).into()));
             let raw = if parsed.is_ok() {
                 bytes.to_vec()
             } else {
@@ -287,7 +287,13 @@ impl<C: Fn() -> DateTime<Utc>> Reader<C> {
                 &bytes[..bytes.len().min(256)],
             ),
             Some(bytes) => match action(bytes) {
-                Ok((op, keys)) => return Some(Item::Action { pos, op, keys }),
+                Ok((op, keys)) => {
+                    return Some(Item::Action {
+                        pos,
+                        op: Box::new(op),
+                        keys,
+                    })
+                }
                 Err(why) => (
                     format!("stream entry {}: bad action: {why}", self.last),
                     bytes,
@@ -301,7 +307,7 @@ impl<C: Fn() -> DateTime<Utc>> Reader<C> {
                 b"",
             ),
         };
-        let parsed = Err(ParseError::new(&origin, reason, bytes));
+        let parsed = Err(ParseError::new(&origin, reason, bytes).into());
         Some(Item::Line {
             pos,
             raw: Vec::new(),
