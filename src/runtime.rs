@@ -11,7 +11,7 @@ use crate::engine::{Body, Effect, Engine, Input, Notification, NotifyClass, Time
 use crate::ingest::dir;
 use crate::ingest::tailer::{Item, Pos};
 use crate::journal::follow::Applied;
-use crate::journal::record::{self, Position};
+use crate::journal::record::{self, EventContext, Position};
 use crate::journal::writer::{Lines, Records, Splice};
 use crate::journal::{replay, Checkpoints, DirLock, JournalWriter};
 use crate::model::plan::load_plan;
@@ -71,6 +71,8 @@ pub struct Opened {
     pub last_seq: u64,
     pub segment: u64,
     pub tail_offset: u64,
+    /// What the next short event record of that segment takes (a follower's).
+    pub context: EventContext,
     pub torn: bool,
 }
 
@@ -93,6 +95,7 @@ pub fn open(dir: &Path, repair: bool) -> Result<Opened> {
         last_seq: r.last_seq,
         segment: r.segment,
         tail_offset: r.tail_offset,
+        context: r.context,
         torn: r.torn,
     })
 }
@@ -795,6 +798,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 &journal_dir,
                 opened.segment,
                 opened.tail_offset,
+                opened.context.clone(),
             )
         });
         // The timer fires just after each wall-clock second begins: timers are

@@ -27,7 +27,7 @@
 
 use crate::engine::Action;
 use crate::ingest::lines::{Line, LineSplitter};
-use crate::journal::record::{fmt_at, Record};
+use crate::journal::record::{fmt_at, EventContext, Record};
 use crate::journal::writer::segments;
 use crate::model::event::{parse_line, Origin, ParseOptions};
 use crate::model::{Event, EventType, ParseError};
@@ -150,7 +150,7 @@ pub fn run(dir: &Path, q: &AuditQuery, json: bool, out: &mut dyn Write) -> Resul
             return;
         }
         let res = if json {
-            write_json(out, line, event.as_ref())
+            write_json(out, line, rec, event.as_ref())
         } else {
             writeln!(out, "{}", describe(rec, event.as_ref(), effect.as_ref()))
         };
@@ -177,6 +177,7 @@ pub fn run(dir: &Path, q: &AuditQuery, json: bool, out: &mut dyn Write) -> Resul
 fn scan(journal: &Path, mut f: impl FnMut(&str, &Record<'_>)) -> Result<u64> {
     let mut unreadable = 0u64;
     for (_, path) in segments(journal)? {
+        let mut ctx = EventContext::default();
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -197,9 +198,9 @@ fn scan(journal: &Path, mut f: impl FnMut(&str, &Record<'_>)) -> Result<u64> {
                     unreadable += 1;
                     return;
                 };
-                match serde_json::from_str::<Record>(text) {
-                    Ok(rec) => f(text, &rec),
-                    Err(_) => unreadable += 1,
+                match Record::read(text, &mut ctx) {
+                    Some(rec) => f(text, &rec),
+                    None => unreadable += 1,
                 }
             })
             .with_context(|| format!("reading {}", path.display()))?;
@@ -435,14 +436,32 @@ fn matches(
     true
 }
 
-/// The record as journaled, with the parsed event added to an event record.
+/// The record as journaled, with the parsed event added to an event record
+/// (and a short one's time and names, which it took from the record before).
 /// The controls JSON lets through unescaped are escaped.
 fn write_json(
     out: &mut dyn Write,
     line: &str,
+    rec: &Record,
     event: Option<&Result<Event, ParseError>>,
 ) -> io::Result<()> {
-    let line = line.trim_end();
+    let whole;
+    let mut line = line.trim_end();
+    // A short record is written out as the whole record it stands for.
+    let head = format!("{{\"seq\":{},\"kind\":\"event\"", rec.seq);
+    if let (true, Some(src), Some(file), Some(rest)) =
+        (rec.short, &rec.src, &rec.file, line.strip_prefix(&head))
+    {
+        let q = |s: &str| serde_json::to_string(s).map_err(io::Error::other);
+        whole = format!(
+            "{{\"seq\":{},\"at\":{},\"kind\":\"event\",\"src\":{},\"file\":{}{rest}",
+            rec.seq,
+            q(&fmt_at(rec.at))?,
+            q(src)?,
+            q(file)?
+        );
+        line = &whole;
+    }
     let text: Cow<str> = match (event, line.strip_suffix('}')) {
         (Some(parsed), Some(head)) => {
             let added = match parsed {
@@ -700,6 +719,35 @@ mod tests {
     /// | 12 | 10:06 | action alice acknowledges A-1 |
     /// | 13 | 10:07 | action bob resolves A-2, rejected |
     /// | 15 | 10:08 | event blocker b2 be-1 repeats A-1 |
+    /// A short event record comes out whole: what it took from the record
+    /// before, in the form and order that record has.
+    #[test]
+    fn short_event_records_come_out_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let j = tmp.path().join("journal");
+        std::fs::create_dir(&j).unwrap();
+        let at = fmt_at(t("10:00:00"));
+        let (mut short, mut whole) = (Vec::new(), Vec::new());
+        let mut enc = record::EventRecords::default();
+        for line in 1..=3 {
+            let raw = format!(r#"{{"type":"agent_heartbeat","id":"h{line}","agent":"be-1"}}"#);
+            enc.event(&mut short, line, &at, &pos(line), raw.as_bytes());
+            record::event(&mut whole, line, &at, &pos(line), raw.as_bytes());
+        }
+        assert!(short.len() < whole.len());
+        std::fs::write(j.join("00000001.jsonl"), &short).unwrap();
+        let from_short = query(tmp.path(), &AuditQuery::default(), true);
+        std::fs::write(j.join("00000001.jsonl"), &whole).unwrap();
+        let from_whole = query(tmp.path(), &AuditQuery::default(), true);
+        assert_eq!(from_short.len(), 3);
+        assert_eq!(from_short, from_whole);
+        assert_eq!(
+            query(tmp.path(), &AuditQuery::default(), false).len(),
+            3,
+            "the text form too"
+        );
+    }
+
     fn journal() -> tempfile::TempDir {
         let tmp = tempfile::tempdir().unwrap();
         let j = tmp.path().join("journal");

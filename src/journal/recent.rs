@@ -5,7 +5,7 @@
 //! first until enough are found; a torn or corrupt record is skipped (replay
 //! reports it).
 
-use super::record::Record;
+use super::record::{EventContext, Record};
 use super::writer::segments;
 use crate::engine::Time;
 use crate::model::event::{parse_line, parse_value, Origin, ParseOptions};
@@ -60,9 +60,10 @@ fn from_the_end<T>(
     let mut found: Vec<Vec<T>> = Vec::new();
     for (_, path) in segments(journal_dir)?.iter().rev() {
         let bytes = std::fs::read(path)?;
+        let mut ctx = EventContext::default();
         let records = bytes
             .split(|&b| b == b'\n')
-            .filter_map(|line| serde_json::from_slice::<Record>(line).ok())
+            .filter_map(|line| Record::read(std::str::from_utf8(line).ok()?, &mut ctx))
             .collect();
         let (kept, enough) = take(records);
         found.push(kept);

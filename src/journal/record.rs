@@ -8,6 +8,14 @@
 //! `rejected` — plus `source` (a file truncated, rewritten, rotated or let go).
 //! Replay applies `event`, `error`, `tick` and `action` through the engine's
 //! `apply`; the effect records are the audit trail and are recomputed.
+//!
+//! An `event` record is written short — without `at`, `src` and `file` — when
+//! they are those of the `event` record before it in its segment: a backlog's
+//! records share the time of their batch and nearly all their file, and
+//! repeating them made the journal half as large again. A segment's first event
+//! record is written whole, and one in every `WHOLE_EVERY` after it (so that a
+//! reader can start decoding anywhere past one). Readers carry the last whole
+//! record's fields in a `EventContext`.
 
 use crate::engine::{Effect, OperatorAction, Time};
 use crate::model::ParseError;
@@ -112,22 +120,29 @@ pub fn event(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
     EventRecords::default().event(buf, seq, at, p, raw);
 }
 
-/// Writes `event` records, keeping what follows the `seq` up to
-/// the offsets — the time, the kind and the encoded `src` and `file` — from one
-/// record to the next: a batch's records share the time, and nearly every line
-/// of a batch comes from the same file. A record is then a few copies.
+/// Event records written whole at least this often: where a reader that starts
+/// mid-segment (one of replay's two decoding threads) can take up the context.
+pub const WHOLE_EVERY: u32 = 256;
+
+/// Writes `event` records: whole when the time, the source or the file changed
+/// since the last one (or the last was `WHOLE_EVERY` records ago, or the
+/// segment is new: `reset`), else short. A record is then a few copies.
 #[derive(Default)]
 pub struct EventRecords {
     at: String,
     src: String,
     file: String,
+    /// Short records since the last whole one.
+    short: u32,
     /// `,"at":…,"kind":"event","src":…,"file":…` for `at`, `src` and `file`.
-    middle: Vec<u8>,
+    whole: Vec<u8>,
 }
 
 impl EventRecords {
     pub fn event(&mut self, buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
-        if self.middle.is_empty() || self.at != at || self.src != p.src || self.file != p.file {
+        let same =
+            !self.whole.is_empty() && self.at == at && self.src == p.src && self.file == p.file;
+        if !same {
             for (kept, new) in [
                 (&mut self.at, at),
                 (&mut self.src, p.src),
@@ -136,17 +151,49 @@ impl EventRecords {
                 kept.clear();
                 kept.push_str(new);
             }
-            self.middle.clear();
-            at_kind(&mut self.middle, at, "event");
-            names(&mut self.middle, p);
+            self.whole.clear();
+            at_kind(&mut self.whole, at, "event");
+            names(&mut self.whole, p);
         }
-        buf.reserve(self.middle.len() + raw.len() + 96);
+        buf.reserve(self.whole.len() + raw.len() + 96);
         open(buf, seq);
-        buf.extend_from_slice(&self.middle);
+        if same && self.short < WHOLE_EVERY {
+            self.short += 1;
+            buf.extend_from_slice(b",\"kind\":\"event\"");
+        } else {
+            self.short = 0;
+            buf.extend_from_slice(&self.whole);
+        }
         numbers(buf, p);
         buf.extend_from_slice(b",\"raw\":");
         buf.extend_from_slice(raw);
         buf.extend_from_slice(b"}\n");
+    }
+
+    /// The next record begins a segment: it is written whole.
+    pub fn reset(&mut self) {
+        self.whole.clear();
+    }
+}
+
+/// What a short `event` record takes from the whole one before it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventContext {
+    pub at: Option<Time>,
+    pub src: String,
+    pub file: String,
+}
+
+impl EventContext {
+    /// Remembers a whole event record's fields.
+    pub fn set(&mut self, at: Time, src: &str, file: &str) {
+        self.at = Some(at);
+        if self.src != src {
+            self.src = src.to_string();
+        }
+        if self.file != file {
+            self.file = file.to_string();
+        }
     }
 }
 
@@ -211,6 +258,8 @@ pub fn source(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, what: &str) {
 #[derive(Debug, Deserialize)]
 pub struct Record<'a> {
     pub seq: u64,
+    /// `UNSET` until `Record::read` has taken it from the context.
+    #[serde(default = "unset")]
     pub at: DateTime<Utc>,
     #[serde(borrow)]
     pub kind: Cow<'a, str>,
@@ -238,9 +287,46 @@ pub struct Record<'a> {
     pub effect: Option<&'a RawValue>,
     #[serde(default)]
     pub what: Option<String>,
+    /// A short event record: `at`, `src` and `file` came from the context.
+    #[serde(skip)]
+    pub short: bool,
 }
 
-impl Record<'_> {
+/// The time of a record read without one.
+const UNSET: DateTime<Utc> = DateTime::<Utc>::MIN_UTC;
+
+fn unset() -> DateTime<Utc> {
+    UNSET
+}
+
+impl<'a> Record<'a> {
+    /// Reads a record, a short event record with what `ctx` holds, and keeps a
+    /// whole event record's fields in `ctx`. `None`: not a record (or a short
+    /// one with no whole one before it).
+    pub fn read(text: &'a str, ctx: &mut EventContext) -> Option<Record<'a>> {
+        let mut rec = serde_json::from_str::<Record>(text).ok()?;
+        rec.resolve(ctx).then_some(rec)
+    }
+
+    /// `read`'s second half, for a record already decoded.
+    pub fn resolve(&mut self, ctx: &mut EventContext) -> bool {
+        if self.at != UNSET {
+            if let (true, Some(src), Some(file)) = (self.kind == "event", &self.src, &self.file) {
+                ctx.set(self.at, src, file);
+            }
+            return true;
+        }
+        let (true, None, None, Some(at)) = (self.kind == "event", &self.src, &self.file, ctx.at)
+        else {
+            return false;
+        };
+        self.at = at;
+        self.src = Some(Cow::Owned(ctx.src.clone()));
+        self.file = Some(Cow::Owned(ctx.file.clone()));
+        self.short = true;
+        true
+    }
+
     pub fn position(&self) -> Option<Position<'_>> {
         Some(Position {
             src: self.src.as_deref()?,
@@ -288,6 +374,68 @@ mod tests {
         }
         let now = fmt_at(Utc::now());
         assert_eq!(fmt_at(parse_at(&now).unwrap()), now);
+    }
+
+    #[test]
+    fn short_event_records_take_what_the_whole_one_before_had() {
+        let at = |s: &str| fmt_at(s.parse().unwrap());
+        let (t1, t2) = (
+            at("2026-11-24T12:00:00.001Z"),
+            at("2026-11-24T12:00:00.002Z"),
+        );
+        let p = |src: &'static str, i: u64| Position {
+            src,
+            file: "1:2:ff",
+            off: i * 10,
+            end: i * 10 + 9,
+            line: i + 1,
+            entry: None,
+        };
+        let mut enc = EventRecords::default();
+        let mut buf = Vec::new();
+        let raw = br#"{"type":"heartbeat"}"#;
+        let written = [
+            (&t1, p("events/a.jsonl", 0)),
+            (&t1, p("events/a.jsonl", 1)),
+            (&t2, p("events/a.jsonl", 2)),
+            (&t2, p("events/b.jsonl", 3)),
+            (&t2, p("events/b.jsonl", 4)),
+        ];
+        for (seq, (at, p)) in written.iter().enumerate() {
+            enc.event(&mut buf, seq as u64, at, p, raw);
+        }
+        enc.reset();
+        enc.event(&mut buf, 5, &t2, &p("events/b.jsonl", 5), raw);
+        for i in 6..6 + u64::from(WHOLE_EVERY) + 2 {
+            enc.event(&mut buf, i, &t2, &p("events/b.jsonl", i), raw);
+        }
+        let text = String::from_utf8(buf).unwrap();
+        let whole: Vec<u64> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains("\"at\""))
+            .map(|(i, _)| i as u64)
+            .collect();
+        // New time, new source, a new segment, and one in WHOLE_EVERY + 1.
+        assert_eq!(whole, [0, 2, 3, 5, 5 + u64::from(WHOLE_EVERY) + 1]);
+
+        let mut ctx = EventContext::default();
+        for (i, line) in text.lines().enumerate() {
+            let r = Record::read(line, &mut ctx).unwrap();
+            assert_eq!(r.short, !whole.contains(&(i as u64)));
+            let (at, p) = written
+                .get(i)
+                .cloned()
+                .unwrap_or((&t2, p("events/b.jsonl", i as u64)));
+            assert_eq!(r.at, parse_at(at).unwrap());
+            assert_eq!(r.position(), Some(p));
+            assert_eq!(r.raw.unwrap().get().as_bytes(), raw);
+        }
+        // With nothing before it, a short record is not one; nor is any other
+        // record without a time.
+        let short = text.lines().nth(1).unwrap();
+        assert!(Record::read(short, &mut EventContext::default()).is_none());
+        assert!(Record::read(r#"{"seq":1,"kind":"tick"}"#, &mut ctx).is_none());
     }
 
     #[test]

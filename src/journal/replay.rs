@@ -4,7 +4,7 @@
 //! checkpoints. A torn last record (a crash mid-write) is dropped — cut off the
 //! file when repairing — and its events are read again from their sources.
 
-use super::record::{parse_at, Position, Record};
+use super::record::{parse_at, EventContext, Position, Record};
 use super::writer::segments;
 use crate::engine::{Engine, Input, OperatorAction, Time};
 use crate::ingest::lines::{Line, LineSplitter};
@@ -46,6 +46,8 @@ pub struct Replayed {
     pub torn: bool,
     /// Records that could not be read (not at the tail), skipped.
     pub corrupt: u64,
+    /// What a short event record after the last one read would take.
+    pub context: EventContext,
 }
 
 /// The longest record replay accepts: a maximal raw line plus its envelope.
@@ -122,6 +124,8 @@ fn read_journal(
     let mut chunk = Chunk::default();
     for (i, (n, path)) in segs.iter().enumerate() {
         out.segment = *n;
+        // A segment's records take nothing from the one before.
+        chunk.context = EventContext::default();
         let last_segment = i + 1 == segs.len();
         let mut splitter = LineSplitter::new(max_record(max_line_bytes), 0);
         let mut bad_tail_at: Option<u64> = None;
@@ -139,6 +143,7 @@ fn read_journal(
             }
         })?;
         decode(&mut chunk, &mut out, &mut bad_tail_at);
+        out.context = chunk.context.clone();
         let pending = splitter.pending() as u64;
         out.tail_offset = bad_tail_at.unwrap_or(splitter.committed());
         if last_segment && (pending > 0 || bad_tail_at.is_some()) {
@@ -173,18 +178,68 @@ struct Chunk {
     /// Each line's bytes in `bytes` and its offset in the segment; `None` for a
     /// line over the record limit.
     lines: Vec<ChunkLine>,
-    /// What each of the two threads decoded, kept to be filled again.
-    halves: [Decoded; 2],
+    /// What was decoded, in order: the first half, the lines of the second
+    /// half before its first whole event record, the rest of it. Kept to be
+    /// filled again.
+    parts: [Decoded; 3],
+    /// What a short event record next takes (the records before it left).
+    context: EventContext,
 }
 
 /// What one thread decoded of a chunk: its inputs in order, the checkpoints its
-/// records noted (the last per source), and each line's `seq` (`None`: not a
-/// record).
+/// records noted (the last per source), each line's `seq` (`None`: not a
+/// record), and the context after the last.
 #[derive(Default)]
 struct Decoded {
     inputs: Batch,
     checkpoints: Checkpoints,
     seqs: Vec<Option<u64>>,
+    context: EventContext,
+    /// Lines left at the start, for want of a context (see `decode_from_whole`).
+    skipped: usize,
+}
+
+impl Decoded {
+    fn decode(&mut self, bytes: &[u8], lines: &[ChunkLine], opts: &ParseOptions) {
+        for (range, _) in lines {
+            let seq = range.and_then(|(from, to)| {
+                let (cps, inputs, ctx) =
+                    (&mut self.checkpoints, &mut self.inputs, &mut self.context);
+                read_record(&bytes[from..to], cps, opts, inputs, ctx)
+            });
+            self.seqs.push(seq);
+        }
+    }
+
+    /// Decodes `lines` from the first whole event record on, not knowing the
+    /// context they start in: the lines before it, which may need it, are left
+    /// (counted in `skipped`) for a thread that knows it.
+    fn decode_from_whole(&mut self, bytes: &[u8], lines: &[ChunkLine], opts: &ParseOptions) {
+        self.context = EventContext::default();
+        self.skipped = 0;
+        for (range, _) in lines {
+            if let Some((from, to)) = range {
+                // Read on its own: kept only if it sets the context.
+                let mut d = Decoded::default();
+                let seq = read_record(
+                    &bytes[*from..*to],
+                    &mut d.checkpoints,
+                    opts,
+                    &mut d.inputs,
+                    &mut d.context,
+                );
+                if d.context.at.is_some() {
+                    self.checkpoints.extend(d.checkpoints);
+                    self.inputs.append(&mut d.inputs);
+                    self.seqs.push(seq);
+                    self.context = d.context;
+                    let rest = &lines[self.skipped + 1..];
+                    return self.decode(bytes, rest, opts);
+                }
+            }
+            self.skipped += 1;
+        }
+    }
 }
 
 impl Chunk {
@@ -212,34 +267,37 @@ impl Chunk {
         bad_tail_at: &mut Option<u64>,
         batch: &mut Batch,
     ) {
-        fn decode(bytes: &[u8], lines: &[ChunkLine], opts: &ParseOptions, d: &mut Decoded) {
-            for (range, _) in lines {
-                let seq = range.and_then(|(from, to)| {
-                    read_record(&bytes[from..to], &mut d.checkpoints, opts, &mut d.inputs)
-                });
-                d.seqs.push(seq);
-            }
-        }
-        let [a, b] = &mut self.halves;
+        let [a, prefix, b] = &mut self.parts;
+        a.context = std::mem::take(&mut self.context);
         if self.lines.len() < PARALLEL_LINES || !crate::helper::available() {
-            decode(&self.bytes, &self.lines, opts, a);
+            a.decode(&self.bytes, &self.lines, opts);
+            self.context = std::mem::take(&mut a.context);
         } else {
             // The helper reads the same bytes; they come back to be filled again.
+            // It starts at the second half's first whole event record; the lines
+            // before it are read here, after the first half, in its context.
             let bytes = Arc::new(std::mem::take(&mut self.bytes));
             let mid = self.lines.len() / 2;
             let second = self.lines[mid..].to_vec();
             let (bytes2, opts2, mut b2) = (bytes.clone(), *opts, std::mem::take(b));
             let job = move || {
-                decode(&bytes2, &second, &opts2, &mut b2);
+                b2.decode_from_whole(&bytes2, &second, &opts2);
                 b2
             };
-            let here = || decode(&bytes, &self.lines[..mid], opts, a);
+            let here = || a.decode(&bytes, &self.lines[..mid], opts);
             (*b, ()) = crate::helper::join(job, here);
+            prefix.context = std::mem::take(&mut a.context);
+            prefix.decode(&bytes, &self.lines[mid..mid + b.skipped], opts);
+            self.context = if mid + b.skipped < self.lines.len() {
+                std::mem::take(&mut b.context)
+            } else {
+                std::mem::take(&mut prefix.context)
+            };
             self.bytes = Arc::try_unwrap(bytes).unwrap_or_default();
         }
-        let (lines, halves) = (&self.lines, &mut self.halves);
+        let (lines, parts) = (&self.lines, &mut self.parts);
         let mut lines = lines.iter();
-        for half in halves.iter_mut() {
+        for half in parts.iter_mut() {
             for (seq, (range, offset)) in half.seqs.drain(..).zip(&mut lines) {
                 match (range, seq) {
                     (None, _) => out.corrupt += 1,
@@ -271,8 +329,8 @@ impl Chunk {
 #[derive(Deserialize)]
 struct FastRecord<'a> {
     seq: u64,
-    #[serde(borrow)]
-    at: Cow<'a, str>,
+    #[serde(default, borrow)]
+    at: Option<Cow<'a, str>>,
     #[serde(borrow)]
     kind: Cow<'a, str>,
     #[serde(default, borrow)]
@@ -308,26 +366,32 @@ struct FastRecord<'a> {
 }
 
 /// Decodes one record, notes its checkpoint and adds its input (if it is one) to
-/// `inputs`; its `seq`, or `None` when the line is not a record.
+/// `inputs`; its `seq`, or `None` when the line is not a record. A whole event
+/// record sets `ctx`; a short one takes its time and names from it.
 ///
 /// The fast path takes the records that are nearly all of a journal — events
 /// that validate, ticks, sources, effects. Anything else (an `error` or an
 /// `action`, an event that does not validate, a record the fast path cannot
-/// read) goes the general way, `Record` and `record_input`, so every record is
-/// read exactly as `record_input` reads it.
+/// read) goes the general way, `Record::read` and `record_input`, so every
+/// record is read exactly as `record_input` reads it.
 fn read_record(
     bytes: &[u8],
     checkpoints: &mut Checkpoints,
     opts: &ParseOptions,
     inputs: &mut Batch,
+    ctx: &mut EventContext,
 ) -> Option<u64> {
     // The line checked as UTF-8 at once, then read as text: serde_json then
     // skips checking each string on its own.
-    let text = std::str::from_utf8(bytes).ok();
+    let text = std::str::from_utf8(bytes).ok()?;
     // Faster still, the form `record::event` writes, read without serde_json.
-    let scanned = text.and_then(|t| Some((t, scan_event_record(t)?)));
-    if let Some((text, (seq, at, p, raw_at))) = scanned {
-        if let Some(at) = parse_at(at) {
+    if let Some((seq, given, numbers, raw_at)) = scan_event_record(text) {
+        let names = match given {
+            Some((at, src, file)) => parse_at(at).map(|at| (at, src, file)),
+            None => ctx.at.map(|at| (at, ctx.src.as_str(), ctx.file.as_str())),
+        };
+        if let Some((at, src, file)) = names {
+            let p = numbers.position(src, file);
             let origin = Origin {
                 source: p.src,
                 line: p.line,
@@ -349,14 +413,28 @@ fn read_record(
             if let Some(e) = event {
                 note(checkpoints, &p);
                 inputs.push((Input::Event(e), at));
+                if let Some((_, src, file)) = given {
+                    ctx.set(at, src, file);
+                }
                 return Some(seq);
             }
         }
     }
-    if let Some(Ok(rec)) = text.map(serde_json::from_str::<FastRecord>) {
-        if let Some(at) = parse_at(&rec.at) {
-            let p = match (&rec.src, &rec.file, rec.off, rec.end) {
-                (Some(src), Some(file), Some(off), Some(end)) => Some(Position {
+    if let Ok(rec) = serde_json::from_str::<FastRecord>(text) {
+        let short = rec.at.is_none() && rec.src.is_none() && rec.file.is_none();
+        let at = match &rec.at {
+            Some(at) => parse_at(at),
+            None if short && rec.kind == "event" => ctx.at,
+            None => None,
+        };
+        if let Some(at) = at {
+            let names = match (&rec.src, &rec.file) {
+                (Some(src), Some(file)) => Some((src.as_ref(), file.as_ref())),
+                _ if short => Some((ctx.src.as_str(), ctx.file.as_str())),
+                _ => None,
+            };
+            let p = match (names, rec.off, rec.end) {
+                (Some((src, file)), Some(off), Some(end)) => Some(Position {
                     src,
                     file,
                     off,
@@ -388,25 +466,52 @@ fn read_record(
                 _ => Some(None),
             };
             if let Some(input) = input {
+                if let (false, "event", Some(src), Some(file)) =
+                    (short, rec.kind.as_ref(), &rec.src, &rec.file)
+                {
+                    ctx.set(at, src, file);
+                }
                 inputs.extend(input.map(|i| (i, at)));
                 return Some(rec.seq);
             }
         }
     }
-    let rec = serde_json::from_slice::<Record>(bytes).ok()?;
+    let rec = Record::read(text, ctx)?;
     if let Some(input) = record_input(&rec, checkpoints, opts) {
         inputs.push((input, rec.at));
     }
     Some(rec.seq)
 }
 
+/// The numbers of an `event` record's position as `scan_event_record` read them.
+struct Numbers<'a> {
+    off: u64,
+    end: u64,
+    line: u64,
+    entry: Option<&'a str>,
+}
+
+impl<'a> Numbers<'a> {
+    fn position(&self, src: &'a str, file: &'a str) -> Position<'a> {
+        Position {
+            src,
+            file,
+            off: self.off,
+            end: self.end,
+            line: self.line,
+            entry: self.entry,
+        }
+    }
+}
+
 /// An `event` record exactly as `record::event` writes it — its keys in that
 /// order, no whitespace, names without escapes — read without serde_json: its
-/// `seq`, `at` (as text), position, and where the embedded event
-/// begins (the caller reads it, up to the record's closing brace). `None` for
-/// any other line, which `FastRecord` then reads; what this takes, `FastRecord`
-/// reads to the same values.
-fn scan_event_record(text: &str) -> Option<(u64, &str, Position<'_>, usize)> {
+/// `seq`, its `at` (as text), `src` and `file` if it is whole, its numbers, and
+/// where the embedded event begins (the caller reads it, up to the record's
+/// closing brace). `None` for any other line, which `FastRecord` then reads;
+/// what this takes, `FastRecord` reads to the same values.
+#[allow(clippy::type_complexity)]
+fn scan_event_record(text: &str) -> Option<(u64, Option<(&str, &str, &str)>, Numbers<'_>, usize)> {
     let b = text.as_bytes();
     let mut i = 0;
     let lit = |i: &mut usize, l: &[u8]| -> Option<()> {
@@ -433,12 +538,17 @@ fn scan_event_record(text: &str) -> Option<(u64, &str, Position<'_>, usize)> {
     };
     lit(&mut i, b"{\"seq\":")?;
     let seq = num(&mut i)?;
-    lit(&mut i, b",\"at\":")?;
-    let at = string(&mut i)?;
-    lit(&mut i, b",\"kind\":\"event\",\"src\":")?;
-    let src = string(&mut i)?;
-    lit(&mut i, b",\"file\":")?;
-    let file = string(&mut i)?;
+    let names = if lit(&mut i, b",\"kind\":\"event\"").is_some() {
+        None
+    } else {
+        lit(&mut i, b",\"at\":")?;
+        let at = string(&mut i)?;
+        lit(&mut i, b",\"kind\":\"event\",\"src\":")?;
+        let src = string(&mut i)?;
+        lit(&mut i, b",\"file\":")?;
+        let file = string(&mut i)?;
+        Some((at, src, file))
+    };
     lit(&mut i, b",\"off\":")?;
     let off = num(&mut i)?;
     lit(&mut i, b",\"end\":")?;
@@ -451,15 +561,13 @@ fn scan_event_record(text: &str) -> Option<(u64, &str, Position<'_>, usize)> {
         None => None,
     };
     lit(&mut i, b",\"raw\":")?;
-    let p = Position {
-        src,
-        file,
+    let numbers = Numbers {
         off,
         end,
         line,
         entry,
     };
-    Some((seq, at, p, i))
+    Some((seq, names, numbers, i))
 }
 
 /// Notes where reading of a source resumes; in place when the source is known.
@@ -527,6 +635,7 @@ pub fn record_input(
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::journal::record::EventContext;
 
     /// Replays the way `record_input` reads a journal (as a follower does):
     /// every line through `Record`, one by one, on one thread.
@@ -534,18 +643,77 @@ mod tests {
         let (mut cps, mut records, mut corrupt) = (Checkpoints::new(), 0, 0);
         let opts = ParseOptions::default();
         let mut fx = Vec::new();
+        let mut ctx = EventContext::default();
         for line in text.lines() {
-            match serde_json::from_str::<Record>(line) {
-                Ok(rec) => {
+            match Record::read(line, &mut ctx) {
+                Some(rec) => {
                     records += 1;
                     if let Some(input) = record_input(&rec, &mut cps, &opts) {
                         engine.apply_into(input, rec.at, &mut fx);
                     }
                 }
-                Err(_) => corrupt += 1,
+                None => corrupt += 1,
             }
         }
         (cps, records, corrupt)
+    }
+
+    /// A segment of whole and short event records and other records between,
+    /// whole ones `every` records apart (sources alternating), decoded in
+    /// chunks on two threads: the same as record by record.
+    #[test]
+    fn short_records_read_the_same_on_two_threads() {
+        for every in [3, 300, 5000, 100_000] {
+            let mut lines = Vec::new();
+            let mut enc = crate::journal::record::EventRecords::default();
+            for i in 0..12_000u64 {
+                let src = ["events/a.jsonl", "events/b.jsonl"][(i / every % 2) as usize];
+                let p = Position {
+                    src,
+                    file: src,
+                    off: i,
+                    end: i + 1,
+                    line: i + 1,
+                    entry: None,
+                };
+                let at = crate::journal::record::fmt_at(
+                    "2026-11-24T12:00:00Z".parse::<Time>().unwrap()
+                        + chrono::Duration::milliseconds((i / every) as i64),
+                );
+                let raw = format!(
+                    r#"{{"type":"agent_heartbeat","id":"e{i}","agent":"a{}"}}"#,
+                    i % 7
+                );
+                let mut buf = Vec::new();
+                if i % every == 0 {
+                    enc.reset();
+                }
+                enc.event(&mut buf, i, &at, &p, raw.as_bytes());
+                lines.push(String::from_utf8(buf).unwrap());
+                if i % 97 == 0 {
+                    lines.push(format!(
+                        "{{\"seq\":{i},\"at\":\"{at}\",\"kind\":\"tick\"}}\n"
+                    ));
+                }
+                if i % 1001 == 0 {
+                    lines.push("not a record\n".into());
+                }
+            }
+            let text = lines.concat();
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("00000001.jsonl"), &text).unwrap();
+            let mut fast = Engine::new(Config::default(), None);
+            let r = replay(dir.path(), &mut fast, 1 << 20, false).unwrap();
+            let mut slow = Engine::new(Config::default(), None);
+            let (cps, records, corrupt) = reference(&text, &mut slow);
+            assert_eq!((r.records, r.corrupt), (records, corrupt), "every {every}");
+            assert_eq!(r.checkpoints, cps);
+            assert_eq!(fast.counters, slow.counters);
+            assert_eq!(fast.counters.events, 12_000);
+            assert_eq!(format!("{:?}", fast.agents), format!("{:?}", slow.agents));
+            let last = ["events/a.jsonl", "events/b.jsonl"][(11_999 / every % 2) as usize];
+            assert_eq!(r.context.src, last);
+        }
     }
 
     #[test]
@@ -567,11 +735,18 @@ mod tests {
             // Another form of time, a duplicate, an event without a position.
             format!(r#"{{"seq":9,"at":"2026-11-24T13:10:01.5+01:00","kind":"event",{head},"off":99,"end":140,"line":4,"raw":{{"type":"task_assigned","id":"e1"}}}}"#),
             r#"{"seq":10,"at":"2026-11-24T12:10:02.000Z","kind":"event","raw":{"type":"x","id":"e9"}}"#.to_string(),
+            // Short records: after seq 9's, one that validates, one that does
+            // not, one with a time of its own but no names (no position).
+            r#"{"seq":10,"kind":"event","off":150,"end":160,"line":9,"raw":{"type":"agent_heartbeat","id":"sh1","agent":"a\"b"}}"#.to_string(),
+            r#"{"seq":10,"kind":"event","off":160,"end":170,"line":10,"raw":{"type":"progress_update","progress":-1,"id":"sh2"}}"#.to_string(),
+            r#"{"seq":10,"kind":"event","src":"events/a.jsonl","off":170,"end":180,"line":11,"raw":{"type":"x"}}"#.to_string(),
             "not a record".to_string(),
             format!(r#"{{"seq":11,"at":"2026-11-24T12:10:03.000Z","kind":"event",{head},"off":140,"end":170,"line":5,"raw":{{"type":"agent_heartbeat","id":"e2","agent":"x","status":"idle"}}}}"#),
             // A stream's records: the entry id is the checkpoint, an action's too.
             format!(r#"{{"seq":12,"at":"2026-11-24T12:10:04.000Z","kind":"event",{stream},"off":1,"end":2,"line":1,"entry":"1764000000000-0","raw":{{"type":"agent_heartbeat","id":"s1","agent":"y"}}}}"#),
             format!(r#"{{"seq":13,"at":"2026-11-24T12:10:05.000Z","kind":"action",{stream},"off":2,"end":3,"line":2,"entry":"1764000000001-0","op":{{"operator":"op","action":"acknowledge","alert":1}}}}"#),
+            // After seq 12's whole stream record, a short one with its entry.
+            r#"{"seq":13,"kind":"event","off":3,"end":4,"line":3,"entry":"1764000000002-0","raw":{"type":"agent_heartbeat","id":"s2","agent":"y"}}"#.to_string(),
         ];
         let text = lines.join("\n") + "\n";
         let dir = tempfile::tempdir().unwrap();
@@ -585,11 +760,11 @@ mod tests {
         assert_eq!((r.records, r.corrupt, r.last_seq), (records, corrupt, 13));
         assert_eq!(
             r.checkpoints["stream:s"].entry.as_deref(),
-            Some("1764000000001-0")
+            Some("1764000000002-0")
         );
         assert_eq!(r.checkpoints, cps);
         assert_eq!(fast.counters, slow.counters);
-        assert_eq!(fast.counters.parse_errors, 2);
+        assert_eq!(fast.counters.parse_errors, 3);
         assert_eq!(format!("{:?}", fast.agents), format!("{:?}", slow.agents));
         assert_eq!(format!("{:?}", fast.tasks), format!("{:?}", slow.tasks));
         assert_eq!(fast.last_now, slow.last_now);

@@ -358,6 +358,8 @@ fn writer_loop(
     // Where event records are encoded: kept, so it stays in the caches.
     let mut scratch = Vec::new();
     let mut enc = EventRecords::default();
+    // The segment `enc` last wrote to: a new one starts with a whole record.
+    let mut enc_segment = seg.n;
     while let Ok(first) = rx.recv() {
         let mut acks = Vec::new();
         let mut last_seq = None;
@@ -367,6 +369,10 @@ fn writer_loop(
         for m in std::iter::once(first).chain(queued) {
             match m {
                 Msg::Write(mut records, seq) => {
+                    if enc_segment != seg.n {
+                        enc.reset();
+                        enc_segment = seg.n;
+                    }
                     seg.append(records.encode(&mut scratch, &mut enc), state);
                     last_seq = Some(seq);
                     // The lines go back to their owner; the rest to the caller to
@@ -530,9 +536,12 @@ mod tests {
         let mut expected = Vec::new();
         let mut bytes = Vec::new();
         let mut events = Vec::new();
+        // One encoder, as the writer's: event 4 follows event 2 from the same
+        // file at the same time, so it is written short.
+        let mut enc = EventRecords::default();
         let mut splice = |expected: &mut Vec<u8>, bytes: &Vec<u8>, seq: u64, line: usize| {
             let (pos, raw) = lines.line(line).unwrap();
-            super::super::record::event(expected, seq, at, &pos, raw);
+            enc.event(expected, seq, at, &pos, raw);
             events.push(Splice {
                 offset: bytes.len(),
                 seq,
@@ -559,5 +568,56 @@ mod tests {
             String::from_utf8_lossy(written),
             String::from_utf8_lossy(&expected)
         );
+        let text = String::from_utf8(expected).unwrap();
+        let kinds: Vec<bool> = text.lines().map(|l| l.contains("\"src\"")).collect();
+        assert_eq!(kinds, [true, false, false, true, false], "{text}");
+    }
+
+    /// Event records of 1 MiB: the 65th opens segment 2, whose first event
+    /// record is whole (a segment is read without the one before).
+    #[test]
+    fn a_segment_begins_with_a_whole_event_record() {
+        struct Big(String);
+        impl Lines for Big {
+            fn line(&self, i: usize) -> Option<(Position<'_>, &[u8])> {
+                let pos = Position {
+                    src: "events/a.jsonl",
+                    file: "1:2:3",
+                    off: i as u64,
+                    end: i as u64 + 1,
+                    line: i as u64 + 1,
+                    entry: None,
+                };
+                Some((pos, self.0.as_bytes()))
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let w = JournalWriter::open(dir.path(), 1).unwrap();
+        let raw = format!(
+            r#"{{"type":"heartbeat","message":"{}"}}"#,
+            "x".repeat(1 << 20)
+        );
+        for seq in 1..=70u64 {
+            let records = Records {
+                bytes: Vec::new(),
+                at: "2026-11-24T13:00:00.000Z".into(),
+                events: vec![Splice {
+                    offset: 0,
+                    seq,
+                    line: seq as usize,
+                }],
+                lines: Some(Box::new(Big(raw.clone()))),
+            };
+            w.write(records, seq);
+        }
+        drop(w);
+        let segs = segments(dir.path()).unwrap();
+        assert_eq!(segs.len(), 2);
+        for (_, path) in &segs {
+            let text = std::fs::read_to_string(path).unwrap();
+            let whole: Vec<bool> = text.lines().map(|l| l.contains("\"src\"")).collect();
+            assert!(whole[0], "{}", path.display());
+            assert!(whole.len() > 1 && whole[1..].iter().all(|w| !w));
+        }
     }
 }
