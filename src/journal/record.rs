@@ -15,7 +15,7 @@
 //! repeating them made the journal half as large again. A segment's first event
 //! record is written whole, and one in every `WHOLE_EVERY` after it (so that a
 //! reader can start decoding anywhere past one). Readers carry the last whole
-//! record's fields in a `EventContext`.
+//! record's fields in an `EventContext`.
 
 use crate::engine::{Effect, OperatorAction, Time};
 use crate::model::ParseError;
@@ -114,8 +114,9 @@ fn numbers(buf: &mut Vec<u8>, p: &Position) {
     }
 }
 
-/// An ingested event; `raw` is its line, a JSON object, embedded as it was read.
-/// (The runtime writes many with one `EventRecords`.)
+/// An ingested event, whole; `raw` is its line, a JSON object, embedded as it was
+/// read. (The runtime writes all its event records with one `EventRecords`,
+/// which must see every one: a short record takes from the one before it.)
 pub fn event(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
     EventRecords::default().event(buf, seq, at, p, raw);
 }
