@@ -448,10 +448,9 @@ fn write_json(
     let whole;
     let mut line = line.trim_end();
     // A short record is written out as the whole record it stands for.
-    let head = format!("{{\"seq\":{},\"kind\":\"event\"", rec.seq);
-    if let (true, Some(src), Some(file), Some(rest)) =
-        (rec.short, &rec.src, &rec.file, line.strip_prefix(&head))
-    {
+    let head = || format!("{{\"seq\":{},\"kind\":\"event\"", rec.seq);
+    let short = rec.short.then(|| line.strip_prefix(&head())).flatten();
+    if let (Some(src), Some(file), Some(rest)) = (&rec.src, &rec.file, short) {
         let q = |s: &str| serde_json::to_string(s).map_err(io::Error::other);
         whole = format!(
             "{{\"seq\":{},\"at\":{},\"kind\":\"event\",\"src\":{},\"file\":{}{rest}",
