@@ -1034,8 +1034,7 @@ mod tests {
             line: pos.line,
             offset: pos.off,
         };
-        let parsed =
-            parse_line_boxed(&raw, &origin, now, &ParseOptions::default()).map_err(Box::new);
+        let parsed = parse_line_boxed(&raw, &origin, now, &ParseOptions::default());
         Item::Line { pos, raw, parsed }
     }
 

@@ -782,7 +782,7 @@ fn normalise(
     };
     let raw = serde_json::to_vec(&obj).unwrap_or_default();
     let parsed = parse_line_boxed(&raw, origin, now, &ParseOptions::default());
-    (raw, parsed.map_err(Box::new))
+    (raw, parsed)
 }
 
 /// One pass over the folder of `dir` (see `legacy_dir`) past `checkpoints`, for

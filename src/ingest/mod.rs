@@ -67,7 +67,7 @@ pub fn parse_one(
                 line: line_no,
                 offset,
             };
-            Some(parse_line_boxed(bytes, &origin, now, opts).map_err(Box::new))
+            Some(parse_line_boxed(bytes, &origin, now, opts))
         }
         Line::TooLong { offset, len, head } => {
             let origin = Origin {

@@ -309,8 +309,9 @@ impl<'a> Record<'a> {
         rec.resolve(ctx).then_some(rec)
     }
 
-    /// `read`'s second half, for a record already decoded.
-    pub fn resolve(&mut self, ctx: &mut EventContext) -> bool {
+    /// Takes a short record's time and names from `ctx`, or keeps a whole
+    /// event record's there; false for a record without a time that cannot.
+    fn resolve(&mut self, ctx: &mut EventContext) -> bool {
         if self.at != UNSET {
             if let (true, Some(src), Some(file)) = (self.kind == "event", &self.src, &self.file) {
                 ctx.set(self.at, src, file);

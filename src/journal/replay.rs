@@ -329,8 +329,8 @@ impl Chunk {
 #[derive(Deserialize)]
 struct FastRecord<'a> {
     seq: u64,
-    #[serde(default, borrow)]
-    at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    at: Cow<'a, str>,
     #[serde(borrow)]
     kind: Cow<'a, str>,
     #[serde(default, borrow)]
@@ -420,21 +420,12 @@ fn read_record(
             }
         }
     }
+    // A short record that the scan above did not take has no `at` of its own
+    // and goes the general way.
     if let Ok(rec) = serde_json::from_str::<FastRecord>(text) {
-        let short = rec.at.is_none() && rec.src.is_none() && rec.file.is_none();
-        let at = match &rec.at {
-            Some(at) => parse_at(at),
-            None if short && rec.kind == "event" => ctx.at,
-            None => None,
-        };
-        if let Some(at) = at {
-            let names = match (&rec.src, &rec.file) {
-                (Some(src), Some(file)) => Some((src.as_ref(), file.as_ref())),
-                _ if short => Some((ctx.src.as_str(), ctx.file.as_str())),
-                _ => None,
-            };
-            let p = match (names, rec.off, rec.end) {
-                (Some((src, file)), Some(off), Some(end)) => Some(Position {
+        if let Some(at) = parse_at(&rec.at) {
+            let p = match (&rec.src, &rec.file, rec.off, rec.end) {
+                (Some(src), Some(file), Some(off), Some(end)) => Some(Position {
                     src,
                     file,
                     off,
@@ -466,9 +457,7 @@ fn read_record(
                 _ => Some(None),
             };
             if let Some(input) = input {
-                if let (false, "event", Some(src), Some(file)) =
-                    (short, rec.kind.as_ref(), &rec.src, &rec.file)
-                {
+                if let ("event", Some(src), Some(file)) = (rec.kind.as_ref(), &rec.src, &rec.file) {
                     ctx.set(at, src, file);
                 }
                 inputs.extend(input.map(|i| (i, at)));

@@ -314,21 +314,23 @@ pub fn parse_line(
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
 ) -> Result<Event, ParseError> {
-    parse_line_boxed(bytes, origin, ingest_now, opts).map(|e| *e)
+    parse_line_boxed(bytes, origin, ingest_now, opts)
+        .map(|e| *e)
+        .map_err(|e| *e)
 }
 
-/// `parse_line`, the event in a box as ingestion carries it (built there, not
-/// copied in: an event is large).
+/// `parse_line`, the event or the error in a box as ingestion carries them
+/// (built there, not copied in: both are large).
 pub fn parse_line_boxed(
     bytes: &[u8],
     origin: &Origin,
     ingest_now: DateTime<Utc>,
     opts: &ParseOptions,
-) -> Result<Box<Event>, ParseError> {
+) -> Result<Box<Event>, Box<ParseError>> {
     if let Some(event) = super::fast_event::scan_line(bytes, origin, ingest_now, opts) {
         return Ok(event);
     }
-    let fail = |reason: String| ParseError::new(origin, reason, bytes);
+    let fail = |reason: String| Box::new(ParseError::new(origin, reason, bytes));
     let text = std::str::from_utf8(bytes)
         .map_err(|e| fail(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
     parse_general(text, origin, ingest_now, opts).map_err(fail)
