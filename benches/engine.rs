@@ -7,7 +7,10 @@
 //! hands them over, each batch applied at the time it was read (its last event's
 //! time + 5 ms), then one tick; only the applying is timed.
 //!
-//! Run: `cargo bench --bench engine`.
+//! `storm`: 10,000 agents time out in one tick, 100 left to take their tasks;
+//! only the tick is timed.
+//!
+//! Run: `cargo bench --bench engine` (or `-- storm` for that one).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use coord::config::Config;
@@ -252,7 +255,74 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// An engine whose `quiet` agents each hold a task and were last seen at t0,
+/// and whose `live` agents beat at t0 + 290 s: its tick at t0 + 301 s times out
+/// every quiet agent at once and gives their tasks to the live ones.
+fn quiet_fleet(quiet: usize, live: usize) -> Engine {
+    let mut engine = Engine::new(Config::default(), None);
+    let mut fx = Vec::new();
+    let mut n = 0;
+    let mut put = |engine: &mut Engine, kind: EventType, agent: &str, task: Option<String>, at| {
+        n += 1;
+        let mut e = Event::new(kind, at, format!("s{n}"));
+        e.agent = Some(agent.into());
+        e.task = task.map(Into::into);
+        engine.apply_into(Input::Event(e), at, &mut fx);
+        fx.clear();
+    };
+    for i in 0..quiet {
+        let agent = format!("quiet-{i:05}");
+        put(&mut engine, EventType::AgentHeartbeat, &agent, None, t0());
+        put(
+            &mut engine,
+            EventType::TaskAssigned,
+            &agent,
+            Some(format!("T{i:05}")),
+            t0(),
+        );
+    }
+    for i in 0..live {
+        let at = t0() + TimeDelta::seconds(290);
+        put(
+            &mut engine,
+            EventType::AgentHeartbeat,
+            &format!("live-{i:03}"),
+            None,
+            at,
+        );
+    }
+    engine
+}
+
+/// The storm's tick alone, on a fresh copy of the fleet each time.
+fn storm(c: &mut Criterion) {
+    let fleet = quiet_fleet(10_000, 100);
+    let at = t0() + TimeDelta::seconds(301);
+    let mut g = c.benchmark_group("storm");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8))
+        .throughput(Throughput::Elements(10_000));
+    g.bench_function("10k_agents_time_out_in_one_tick", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let mut engine = fleet.clone();
+                    let mut fx = Vec::new();
+                    let start = Instant::now();
+                    engine.apply_into(Input::Tick, at, &mut fx);
+                    let spent = start.elapsed();
+                    assert_eq!(engine.alerts.open_count(), 10_000);
+                    drop(black_box((engine, fx)));
+                    spent
+                })
+                .sum()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, storm);
 criterion_main!(benches);
 
 // The binary's allocator, so the bench measures what `coord` runs.

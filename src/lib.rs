@@ -20,5 +20,6 @@ pub mod prefetch;
 pub mod publish;
 pub mod runtime;
 pub mod sanitize;
+pub mod signals;
 pub mod stream;
 pub mod ui;

@@ -3,33 +3,40 @@
 //! agent reads it like any other file, and handed to the channel's hook.
 //!
 //! A notification leaves only once the journal record behind it is durable: the
-//! outbox's thread waits for the journal writer's `durable_seq`. Each line carries
-//! that record's `seq`; after a crash, the runtime finds in the journal what was
-//! durable but not yet written out (`last_delivered` per channel) and sends it,
-//! each channel skipping what it already has: once per channel.
+//! journal writer posts letters to the outbox's `Mailbox` after the fsync that
+//! made their records durable. The loop that applies events never waits for the
+//! outbox, and the outbox waits for nobody: no cycle, whatever the queue holds.
+//! Each line carries its record's `seq`; after a crash, the runtime finds in the
+//! journal what was durable but not yet written out (`last_delivered` per
+//! channel) and sends it, each channel skipping what it already has: once per
+//! channel.
+//!
+//! A storm is told as a digest: letters of one class and kind made durable
+//! together, `DIGEST_MIN` or more of them, go to each channel as one line (kind
+//! `digest`) that holds them all; the journal keeps each one.
 
 use crate::config::Config;
-use crate::engine::{Notification, NotifyClass};
+use crate::engine::NotifyClass;
 use crate::hooks::Hooks;
-use crate::journal::writer::WriterState;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Arc;
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Notifications queued for the thread; the loop blocks only if it falls this far
-/// behind, which a disk that takes the journal's writes does not.
-const QUEUE: usize = 1024;
+/// Letters of one class and kind made durable together from this many on go out
+/// as one digest: 200 agents timing out in one tick is one line per channel.
+pub const DIGEST_MIN: usize = 5;
 
-/// One notification on its way out: the journal `seq` it waits for (0: none),
-/// its class, and its fields as journaled (`class`, `kind`, `at`, `body`).
+/// The subjects a digest's summary names before it says how many more.
+const SUMMARY_NAMES: usize = 5;
+
+/// One notification on its way out: its journal record's `seq` (0: none), its
+/// class, and its fields as journaled (`class`, `kind`, `at`, `body`).
 pub struct Letter {
     pub seq: u64,
     pub class: NotifyClass,
@@ -37,7 +44,7 @@ pub struct Letter {
 }
 
 impl Letter {
-    pub fn new(seq: u64, n: &Notification) -> Letter {
+    pub fn new(seq: u64, n: &crate::engine::Notification) -> Letter {
         let fields = match serde_json::to_value(n) {
             Ok(Value::Object(m)) => m,
             _ => Map::new(),
@@ -64,12 +71,37 @@ impl Letter {
         };
         Some(Letter { seq, class, fields })
     }
+
+    fn kind(&self) -> &str {
+        self.fields
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+}
+
+enum Mail {
+    Letters(Vec<Letter>),
+    Close,
+}
+
+/// Where letters are posted: by the journal writer once their records are
+/// durable, and by the runtime for letters that wait for nothing. Posting never
+/// blocks.
+#[derive(Clone)]
+pub struct Mailbox(Sender<Mail>);
+
+impl Mailbox {
+    pub fn post(&self, letters: Vec<Letter>) {
+        if !letters.is_empty() {
+            let _ = self.0.send(Mail::Letters(letters));
+        }
+    }
 }
 
 pub struct Outbox {
-    tx: Option<SyncSender<Letter>>,
+    mailbox: Mailbox,
     thread: Option<JoinHandle<()>>,
-    closing: Arc<AtomicBool>,
     newest: Option<u64>,
 }
 
@@ -90,22 +122,108 @@ pub fn line(channel: &str, letter: &Letter) -> Vec<u8> {
     m.insert("seq".into(), letter.seq.into());
     m.insert("channel".into(), channel.into());
     m.extend(letter.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+    to_line(m)
+}
+
+/// The line for a digest of `letters` (one class and kind, in `seq` order):
+/// the last one's `seq`, how many, a summary a person reads at a glance, and
+/// every letter's `seq`, `at` and `body`.
+pub fn digest_line(channel: &str, letters: &[&Letter]) -> Vec<u8> {
+    let (first, last) = (letters[0], letters[letters.len() - 1]);
+    let kind = first.kind();
+    // Distinct, in order: a task moved twice in one storm is named once.
+    let mut seen = std::collections::HashSet::new();
+    let names: Vec<String> = letters
+        .iter()
+        .filter_map(|l| subject(l))
+        .filter(|name| seen.insert(name.clone()))
+        .collect();
+    let mut summary = format!("{} {kind}", letters.len());
+    if !names.is_empty() {
+        let shown = names.iter().take(SUMMARY_NAMES).cloned();
+        summary.push_str(&format!(": {}", shown.collect::<Vec<_>>().join(", ")));
+        if names.len() > SUMMARY_NAMES {
+            summary.push_str(&format!(" and {} more", names.len() - SUMMARY_NAMES));
+        }
+    }
+    let items: Vec<Value> = letters
+        .iter()
+        .map(|l| {
+            let mut item = Map::new();
+            item.insert("seq".into(), l.seq.into());
+            for key in ["at", "body"] {
+                if let Some(v) = l.fields.get(key) {
+                    item.insert(key.into(), v.clone());
+                }
+            }
+            Value::Object(item)
+        })
+        .collect();
+    let mut m = Map::new();
+    m.insert("seq".into(), last.seq.into());
+    m.insert("channel".into(), channel.into());
+    if let Some(class) = first.fields.get("class") {
+        m.insert("class".into(), class.clone());
+    }
+    m.insert("kind".into(), "digest".into());
+    m.insert("of".into(), kind.into());
+    if let Some(at) = last.fields.get("at") {
+        m.insert("at".into(), at.clone());
+    }
+    m.insert("count".into(), letters.len().into());
+    m.insert("summary".into(), summary.into());
+    m.insert("items".into(), items.into());
+    to_line(m)
+}
+
+/// What a letter is about, for a digest's summary: its alert, else its agent or
+/// task.
+fn subject(letter: &Letter) -> Option<String> {
+    let body = letter.fields.get("body")?;
+    let alert = body.get("alert").and_then(Value::as_str);
+    let agent = body.get("agent").and_then(Value::as_str);
+    let task = body.get("task").and_then(Value::as_str);
+    match (alert, agent, task) {
+        (Some(a), Some(who), _) => Some(format!("{a} {who}")),
+        (Some(a), None, _) => Some(a.to_string()),
+        (None, Some(who), _) => Some(who.to_string()),
+        (None, None, Some(t)) => Some(t.to_string()),
+        _ => None,
+    }
+}
+
+fn to_line(m: Map<String, Value>) -> Vec<u8> {
     let mut out = serde_json::to_vec(&Value::Object(m)).expect("a JSON object serialises");
     out.push(b'\n');
     out
 }
 
+/// The lines for one channel of `letters` (in `seq` order): one each, except
+/// that a class and kind with `DIGEST_MIN` letters or more goes as one digest,
+/// in the place of its last letter, so that `seq` grows along the file.
+pub fn lines(channel: &str, letters: &[&Letter]) -> Vec<Vec<u8>> {
+    let key = |l: &Letter| (l.class, l.kind().to_string());
+    let mut groups: HashMap<(NotifyClass, String), Vec<&Letter>> = HashMap::new();
+    for l in letters {
+        groups.entry(key(l)).or_default().push(l);
+    }
+    let mut out = Vec::new();
+    for l in letters {
+        let group = &groups[&key(l)];
+        if group.len() < DIGEST_MIN {
+            out.push(line(channel, l));
+        } else if std::ptr::eq(*l, group[group.len() - 1]) {
+            out.push(digest_line(channel, group));
+        }
+    }
+    out
+}
+
 impl Outbox {
-    /// Starts the thread writing under `dir` (created if missing). `durable` is
-    /// the journal writer's state; without one, letters go out at once.
-    pub fn start(
-        dir: &Path,
-        config: &Config,
-        durable: Option<Arc<WriterState>>,
-    ) -> io::Result<Outbox> {
+    /// Starts the thread writing under `dir` (created if missing).
+    pub fn start(dir: &Path, config: &Config) -> io::Result<Outbox> {
         std::fs::create_dir_all(dir)?;
-        let (tx, rx) = sync_channel(QUEUE);
-        let closing = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = channel();
         let timeout = Duration::from_secs_f64(config.notification_config.hook_timeout_seconds);
         let delivered = last_delivered(dir);
         let newest = delivered.values().max().copied();
@@ -114,8 +232,6 @@ impl Outbox {
             files: HashMap::new(),
             config: config.clone(),
             hooks: Some(Hooks::start(&config.hooks, timeout)),
-            durable,
-            closing: closing.clone(),
             grace: timeout.min(Duration::from_secs(2)),
             delivered,
         };
@@ -123,9 +239,8 @@ impl Outbox {
             .name("outbox".into())
             .spawn(move || w.run(rx))?;
         Ok(Outbox {
-            tx: Some(tx),
+            mailbox: Mailbox(tx),
             thread: Some(thread),
-            closing,
             newest,
         })
     }
@@ -135,19 +250,24 @@ impl Outbox {
         self.newest
     }
 
+    /// Where the journal writer posts the letters it made durable.
+    pub fn mailbox(&self) -> Mailbox {
+        self.mailbox.clone()
+    }
+
+    /// Sends a letter that waits for nothing: already durable, or never journaled.
     pub fn send(&self, letter: Letter) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(letter);
-        }
+        self.mailbox.post(vec![letter]);
     }
 }
 
 impl Drop for Outbox {
-    /// Closing delivers what is queued (the journal is flushed before), then gives
-    /// the hooks a short grace to finish.
+    /// Closing delivers what was posted before it (the journal, closed first,
+    /// has posted all it made durable), then gives the hooks a short grace to
+    /// finish. A journal that could not write posts nothing more: its letters
+    /// are not sent.
     fn drop(&mut self) {
-        self.closing.store(true, Ordering::Release);
-        drop(self.tx.take());
+        let _ = self.mailbox.0.send(Mail::Close);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -159,9 +279,7 @@ struct Writer {
     files: HashMap<String, File>,
     config: Config,
     hooks: Option<Hooks>,
-    durable: Option<Arc<WriterState>>,
-    closing: Arc<AtomicBool>,
-    /// How long closing waits for the journal, and then for the hooks.
+    /// How long closing waits for the hooks.
     grace: Duration,
     /// Per channel, the last `seq` it already holds (letters resent after a
     /// crash go only where they are missing).
@@ -169,15 +287,11 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(&mut self, rx: Receiver<Letter>) {
-        for letter in rx.iter() {
-            if self.wait_durable(letter.seq) {
-                self.deliver(&letter);
-            } else {
-                tracing::warn!(
-                    seq = letter.seq,
-                    "a notification was not sent: its journal record was never written"
-                );
+    fn run(&mut self, rx: Receiver<Mail>) {
+        for mail in rx.iter() {
+            match mail {
+                Mail::Letters(letters) => self.deliver(&letters),
+                Mail::Close => break,
             }
         }
         if let Some(h) = self.hooks.take() {
@@ -185,44 +299,33 @@ impl Writer {
         }
     }
 
-    /// Waits until the journal has made `seq` durable: if it cannot write (a full
-    /// disk), the letter waits with it — nothing goes out that the journal might
-    /// not have. Once the outbox is closing, it waits a grace period at most: a
-    /// record the journal never wrote is not sent at all.
-    fn wait_durable(&self, seq: u64) -> bool {
-        let Some(state) = &self.durable else {
-            return true;
-        };
-        let mut gave: Option<std::time::Instant> = None;
-        while state.durable_seq.load(Ordering::Acquire) < seq {
-            if self.closing.load(Ordering::Acquire) {
-                let since = *gave.get_or_insert_with(std::time::Instant::now);
-                if since.elapsed() > self.grace {
-                    return false;
+    /// Writes `letters` (in `seq` order) to their channels, each channel
+    /// skipping what it already holds.
+    fn deliver(&mut self, letters: &[Letter]) {
+        let mut names: Vec<String> = Vec::new();
+        for l in letters {
+            for c in channels(&self.config, l.class) {
+                if !names.contains(c) {
+                    names.push(c.clone());
                 }
             }
-            std::thread::sleep(Duration::from_millis(2));
         }
-        true
-    }
-
-    fn deliver(&mut self, letter: &Letter) {
-        for channel in channels(&self.config, letter.class).to_vec() {
-            let channel = channel.as_str();
-            if self
-                .delivered
-                .get(channel)
-                .is_some_and(|&d| letter.seq <= d)
-            {
-                continue;
-            }
-            let bytes = line(channel, letter);
-            if let Err(e) = self.append(channel, &bytes) {
-                tracing::warn!(%channel, "outbox write failed: {e}");
-                self.files.remove(channel);
-            }
-            if let Some(h) = &self.hooks {
-                h.send(channel, bytes.trim_ascii_end());
+        for channel in &names {
+            let held = self.delivered.get(channel).copied();
+            let mine: Vec<&Letter> = letters
+                .iter()
+                .filter(|l| channels(&self.config, l.class).contains(channel))
+                // A letter never journaled (seq 0) is never held.
+                .filter(|l| l.seq == 0 || held.is_none_or(|d| l.seq > d))
+                .collect();
+            for bytes in lines(channel, &mine) {
+                if let Err(e) = self.append(channel, &bytes) {
+                    tracing::warn!(%channel, "outbox write failed: {e}");
+                    self.files.remove(channel.as_str());
+                }
+                if let Some(h) = &self.hooks {
+                    h.send(channel, bytes.trim_ascii_end());
+                }
             }
         }
     }
@@ -298,7 +401,7 @@ pub fn last_delivered(dir: &Path) -> HashMap<String, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Body;
+    use crate::engine::{Body, Notification};
     use std::os::unix::fs::PermissionsExt;
 
     fn note(class: NotifyClass, kind: &'static str) -> Notification {
@@ -310,28 +413,27 @@ mod tests {
         }
     }
 
+    fn read_lines(path: &Path) -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     #[test]
-    fn each_channel_of_the_class_gets_one_line_after_the_record_is_durable() {
+    fn each_channel_of_the_class_gets_one_line() {
         let dir = tempfile::tempdir().unwrap();
-        let state = Arc::new(WriterState::default());
         let config = Config::default();
-        let outbox = Outbox::start(dir.path(), &config, Some(state.clone())).unwrap();
+        let outbox = Outbox::start(dir.path(), &config).unwrap();
         outbox.send(Letter::new(
             7,
             &note(NotifyClass::Agents, "task_reassigned"),
         ));
-        std::thread::sleep(Duration::from_millis(50));
-        let file = dir.path().join("task_update.jsonl");
-        assert!(
-            !file.exists(),
-            "nothing leaves before the journal has seq 7"
-        );
-        state.durable_seq.store(7, Ordering::Release);
         drop(outbox);
         for channel in &config.notification_config.agent_notification_channels {
             let path = dir.path().join(format!("{channel}.jsonl"));
-            let text = std::fs::read_to_string(&path).unwrap();
-            let v: Value = serde_json::from_str(text.trim_end()).unwrap();
+            let v = &read_lines(&path)[0];
             assert_eq!(v["seq"], 7);
             assert_eq!(v["channel"], channel.as_str());
             assert_eq!(v["kind"], "task_reassigned");
@@ -349,22 +451,77 @@ mod tests {
         assert_eq!(last_delivered(dir.path()).get("log"), Some(&3000));
     }
 
+    /// Letters resent after a crash go only where they are missing; one that was
+    /// never journaled (seq 0) is never taken for one already there.
     #[test]
-    fn closing_does_not_wait_forever_for_a_journal_that_cannot_write() {
+    fn a_channel_skips_what_it_holds_but_never_an_unjournaled_letter() {
         let dir = tempfile::tempdir().unwrap();
-        let state = Arc::new(WriterState::default());
-        let outbox = Outbox::start(dir.path(), &Config::default(), Some(state)).unwrap();
-        outbox.send(Letter::new(
-            9,
-            &note(NotifyClass::System, "console_stopped"),
-        ));
-        let start = std::time::Instant::now();
+        std::fs::write(
+            dir.path().join("log.jsonl"),
+            "{\"seq\":10,\"channel\":\"log\",\"kind\":\"x\"}\n",
+        )
+        .unwrap();
+        let outbox = Outbox::start(dir.path(), &Config::default()).unwrap();
+        assert_eq!(outbox.newest_delivered(), Some(10));
+        let mailbox = outbox.mailbox();
+        mailbox.post(vec![
+            Letter::new(9, &note(NotifyClass::System, "console_started")),
+            Letter::new(11, &note(NotifyClass::System, "console_stopped")),
+        ]);
+        outbox.send(Letter::new(0, &note(NotifyClass::System, "journal_error")));
         drop(outbox);
-        assert!(start.elapsed() < Duration::from_secs(5));
-        assert!(
-            last_delivered(dir.path()).is_empty(),
-            "never durable, never sent"
-        );
+        let seqs: Vec<Value> = read_lines(&dir.path().join("log.jsonl"))
+            .iter()
+            .map(|v| v["seq"].clone())
+            .collect();
+        assert_eq!(seqs, [10, 11, 0]);
+    }
+
+    /// A storm goes to each channel as one digest holding every letter; fewer
+    /// than `DIGEST_MIN` of a kind go one by one, and `seq` grows along the file.
+    #[test]
+    fn a_storm_is_one_digest_per_channel() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::default();
+        let outbox = Outbox::start(dir.path(), &config).unwrap();
+        let mut letters = Vec::new();
+        for i in 0..200u64 {
+            let mut n = note(NotifyClass::Agents, "task_reassigned");
+            n.body = Body::Json(serde_json::json!({"task": format!("T{i}"), "to": "b"}));
+            letters.push(Letter::new(2 * i + 1, &n));
+            if i < DIGEST_MIN as u64 - 1 {
+                letters.push(Letter::new(
+                    2 * i + 2,
+                    &note(NotifyClass::Agents, "backup_activated"),
+                ));
+            }
+        }
+        outbox.mailbox().post(letters);
+        drop(outbox);
+        for channel in &config.notification_config.agent_notification_channels {
+            let lines = read_lines(&dir.path().join(format!("{channel}.jsonl")));
+            let kinds: Vec<&str> = lines.iter().map(|v| v["kind"].as_str().unwrap()).collect();
+            assert_eq!(
+                kinds,
+                ["backup_activated"; DIGEST_MIN - 1]
+                    .iter()
+                    .copied()
+                    .chain(["digest"])
+                    .collect::<Vec<_>>()
+            );
+            let seqs: Vec<u64> = lines.iter().map(|v| v["seq"].as_u64().unwrap()).collect();
+            assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+            let d = &lines[DIGEST_MIN - 1];
+            assert_eq!(d["of"], "task_reassigned");
+            assert_eq!(d["count"], 200);
+            assert_eq!(d["seq"], 399);
+            assert_eq!(d["items"].as_array().unwrap().len(), 200);
+            assert_eq!(d["items"][199]["body"]["task"], "T199");
+            assert_eq!(
+                d["summary"],
+                "200 task_reassigned: T0, T1, T2, T3, T4 and 195 more"
+            );
+        }
     }
 
     #[test]
@@ -380,7 +537,7 @@ mod tests {
                 format!("cat >> '{}'", got.display()),
             ],
         );
-        let outbox = Outbox::start(&dir.path().join("outbox"), &config, None).unwrap();
+        let outbox = Outbox::start(&dir.path().join("outbox"), &config).unwrap();
         outbox.send(Letter::new(
             0,
             &note(NotifyClass::PmCritical, "human_escalation"),

@@ -18,6 +18,7 @@ use crate::model::plan::load_plan;
 use crate::model::Level;
 use crate::outbox::{Letter, Outbox};
 use crate::sanitize::sanitize;
+use crate::signals::{LastResort, Watch};
 use anyhow::{bail, Context, Result};
 use chrono::{SubsecRound, Utc};
 use serde_json::json;
@@ -120,8 +121,8 @@ pub struct Core<W: Write> {
     pub print_events: bool,
     /// The journal's last write error, as last shown.
     pub journal_error: Option<String>,
-    /// Notifications out, each once its journal record is durable (dropped after
-    /// the journal: it waits for it).
+    /// Notifications out, each once its journal record is durable: the journal
+    /// posts them (dropped after the journal, so that it gets the last ones).
     pub outbox: Option<Outbox>,
     /// The console's view, fed every input and effect, when there is one.
     pub app: Option<crate::ui::App>,
@@ -457,8 +458,9 @@ impl<W: Write> Core<W> {
         for e in &fx {
             let seq = self.next_seq();
             record::effect(&mut self.rec.bytes, seq, at, e);
-            if let (Effect::Notify(n), Some(o)) = (e, &self.outbox) {
-                o.send(Letter::new(seq, n));
+            // Posted to the outbox by the journal once durable.
+            if let (Effect::Notify(n), Some(_)) = (e, &self.outbox) {
+                self.rec.letters.push(Letter::new(seq, n));
             }
             if self.print_events {
                 print_effect(&mut self.out, at, e, &self.engine);
@@ -646,15 +648,13 @@ pub fn summary_line(engine: &Engine) -> String {
 
 /// `coord watch DIR --headless`: the whole runtime, printing lines.
 pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
-    // Signals first: a SIGTERM during a long replay ends the run cleanly once the
-    // loop starts, instead of killing the process mid-way.
+    // Signals first, on a thread of their own: a SIGTERM during a long replay
+    // ends the run once the loop starts, or within a second if it never does.
+    let last_resort = Arc::new(std::sync::Mutex::new(LastResort::default()));
+    let mut signals = Watch::start(last_resort.clone())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut signals = {
-        let _in_runtime = rt.enter();
-        Signals::new()?
-    };
     let journal_dir = opts.dir.join("journal");
     let _lock = if opts.read_only {
         None
@@ -680,14 +680,34 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         let _ = std::fs::create_dir_all(opts.dir.join(sub));
     }
     let max = opened.config.ingest.max_line_bytes as usize;
+    let outbox = if opts.read_only {
+        None
+    } else {
+        let dir = opts.dir.join("outbox");
+        match Outbox::start(&dir, &opened.config) {
+            Ok(outbox) => {
+                resend_undelivered(&outbox, &journal_dir, opened.last_seq);
+                Some(outbox)
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), "no outbox: {e}");
+                None
+            }
+        }
+    };
     let journal = if opts.read_only {
         None
     } else {
-        let j = JournalWriter::open(&journal_dir, opened.segment)?;
-        // What replay read is on disk: the outbox need not wait for it.
+        let mailbox = outbox.as_ref().map(Outbox::mailbox);
+        let j = JournalWriter::open(&journal_dir, opened.segment, mailbox)?;
+        // What replay read is on disk.
         j.state
             .durable_seq
             .store(opened.last_seq, Ordering::Release);
+        j.state.queued_seq.store(opened.last_seq, Ordering::Release);
+        if let Ok(mut last) = last_resort.lock() {
+            last.journal = Some((j.flusher(), j.state.clone()));
+        }
         Some(j)
     };
     let mut core = Core::new(
@@ -700,16 +720,8 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
     if let (Some(url), Some(_), false) = (&opts.stream, &opts.console, opts.read_only) {
         core.actions = Some(crate::stream::sink::ActionSender::start(url.clone()));
     }
+    core.outbox = outbox;
     if !opts.read_only {
-        let dir = opts.dir.join("outbox");
-        let durable = core.journal.as_ref().map(|j| j.state.clone());
-        match Outbox::start(&dir, &core.engine.config, durable) {
-            Ok(outbox) => {
-                resend_undelivered(&outbox, &journal_dir, opened.last_seq);
-                core.outbox = Some(outbox);
-            }
-            Err(e) => tracing::warn!(dir = %dir.display(), "no outbox: {e}"),
-        }
         // A one-shot run is a batch job, not a console coming and going.
         if !opts.once {
             let body = json!({
@@ -842,6 +854,9 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 }
                 let sync = core.engine.config.ui.sync_output;
                 core.app = Some(app);
+                if let Ok(mut last) = last_resort.lock() {
+                    last.console = true;
+                }
                 let flusher = core.journal.as_ref().map(JournalWriter::flusher);
                 Some(crate::console::Terminal::start(sync, flusher)?)
             }
@@ -914,7 +929,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                         }
                     }
                 }
-                _ = signals.recv() => break,
+                _ = signals.stop.recv() => break,
                 _ = async { tokio::time::sleep_until(deadline.expect("deadline")).await }, if deadline.is_some() => break,
             }
         }
@@ -960,6 +975,9 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
             let _ = writeln!(core.out, "{}", summary_line(&core.engine));
         }
         let _ = core.out.flush();
+        // The journal closes, then the outbox; signals are heard until then.
+        drop(core);
+        drop(signals);
         Ok(code)
     })
 }
@@ -977,40 +995,14 @@ fn resend_undelivered(outbox: &Outbox, journal_dir: &Path, last_seq: u64) {
         return;
     }
     match crate::journal::recent::notifications_after(journal_dir, newest.saturating_sub(1)) {
-        Ok(notes) => {
-            for (seq, effect) in notes {
-                if let Some(letter) = Letter::from_record(seq, &effect) {
-                    outbox.send(letter);
-                }
-            }
-        }
+        // Together, as they were made durable: a storm's go out as digests.
+        Ok(notes) => outbox.mailbox().post(
+            notes
+                .iter()
+                .filter_map(|(seq, effect)| Letter::from_record(*seq, effect))
+                .collect(),
+        ),
         Err(e) => tracing::warn!("undelivered notifications not read: {e}"),
-    }
-}
-
-/// SIGTERM, SIGINT and SIGHUP (an SSH session dropping) all end the loop cleanly.
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Signals> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Signals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            hup: signal(SignalKind::hangup())?,
-        })
-    }
-
-    async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
-            _ = self.hup.recv() => {}
-        }
     }
 }
 
@@ -1043,7 +1035,7 @@ mod tests {
     #[test]
     fn a_batch_journals_every_line_around_a_notice() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = JournalWriter::open(dir.path(), 1).unwrap();
+        let journal = JournalWriter::open(dir.path(), 1, None).unwrap();
         let config = crate::config::Config::default();
         let mut core = Core::new(
             Engine::new(config, None),

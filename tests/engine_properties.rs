@@ -617,7 +617,7 @@ fn run_journaled(steps: &[Step], with_plan: bool) -> Result<(), TestCaseError> {
     }
     let opened = open(dir.path(), true).expect("open");
     let journal =
-        JournalWriter::open(&dir.path().join("journal"), opened.segment).expect("journal");
+        JournalWriter::open(&dir.path().join("journal"), opened.segment, None).expect("journal");
     let mut core = Core::new(
         opened.engine,
         Some(journal),

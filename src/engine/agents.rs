@@ -52,6 +52,9 @@ pub struct Agent {
     pub open_timeouts: u32,
     /// It has timed out at least once, so its heartbeats feed a flap history.
     pub ever_timed_out: bool,
+    /// Past its timeout on the tick being applied, its timeout not yet handled:
+    /// it takes no task (a storm's reassignments go to agents that live on).
+    pub timing_out: bool,
 }
 
 impl Agent {
@@ -69,6 +72,7 @@ impl Agent {
             events: 0,
             open_timeouts: 0,
             ever_timed_out: false,
+            timing_out: false,
         }
     }
 
@@ -203,6 +207,22 @@ impl Engine {
             }
         }
         changes.sort();
+        // All of this tick's dead first: none of them is picked for another's task.
+        for (id, _, to) in &changes {
+            if *to == Liveness::TimedOut {
+                self.agent_mut(id).timing_out = true;
+            }
+        }
+        if changes.iter().any(|(_, _, to)| *to == Liveness::TimedOut) {
+            let alive = self.agents.values().filter(|a| {
+                !a.timing_out
+                    && matches!(
+                        a.liveness,
+                        Liveness::Healthy | Liveness::Late | Liveness::Standby
+                    )
+            });
+            self.takers = Some(alive.map(|a| a.id.clone()).collect());
+        }
         for (id, from, to) in changes {
             if to == Liveness::TimedOut {
                 let seen = self.agents[&id].last_seen.expect("checked");
@@ -217,6 +237,7 @@ impl Engine {
                     timeout.num_seconds() as f64 / 60.0
                 ));
                 self.derive(e, fx);
+                self.agent_mut(&id).timing_out = false;
             } else {
                 self.agent_mut(&id).liveness = to;
                 fx.push(Effect::Action(AutoAction::LivenessChanged {
@@ -226,6 +247,21 @@ impl Engine {
                 }));
             }
         }
+        self.takers = None;
+    }
+
+    /// The agents that could take a task or be brought in: `takers` during a
+    /// tick's timeouts, else all.
+    fn candidates(&self) -> impl Iterator<Item = &Agent> {
+        let listed = self
+            .takers
+            .as_deref()
+            .map(|ids| ids.iter().filter_map(|id| self.agents.get(id.as_str())));
+        let all = listed.is_none().then(|| self.agents.values());
+        listed
+            .into_iter()
+            .flatten()
+            .chain(all.into_iter().flatten())
     }
 
     /// The agent_timeout row's automatic actions: mark it timed out, activate a
@@ -307,10 +343,13 @@ impl Engine {
     fn pick_target(&self, task: &str, dead: &str) -> Option<String> {
         let needs = self.needs(task);
         let best = |backups: bool| {
-            self.agents
-                .values()
+            self.candidates()
                 .filter(|a| {
-                    a.id != dead && a.activated == backups && self.healthy(a) && a.can_do(&needs)
+                    !a.timing_out
+                        && a.activated == backups
+                        && self.healthy(a)
+                        && a.id != dead
+                        && a.can_do(&needs)
                 })
                 .min_by(|a, b| {
                     a.open_tasks
@@ -333,8 +372,7 @@ impl Engine {
         fx: &mut Vec<Effect>,
     ) -> Option<String> {
         let mut standby: Vec<&Agent> = self
-            .agents
-            .values()
+            .candidates()
             .filter(|a| a.liveness == Liveness::Standby)
             .collect();
         standby.sort_by(|a, b| a.id.cmp(&b.id));

@@ -205,7 +205,7 @@ pub enum AutoAction {
 
 /// Which notification channels a notification goes to (SPEC 8); the outbox maps a
 /// class to the channel names of `notification_config`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotifyClass {
     /// `pm_agent_critical_channels`: Critical alerts and human escalations.
@@ -302,6 +302,10 @@ pub struct Engine {
     ts_ms: i64,
     seen_ids: IdSet,
     derived_seq: u64,
+    /// While a tick times agents out: the agents alive at its start, the only
+    /// ones that can take a task or be brought in (a storm of timeouts looks at
+    /// them, not at every agent for every task).
+    takers: Option<Vec<String>>,
     /// Moves with every input applied: views rebuild their caches when it does.
     pub revision: u64,
 }
@@ -330,6 +334,7 @@ impl Engine {
             ts_ms: 0,
             seen_ids: IdSet::with_capacity(1 << 16),
             derived_seq: 0,
+            takers: None,
             revision: 0,
             config,
         };

@@ -1,7 +1,8 @@
 //! The journal writer: a thread that appends records to segment files, and
 //! beside it a syncer that makes them durable by group commit — whatever was
 //! written while one fsync ran is made durable by the next, so writing never
-//! waits for the disk. Effects wait for `durable_seq`.
+//! waits for the disk. Notifications wait for it: the syncer posts each batch's
+//! letters to the outbox once the fsync that made their records durable is done.
 //!
 //! The loop that applies events hands over its records with the ingested lines
 //! still in their own buffers: the writer encodes their `event` records itself
@@ -12,6 +13,7 @@
 //! ingestion pause until space returns.
 
 use super::record::{EventRecords, Position};
+use crate::outbox::{Letter, Mailbox};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -80,6 +82,8 @@ pub struct Records {
     pub events: Vec<Splice>,
     /// The lines `events` name, held until they are written, then dropped.
     pub lines: Option<Box<dyn Lines>>,
+    /// The notifications of these records, posted once they are durable.
+    pub letters: Vec<Letter>,
 }
 
 /// An event record to write: record `seq`, for line `line` of `Records::lines`,
@@ -116,6 +120,7 @@ impl Records {
         self.bytes.clear();
         self.events.clear();
         self.lines = None;
+        self.letters.clear();
     }
 
     /// The records as bytes: `bytes` itself when there is no event record to
@@ -144,6 +149,9 @@ impl Records {
 #[derive(Default)]
 pub struct WriterState {
     pub durable_seq: AtomicU64,
+    /// The last record handed to the writer (or being handed, while its queue
+    /// is full): what a flush would make durable.
+    pub queued_seq: AtomicU64,
     pub written_bytes: AtomicU64,
     pub error: Mutex<Option<String>>,
 }
@@ -162,8 +170,9 @@ pub struct JournalWriter {
 /// A sender lent out, taken back (`None`) when the writer closes.
 type Lent = Arc<Mutex<Option<SyncSender<Msg>>>>;
 
-/// Flushes a journal from a panic hook: waits up to `timeout` for everything
-/// queued to be on disk.
+/// Flushes a journal from elsewhere (a panic hook, a last-resort stop): waits up
+/// to `timeout` for everything queued to be on disk, and never longer, even
+/// while the writer's queue is full.
 #[derive(Clone)]
 pub struct Flusher(Lent);
 
@@ -172,14 +181,28 @@ impl Flusher {
         let Some(tx) = self.0.lock().ok().and_then(|t| t.clone()) else {
             return false;
         };
+        let deadline = Instant::now() + timeout;
         let (ack, done) = sync_channel(1);
-        tx.send(Msg::Flush(ack)).is_ok() && done.recv_timeout(timeout).is_ok()
+        let mut msg = Msg::Flush(ack);
+        loop {
+            match tx.try_send(msg) {
+                Ok(()) => break,
+                Err(std::sync::mpsc::TrySendError::Full(m)) if Instant::now() < deadline => {
+                    msg = m;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(_) => return false,
+            }
+        }
+        done.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .is_ok()
     }
 }
 
 impl JournalWriter {
-    /// Appends to segment `segment` of `dir` (created 0600 if new).
-    pub fn open(dir: &Path, segment: u64) -> io::Result<JournalWriter> {
+    /// Appends to segment `segment` of `dir` (created 0600 if new); letters go
+    /// to `mailbox` once durable (without one, nowhere).
+    pub fn open(dir: &Path, segment: u64, mailbox: Option<Mailbox>) -> io::Result<JournalWriter> {
         std::fs::create_dir_all(dir)?;
         let file = open_segment(dir, segment)?;
         let size = file.metadata()?.len();
@@ -196,7 +219,7 @@ impl JournalWriter {
         let st = state.clone();
         let thread = std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer_loop(&mut seg, rx, &spent_tx, &st))?;
+            .spawn(move || writer_loop(&mut seg, rx, &spent_tx, &st, mailbox))?;
         Ok(JournalWriter {
             tx: Some(tx),
             spent,
@@ -211,6 +234,7 @@ impl JournalWriter {
         if records.is_empty() {
             return;
         }
+        self.state.queued_seq.store(last_seq, Ordering::Release);
         if let Some(tx) = &self.tx {
             let _ = tx.send(Msg::Write(records, last_seq));
         }
@@ -349,12 +373,14 @@ fn writer_loop(
     rx: Receiver<Msg>,
     spent: &SyncSender<Records>,
     state: &Arc<WriterState>,
+    mailbox: Option<Mailbox>,
 ) {
     let (to_syncer, notes) = channel::<Written>();
     let st = state.clone();
+    let mb = mailbox.clone();
     let syncer = std::thread::Builder::new()
         .name("journal-sync".into())
-        .spawn(move || sync_loop(&notes, &st));
+        .spawn(move || sync_loop(&notes, &st, mb.as_ref()));
     // Where event records are encoded: kept, so it stays in the caches.
     let mut scratch = Vec::new();
     let mut enc = EventRecords::default();
@@ -362,6 +388,7 @@ fn writer_loop(
     let mut enc_segment = seg.n;
     while let Ok(first) = rx.recv() {
         let mut acks = Vec::new();
+        let mut letters = Vec::new();
         let mut last_seq = None;
         // What is queued now (at most a queue's worth, so that a steady backlog
         // still reaches the syncer), written before the syncer hears of it.
@@ -375,6 +402,7 @@ fn writer_loop(
                     }
                     seg.append(records.encode(&mut scratch, &mut enc), state);
                     last_seq = Some(seq);
+                    letters.append(&mut records.letters);
                     // The lines go back to their owner; the rest to the caller to
                     // fill again (dropped if it has enough).
                     records.clear();
@@ -387,10 +415,11 @@ fn writer_loop(
             files: seg.written(),
             last_seq,
             acks,
+            letters,
         };
         if let Err(std::sync::mpsc::SendError(note)) = to_syncer.send(note) {
             // No syncer thread (it could not be started): synced here.
-            sync_group(vec![note], state);
+            sync_group(vec![note], state, mailbox.as_ref());
         }
     }
     drop(to_syncer);
@@ -407,13 +436,15 @@ struct Written {
     last_seq: Option<u64>,
     /// Flushes waiting for these records to be on disk.
     acks: Vec<SyncSender<()>>,
+    /// Notifications waiting for these records to be on disk.
+    letters: Vec<Letter>,
 }
 
 /// Group commit: whatever the writer wrote while the last fsync ran is made
 /// durable by the next. The writer goes on writing meanwhile. A lone record is
 /// synced at once; a backlog (records coming in while one fsync ran) at most
 /// every `SYNC_GAP`, unless a flush waits: each fsync costs a journal commit.
-fn sync_loop(notes: &Receiver<Written>, state: &WriterState) {
+fn sync_loop(notes: &Receiver<Written>, state: &WriterState, mailbox: Option<&Mailbox>) {
     let mut last: Option<Instant> = None;
     while let Ok(first) = notes.recv() {
         let mut group = vec![first];
@@ -428,13 +459,13 @@ fn sync_loop(notes: &Receiver<Written>, state: &WriterState) {
             }
         }
         last = Some(Instant::now());
-        sync_group(group, state);
+        sync_group(group, state, mailbox);
     }
 }
 
-/// Syncs every file the group wrote to, then tells how far is durable and
-/// answers its flushes.
-fn sync_group(group: Vec<Written>, state: &WriterState) {
+/// Syncs every file the group wrote to, then tells how far is durable, posts
+/// its letters (together: a storm's go out as digests) and answers its flushes.
+fn sync_group(group: Vec<Written>, state: &WriterState, mailbox: Option<&Mailbox>) {
     let mut synced: Vec<&Arc<File>> = Vec::new();
     for file in group.iter().flat_map(|w| &w.files) {
         if synced.iter().any(|f| Arc::ptr_eq(f, file)) {
@@ -448,7 +479,16 @@ fn sync_group(group: Vec<Written>, state: &WriterState) {
     if let Some(seq) = group.iter().filter_map(|w| w.last_seq).max() {
         state.durable_seq.store(seq, Ordering::Release);
     }
-    for ack in group.into_iter().flat_map(|w| w.acks) {
+    let mut letters = Vec::new();
+    let mut acks = Vec::new();
+    for mut w in group {
+        letters.append(&mut w.letters);
+        acks.append(&mut w.acks);
+    }
+    if let Some(m) = mailbox {
+        m.post(letters);
+    }
+    for ack in acks {
         let _ = ack.send(());
     }
 }
@@ -461,7 +501,7 @@ mod tests {
     #[test]
     fn writes_are_durable_in_order_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
-        let w = JournalWriter::open(dir.path(), 1).unwrap();
+        let w = JournalWriter::open(dir.path(), 1, None).unwrap();
         for i in 1..=100u64 {
             let bytes = format!("{{\"seq\":{i}}}\n").into_bytes();
             w.write(bytes.into(), i);
@@ -478,10 +518,51 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
     }
 
+    /// Letters ride with their records and reach the outbox from the syncer,
+    /// once durable; the writer never waits for the outbox, however many.
+    #[test]
+    fn letters_reach_the_outbox_once_their_records_are_durable() {
+        use crate::engine::{Body, Notification, NotifyClass};
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::Config::default();
+        let outbox = crate::outbox::Outbox::start(&dir.path().join("outbox"), &config).unwrap();
+        let w =
+            JournalWriter::open(&dir.path().join("journal"), 1, Some(outbox.mailbox())).unwrap();
+        let note = Notification {
+            class: NotifyClass::System,
+            kind: "console_started",
+            at: "2026-11-24T12:00:00Z".parse().unwrap(),
+            body: Body::Json(serde_json::json!({})),
+        };
+        // Far more than any queue holds, in one batch: nothing blocks.
+        let mut records = Records::from(b"{\"seq\":1}\n".to_vec());
+        records.letters = (1..=5000).map(|_| Letter::new(1, &note)).collect();
+        w.write(records, 1);
+        w.write(Records::from(b"{\"seq\":2}\n".to_vec()), 2);
+        let mut last = Records::from(b"{\"seq\":3}\n".to_vec());
+        let stopped = Notification {
+            kind: "console_stopped",
+            ..note
+        };
+        last.letters.push(Letter::new(3, &stopped));
+        w.write(last, 3);
+        drop(w);
+        drop(outbox);
+        let text = std::fs::read_to_string(dir.path().join("outbox/log.jsonl")).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "a digest of 5,000, then the last one");
+        assert_eq!(lines[0]["count"], 5000);
+        assert_eq!(lines[1]["seq"], 3);
+        assert_eq!(lines[1]["kind"], "console_stopped");
+    }
+
     #[test]
     fn a_flush_waits_for_records_on_both_sides_of_a_rotation() {
         let dir = tempfile::tempdir().unwrap();
-        let w = JournalWriter::open(dir.path(), 1).unwrap();
+        let w = JournalWriter::open(dir.path(), 1, None).unwrap();
         // Records of 1 MiB: the 65th opens segment 2.
         let pad = "x".repeat((1 << 20) - 20);
         for i in 1..=80u64 {
@@ -561,6 +642,7 @@ mod tests {
             at: at.into(),
             events,
             lines: Some(Box::new(lines)),
+            ..Records::default()
         };
         let mut scratch = Vec::new();
         let written = records.encode(&mut scratch, &mut EventRecords::default());
@@ -592,7 +674,7 @@ mod tests {
             }
         }
         let dir = tempfile::tempdir().unwrap();
-        let w = JournalWriter::open(dir.path(), 1).unwrap();
+        let w = JournalWriter::open(dir.path(), 1, None).unwrap();
         let raw = format!(
             r#"{{"type":"heartbeat","message":"{}"}}"#,
             "x".repeat(1 << 20)
@@ -607,6 +689,7 @@ mod tests {
                     line: seq as usize,
                 }],
                 lines: Some(Box::new(Big(raw.clone()))),
+                ..Records::default()
             };
             w.write(records, seq);
         }
