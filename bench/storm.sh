@@ -17,6 +17,8 @@
 # 3. Prints every run, the medians of wall time and peak RSS (GNU time), their
 #    difference (what the storm itself costs), and what the storm left: alerts
 #    open, journal records, outbox lines (digests).
+# 4. Once each, a live `coord watch DIR --headless`: its resident memory 5 s after
+#    start, once the storm is over (what a console keeps for the rest of its run).
 set -euo pipefail
 export LC_ALL=C
 
@@ -77,6 +79,21 @@ for kind in storm calm; do
     printf -v "med_t_$kind" %s "$t"
     printf -v "med_m_$kind" %s "$m"
     say "median $kind: $t s, $(awk -v k="$m" 'BEGIN {printf "%.0f", k/1024}') MB peak RSS"
+done
+# What stays resident once the storm is over: a live console (headless), its RSS
+# read 5 s after start (the storm's tick comes within the first 2 s).
+for kind in storm calm; do
+    gen
+    rm -rf "$WORK/$kind"
+    cp -r "$WORK/$kind.src" "$WORK/$kind"
+    "$COORD" watch "$WORK/$kind" --headless >/dev/null &
+    pid=$!
+    sleep 5
+    rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+    kill -TERM "$pid"
+    wait "$pid" || true
+    printf -v "live_$kind" %s "$rss"
+    say "live $kind: resident 5 s after start: $((rss / 1024)) MB"
 done
 # shellcheck disable=SC2154
 say "the storm itself (storm - calm): $(awk -v a="$med_t_storm" -v b="$med_t_calm" 'BEGIN {printf "%.3f", a-b}') s, $(awk -v a="$med_m_storm" -v b="$med_m_calm" 'BEGIN {printf "%.0f", (a-b)/1024}') MB"

@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod ingest;
 pub mod journal;
 pub mod logging;
+pub mod memory;
 pub mod model;
 pub mod outbox;
 pub mod prefetch;

@@ -139,6 +139,8 @@ pub struct Core<W: Write> {
     ingest_errors: IngestErrors,
     /// The records of the inputs applied since the last commit.
     rec: Records,
+    /// The last tick was a storm (more effects than `KEEP_EFFECTS`).
+    after_storm: bool,
     fx: Vec<Effect>,
 }
 
@@ -178,6 +180,9 @@ struct IngestErrors {
 
 const INGEST_ERRORS_EVERY_MS: i64 = 60_000;
 
+/// Room for effects kept between inputs.
+const KEEP_EFFECTS: usize = 1024;
+
 /// How many events ahead of the one applied the engine is told of what comes.
 const PREFETCH_AHEAD: usize = 8;
 
@@ -203,6 +208,7 @@ impl<W: Write> Core<W> {
             home: None,
             ingest_errors: IngestErrors::default(),
             rec: Records::default(),
+            after_storm: false,
             fx: Vec::new(),
         }
     }
@@ -332,11 +338,17 @@ impl<W: Write> Core<W> {
     pub fn tick(&mut self, now: Time) {
         let at = record::fmt_at(now);
         self.tell_ingest_errors(now, &at);
+        if std::mem::take(&mut self.after_storm) {
+            // The last tick's storm is written out and let go by now: the
+            // allocator gives its pages back rather than holding them for days.
+            crate::memory::release_free_memory();
+        }
         self.fx.clear();
         self.engine.apply_into(Input::Tick, now, &mut self.fx);
         if self.fx.is_empty() {
             return;
         }
+        self.after_storm = self.fx.len() > KEEP_EFFECTS;
         let seq = self.next_seq();
         record::tick(&mut self.rec.bytes, seq, &at);
         self.effects(&at);
@@ -466,7 +478,10 @@ impl<W: Write> Core<W> {
                 print_effect(&mut self.out, at, e, &self.engine);
             }
         }
+        // A storm's thousands of effects are not held for the rest of the run.
         self.fx = fx;
+        self.fx.clear();
+        self.fx.shrink_to(KEEP_EFFECTS);
     }
 
     /// Hands the records to the journal writer. Event records are only added

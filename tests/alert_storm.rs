@@ -265,3 +265,53 @@ fn the_console_keeps_drawing_through_the_storm_and_quits_on_q() {
     let status = pty.wait_exit();
     assert!(status.success(), "{status:?}");
 }
+
+/// The console's terminal takes no more bytes (nobody reads the other side of
+/// its pseudo-terminal): SIGTERM still ends it within a second.
+#[test]
+fn sigterm_stops_a_console_whose_terminal_is_never_read() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    let dir = tempfile::tempdir().unwrap();
+    quiet_fleet(dir.path(), 3_000);
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 50,
+            cols: 200,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(COORD);
+    cmd.args(["watch", dir.path().to_str().unwrap()]);
+    cmd.env("TERM", "xterm-256color");
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    // The master is kept open and never read: the terminal's buffer fills up.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "coord stopped by itself"
+    );
+    let pid = rustix::process::Pid::from_raw(child.process_id().unwrap() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("the console did not stop within 5 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(1), "SIGTERM took {took:?}");
+    // Blocked drawing, it could not stop cleanly: the last resort ended it.
+    assert_eq!(
+        status.exit_code(),
+        coord::signals::FORCED_EXIT as u32,
+        "{status:?}"
+    );
+    drop(pair.master);
+}

@@ -47,7 +47,6 @@ fn one_tick_times_out_the_quiet_and_gives_their_tasks_to_the_living() {
         assert_eq!(sim.engine.liveness_of(&name), Some(Liveness::Healthy));
     }
     assert_eq!(sim.engine.alerts.open_count(), 500);
-    assert!(sim.engine.agents.values().all(|a| !a.timing_out));
 }
 
 /// Nobody lives on: every task stays where it was and goes to a human, rather

@@ -52,9 +52,6 @@ pub struct Agent {
     pub open_timeouts: u32,
     /// It has timed out at least once, so its heartbeats feed a flap history.
     pub ever_timed_out: bool,
-    /// Past its timeout on the tick being applied, its timeout not yet handled:
-    /// it takes no task (a storm's reassignments go to agents that live on).
-    pub timing_out: bool,
 }
 
 impl Agent {
@@ -72,7 +69,6 @@ impl Agent {
             events: 0,
             open_timeouts: 0,
             ever_timed_out: false,
-            timing_out: false,
         }
     }
 
@@ -207,19 +203,19 @@ impl Engine {
             }
         }
         changes.sort();
-        // All of this tick's dead first: none of them is picked for another's task.
-        for (id, _, to) in &changes {
-            if *to == Liveness::TimedOut {
-                self.agent_mut(id).timing_out = true;
-            }
-        }
-        if changes.iter().any(|(_, _, to)| *to == Liveness::TimedOut) {
+        // Who lives on is known before the first timeout is handled: none of
+        // this tick's dead is picked for another's task.
+        let dying: std::collections::HashSet<&str> = changes
+            .iter()
+            .filter(|(_, _, to)| *to == Liveness::TimedOut)
+            .map(|(id, _, _)| id.as_str())
+            .collect();
+        if !dying.is_empty() {
             let alive = self.agents.values().filter(|a| {
-                !a.timing_out
-                    && matches!(
-                        a.liveness,
-                        Liveness::Healthy | Liveness::Late | Liveness::Standby
-                    )
+                matches!(
+                    a.liveness,
+                    Liveness::Healthy | Liveness::Late | Liveness::Standby
+                ) && !dying.contains(a.id.as_str())
             });
             self.takers = Some(alive.map(|a| a.id.clone()).collect());
         }
@@ -237,7 +233,6 @@ impl Engine {
                     timeout.num_seconds() as f64 / 60.0
                 ));
                 self.derive(e, fx);
-                self.agent_mut(&id).timing_out = false;
             } else {
                 self.agent_mut(&id).liveness = to;
                 fx.push(Effect::Action(AutoAction::LivenessChanged {
@@ -345,11 +340,7 @@ impl Engine {
         let best = |backups: bool| {
             self.candidates()
                 .filter(|a| {
-                    !a.timing_out
-                        && a.activated == backups
-                        && self.healthy(a)
-                        && a.id != dead
-                        && a.can_do(&needs)
+                    a.activated == backups && self.healthy(a) && a.id != dead && a.can_do(&needs)
                 })
                 .min_by(|a, b| {
                     a.open_tasks

@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 pub const SEGMENT_BYTES: u64 = 64 << 20;
 /// Shortest time between the starts of two fsyncs of a backlog.
 const SYNC_GAP: Duration = Duration::from_millis(10);
+/// Buffers kept for the next records: a storm's (or a huge line's) are let go
+/// rather than held for the rest of the run.
+const KEEP_BYTES: usize = 1 << 20;
 /// Batches of records queued for the writer at most (then the caller blocks).
 /// Few: the writer does not wait for fsyncs, and a batch holds its lines.
 const QUEUE: usize = 8;
@@ -118,9 +121,10 @@ impl Records {
 
     fn clear(&mut self) {
         self.bytes.clear();
+        self.bytes.shrink_to(KEEP_BYTES);
         self.events.clear();
         self.lines = None;
-        self.letters.clear();
+        self.letters = Vec::new();
     }
 
     /// The records as bytes: `bytes` itself when there is no event record to
@@ -401,6 +405,7 @@ fn writer_loop(
                         enc_segment = seg.n;
                     }
                     seg.append(records.encode(&mut scratch, &mut enc), state);
+                    scratch.shrink_to(KEEP_BYTES);
                     last_seq = Some(seq);
                     letters.append(&mut records.letters);
                     // The lines go back to their owner; the rest to the caller to
