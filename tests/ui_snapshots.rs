@@ -404,6 +404,27 @@ fn never_panics_at_any_size() {
     }
 }
 
+/// Every pane focused, zoomed and not, at every small size: a pane drawn one or
+/// two columns wide (the Agents grid panicked there) is still drawn.
+#[test]
+fn never_panics_at_any_small_size_with_any_pane_focused() {
+    let mut w = scenario();
+    let mut term = Terminal::new(TestBackend::new(1, 1)).unwrap();
+    for pane in Pane::ALL {
+        for zoom in [false, true] {
+            w.app.focus_pane(pane);
+            w.app.zoom = zoom;
+            w.app.show_log = pane == Pane::Log;
+            for width in 1..=40u16 {
+                for height in 1..=12u16 {
+                    term.backend_mut().resize(width, height);
+                    term.draw(|f| draw(f, &w.app, &w.engine, w.now)).unwrap();
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn sanitised_on_screen() {
     let w = scenario();

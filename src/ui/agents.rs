@@ -99,10 +99,11 @@ pub fn render(
         } else {
             theme.bold()
         };
-        let name = clip(&sanitize(&a.id), text_w as usize - 2);
+        let name_w = (text_w as usize).saturating_sub(2);
+        let name = clip(&sanitize(&a.id), name_w);
         let line1 = Line::from(vec![
             Span::styled(format!("{} ", liveness_symbol(a.liveness)), style),
-            Span::styled(format!("{name:<w$}", w = text_w as usize - 2), name_style),
+            Span::styled(format!("{name:<name_w$}"), name_style),
         ]);
         put_line(frame, x, y, &line1, text_w);
         if cell_h >= 2 {
