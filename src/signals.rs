@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long the loop has to stop cleanly.
-pub const GRACE: Duration = Duration::from_millis(600);
+pub const GRACE: Duration = Duration::from_millis(500);
 /// The process is gone by then, whatever blocks.
-pub const DEADLINE: Duration = Duration::from_millis(950);
+pub const DEADLINE: Duration = Duration::from_millis(900);
 /// How long the last resort waits for the journal.
 const FLUSH_WAIT: Duration = Duration::from_millis(200);
 /// The exit status of a stop the loop could not finish.

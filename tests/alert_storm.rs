@@ -152,8 +152,14 @@ fn once_finishes_the_storm_with_every_event_counted() {
 
 #[test]
 fn the_live_headless_run_goes_on_after_the_storm_and_stops_on_sigterm() {
+    for n in [3_000, 100_000] {
+        live_headless(n);
+    }
+}
+
+fn live_headless(n: usize) {
     let dir = tempfile::tempdir().unwrap();
-    quiet_fleet(dir.path(), 3_000);
+    quiet_fleet(dir.path(), n);
     let mut child = Command::new(COORD)
         .args(["watch", dir.path().to_str().unwrap(), "--headless"])
         .stdout(Stdio::piped())
@@ -246,8 +252,14 @@ fn sigterm_stops_a_coord_whose_output_is_never_read() {
 /// on `q`.
 #[test]
 fn the_console_keeps_drawing_through_the_storm_and_quits_on_q() {
+    for n in [3_000, 100_000] {
+        console(n);
+    }
+}
+
+fn console(n: usize) {
     let dir = tempfile::tempdir().unwrap();
-    quiet_fleet(dir.path(), 3_000);
+    quiet_fleet(dir.path(), n);
     let mut pty = Pty::start(
         &["watch", dir.path().to_str().unwrap()],
         dir.path(),
