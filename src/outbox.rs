@@ -138,7 +138,7 @@ pub fn digest_line(channel: &str, letters: &[&Letter]) -> Vec<u8> {
         .filter_map(|l| subject(l))
         .filter(|name| seen.insert(name.clone()))
         .collect();
-    let mut summary = format!("{} {kind}", letters.len());
+    let mut summary = format!("{} {}", letters.len(), what(kind, letters));
     if !names.is_empty() {
         let shown = names.iter().take(SUMMARY_NAMES).cloned();
         summary.push_str(&format!(": {}", shown.collect::<Vec<_>>().join(", ")));
@@ -174,6 +174,42 @@ pub fn digest_line(channel: &str, letters: &[&Letter]) -> Vec<u8> {
     m.insert("summary".into(), summary.into());
     m.insert("items".into(), items.into());
     to_line(m)
+}
+
+/// What `letters` (all of `kind`) are, in the plural, for a digest's summary:
+/// alerts named with their trigger when they share one ("agent_timeout alerts
+/// opened").
+fn what(kind: &str, letters: &[&Letter]) -> String {
+    let phrase = match kind {
+        "alert_opened" => "alerts opened",
+        "alert_escalated" => "alerts escalated",
+        "human_escalation" => "alerts escalated to a human",
+        "alert_resolved" => "alerts resolved",
+        "alert_retriggered" => "alerts triggered again",
+        "alert_level_raised" => "alerts raised a level",
+        "alert_reassigned" => "alerts reassigned",
+        "task_reassigned" => return "tasks reassigned".into(),
+        "backup_activated" => return "backups activated".into(),
+        "resync_requested" => return "resyncs requested".into(),
+        other => return format!("{other} notifications"),
+    };
+    let trigger = |l: &&Letter| {
+        l.fields
+            .get("body")
+            .and_then(|b| b.get("trigger"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    match letters.first().and_then(trigger) {
+        Some(t)
+            if letters
+                .iter()
+                .all(|l| trigger(l).as_deref() == Some(t.as_str())) =>
+        {
+            format!("{t} {phrase}")
+        }
+        _ => phrase.to_string(),
+    }
 }
 
 /// What a letter is about, for a digest's summary: its alert, else its agent or
@@ -519,9 +555,34 @@ mod tests {
             assert_eq!(d["items"][199]["body"]["task"], "T199");
             assert_eq!(
                 d["summary"],
-                "200 task_reassigned: T0, T1, T2, T3, T4 and 195 more"
+                "200 tasks reassigned: T0, T1, T2, T3, T4 and 195 more"
             );
         }
+    }
+
+    #[test]
+    fn a_digest_says_what_its_letters_are() {
+        let alert = |seq: u64, trigger: &str| {
+            let mut n = note(NotifyClass::PmHigh, "alert_opened");
+            n.body = Body::Json(serde_json::json!({
+                "alert": format!("A-{seq}"), "trigger": trigger, "agent": format!("a{seq}")
+            }));
+            Letter::new(seq, &n)
+        };
+        let summary = |letters: &[Letter]| {
+            let refs: Vec<&Letter> = letters.iter().collect();
+            let v: Value = serde_json::from_slice(&digest_line("c", &refs)).unwrap();
+            v["summary"].as_str().unwrap().to_string()
+        };
+        let same: Vec<Letter> = (1..=6).map(|i| alert(i, "agent_timeout")).collect();
+        assert_eq!(
+            summary(&same),
+            "6 agent_timeout alerts opened: A-1 a1, A-2 a2, A-3 a3, A-4 a4, A-5 a5 and 1 more"
+        );
+        let mixed = [alert(1, "agent_timeout"), alert(2, "blocker_detected")];
+        assert_eq!(summary(&mixed), "2 alerts opened: A-1 a1, A-2 a2");
+        let other = [Letter::new(3, &note(NotifyClass::System, "ingest_errors"))];
+        assert!(summary(&other).starts_with("1 ingest_errors notifications"));
     }
 
     #[test]
