@@ -180,6 +180,9 @@ struct IngestErrors {
 
 const INGEST_ERRORS_EVERY_MS: i64 = 60_000;
 
+/// How long a stopping run waits for its source to notice.
+const SOURCE_STOP_WAIT: Duration = Duration::from_millis(200);
+
 /// Room for effects kept between inputs.
 const KEEP_EFFECTS: usize = 1024;
 
@@ -970,16 +973,22 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         core.flush();
         // The terminal is given back only after the journal is flushed.
         drop(term);
-        // A source that stopped on an error ends the run with it.
+        // A source that stopped on an error ends the run with it. One still
+        // in a read (a stream's XREAD blocks for half a second) is not waited
+        // for long: what it delivered is journaled, the rest is read again.
         let mut code = 0;
         if let Some(s) = source {
-            match s.join() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
+            let waited = std::time::Instant::now();
+            while !s.is_finished() && waited.elapsed() < SOURCE_STOP_WAIT {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            match s.is_finished().then(|| s.join()) {
+                None | Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) => {
                     eprintln!("coord watch: reading events stopped: {e}");
                     code = 2;
                 }
-                Err(_) => {
+                Some(Err(_)) => {
                     eprintln!("coord watch: reading events stopped: the source failed");
                     code = 2;
                 }
