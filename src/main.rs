@@ -236,9 +236,13 @@ fn parse_alert(s: &str) -> Result<u64, String> {
 
 /// A closed pipe (`coord report | head`) is not an error.
 fn broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|e| e.kind() == BrokenPipe)
+            // JSON written straight to stdout fails as serde_json's error.
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
     })
 }
 
@@ -286,6 +290,7 @@ fn main() -> ExitCode {
             let legacy = layout == Layout::Legacy;
             match coord::cli::status::run(&dir, json, legacy, now, &mut std::io::stdout()) {
                 Ok(code) => ExitCode::from(code as u8),
+                Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("coord status: {e:#}");
                     ExitCode::from(2)

@@ -141,6 +141,9 @@ pub struct Core<W: Write> {
     rec: Records,
     /// The last tick was a storm (more effects than `KEEP_EFFECTS`).
     after_storm: bool,
+    /// Whoever read the output has gone (`coord watch --headless | head`): the
+    /// run ends as if stopped.
+    pub output_closed: bool,
     fx: Vec<Effect>,
 }
 
@@ -212,6 +215,7 @@ impl<W: Write> Core<W> {
             ingest_errors: IngestErrors::default(),
             rec: Records::default(),
             after_storm: false,
+            output_closed: false,
             fx: Vec::new(),
         }
     }
@@ -509,7 +513,14 @@ impl<W: Write> Core<W> {
         if let Some(j) = &self.journal {
             j.write(records, self.seq);
         }
-        let _ = self.out.flush();
+        self.flush_out();
+    }
+
+    /// Flushes the printed lines; notes a reader that has gone.
+    pub fn flush_out(&mut self) {
+        if let Err(e) = self.out.flush() {
+            self.output_closed |= e.kind() == std::io::ErrorKind::BrokenPipe;
+        }
     }
 
     pub fn flush(&mut self) {
@@ -884,6 +895,10 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         let mut frames = tokio::time::interval(crate::console::FRAME);
         frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
+            if core.output_closed {
+                tracing::info!("stdout closed by its reader; stopping");
+                break;
+            }
             tokio::select! {
                 key = async { term.as_mut().expect("console").input.recv().await }, if term.is_some() => {
                     let Some(input) = key else { break };
@@ -929,7 +944,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                             }
                         };
                         if f.poll(&mut core.engine, &mut entries, &mut show)? > 0 {
-                            let _ = core.out.flush();
+                            core.flush_out();
                         }
                         if let Some(app) = core.app.as_mut() {
                             app.refill(entries, &core.engine);

@@ -327,3 +327,61 @@ fn sigterm_stops_a_console_whose_terminal_is_never_read() {
     );
     drop(pair.master);
 }
+
+/// `coord watch --headless | head`: when the reader goes away, the run ends,
+/// exit 0, with what it applied journaled; the next run reads the rest once.
+#[test]
+fn the_headless_run_ends_when_its_reader_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    quiet_fleet(dir.path(), 3_000);
+    let mut child = Command::new(COORD)
+        .args(["watch", dir.path().to_str().unwrap(), "--headless"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().contains(" event "));
+    drop(lines);
+    let (status, _) = exit_within(&mut child, Duration::from_secs(10), "its reader gone");
+    assert!(status.success(), "{status:?}");
+    assert!(once(dir.path()).contains("coord: 3000 events, 0 parse errors, 0 duplicates"));
+}
+
+/// `coord status | head` and the like: a reader that goes away ends the command
+/// quietly (exit 0, nothing on stderr). The storm's 455 alerts make every
+/// output larger than a pipe holds, so each write after the close fails.
+#[test]
+fn status_report_and_audit_are_quiet_when_their_reader_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    quiet_fleet(dir.path(), 3_000);
+    once(dir.path());
+    let d = dir.path().to_str().unwrap();
+    for args in [
+        vec!["status", d],
+        vec!["status", d, "--json"],
+        vec!["report", d],
+        vec!["report", d, "--format", "json"],
+        vec!["audit", d],
+        vec!["audit", d, "--json"],
+    ] {
+        let mut child = Command::new(COORD)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 1];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+        drop(child.stdout.take());
+        let (status, _) = exit_within(&mut child, Duration::from_secs(20), &args.join(" "));
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(
+            (status.code(), err.as_str()),
+            (Some(0), ""),
+            "{}",
+            args.join(" ")
+        );
+    }
+}
