@@ -68,3 +68,16 @@ fn with_no_one_left_the_storm_goes_to_a_human() {
         .count();
     assert_eq!(human, 200);
 }
+
+/// A timeout that is not a whole number of minutes reads as people write it.
+#[test]
+fn a_short_timeout_says_its_length_in_words() {
+    let mut sim = Sim::with_config(
+        json!({"heartbeat_config": {"late_after_seconds": 5, "agent_timeout_minutes": 0.1666666666666666}}),
+        None,
+    );
+    sim.at(0).beat(&["a"]);
+    sim.at(20).tick();
+    let a = sim.open_of("agent_timeout");
+    assert_eq!(a.message.as_deref(), Some("no heartbeat for 10 s"));
+}

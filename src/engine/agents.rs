@@ -229,8 +229,8 @@ impl Engine {
                 );
                 e.agent = Some(id.as_str().into());
                 e.message = Some(compact_str::format_compact!(
-                    "no heartbeat for {} min",
-                    timeout.num_seconds() as f64 / 60.0
+                    "no heartbeat for {}",
+                    super::alerts::fmt_span(timeout)
                 ));
                 self.derive(e, fx);
             } else {

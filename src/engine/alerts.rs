@@ -187,14 +187,18 @@ fn key_of(kind: &str, e: &Event) -> String {
     parts.join("\u{1f}")
 }
 
-fn fmt_span(d: TimeDelta) -> String {
-    let s = d.num_seconds();
-    if s % 3600 == 0 && s >= 3600 {
-        format!("{} h", s / 3600)
-    } else if s % 60 == 0 && s >= 60 {
-        format!("{} min", s / 60)
+/// A duration for people: `10 s`, `5 min`, `1 min 30 s`, `2 h 5 min`.
+pub(crate) fn fmt_span(d: TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    let parts: Vec<String> = [(s / 3600, "h"), (s % 3600 / 60, "min"), (s % 60, "s")]
+        .into_iter()
+        .filter(|&(n, _)| n > 0)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect();
+    if parts.is_empty() {
+        "0 s".into()
     } else {
-        format!("{s} s")
+        parts.join(" ")
     }
 }
 
@@ -1053,4 +1057,27 @@ fn next_due(a: &Alert, now: Time) -> Option<(Time, Due)> {
         .into_iter()
         .filter_map(|(t, d)| t.filter(|t| *t <= now).map(|t| (t, d)))
         .min_by_key(|(t, _)| *t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_span;
+    use chrono::TimeDelta;
+
+    #[test]
+    fn spans_read_as_people_write_them() {
+        for (secs, text) in [
+            (0, "0 s"),
+            (10, "10 s"),
+            (60, "1 min"),
+            (90, "1 min 30 s"),
+            (300, "5 min"),
+            (3600, "1 h"),
+            (7500, "2 h 5 min"),
+            (7505, "2 h 5 min 5 s"),
+            (-5, "0 s"),
+        ] {
+            assert_eq!(fmt_span(TimeDelta::seconds(secs)), text, "{secs} s");
+        }
+    }
 }
