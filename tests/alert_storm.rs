@@ -64,6 +64,16 @@ fn quiet_fleet(dir: &Path, n: usize) {
     std::fs::write(events.join("fleet.jsonl"), out).unwrap();
 }
 
+/// `coord ARGS` with its stdout and stderr piped to this test.
+fn coord(args: &[&str]) -> Child {
+    Command::new(COORD)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn signal(child: &Child, sig: rustix::process::Signal) {
     let pid = rustix::process::Pid::from_child(child);
     rustix::process::kill_process(pid, sig).unwrap();
@@ -90,12 +100,7 @@ fn exit_within(
 }
 
 fn once(dir: &Path) -> String {
-    let mut child = Command::new(COORD)
-        .args(["watch", dir.to_str().unwrap(), "--headless", "--once"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = coord(&["watch", dir.to_str().unwrap(), "--headless", "--once"]);
     let (status, took) = exit_within(&mut child, Duration::from_secs(60), "--once");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -160,12 +165,7 @@ fn the_live_headless_run_goes_on_after_the_storm_and_stops_on_sigterm() {
 fn live_headless(n: usize) {
     let dir = tempfile::tempdir().unwrap();
     quiet_fleet(dir.path(), n);
-    let mut child = Command::new(COORD)
-        .args(["watch", dir.path().to_str().unwrap(), "--headless"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = coord(&["watch", dir.path().to_str().unwrap(), "--headless"]);
     let (tx, lines) = std::sync::mpsc::channel::<String>();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -217,12 +217,8 @@ fn live_headless(n: usize) {
 fn sigterm_stops_a_coord_whose_output_is_never_read() {
     let dir = tempfile::tempdir().unwrap();
     quiet_fleet(dir.path(), 100_000);
-    let mut child = Command::new(COORD)
-        .args(["watch", dir.path().to_str().unwrap(), "--headless"])
-        .stdout(Stdio::piped()) // never read
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Its stdout is never read.
+    let mut child = coord(&["watch", dir.path().to_str().unwrap(), "--headless"]);
     // Long enough for a pipe's worth of lines: the loop is now blocked.
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
@@ -334,12 +330,7 @@ fn sigterm_stops_a_console_whose_terminal_is_never_read() {
 fn the_headless_run_ends_when_its_reader_goes_away() {
     let dir = tempfile::tempdir().unwrap();
     quiet_fleet(dir.path(), 3_000);
-    let mut child = Command::new(COORD)
-        .args(["watch", dir.path().to_str().unwrap(), "--headless"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = coord(&["watch", dir.path().to_str().unwrap(), "--headless"]);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     assert!(lines.next().unwrap().unwrap().contains(" event "));
     drop(lines);
@@ -365,12 +356,7 @@ fn status_report_and_audit_are_quiet_when_their_reader_goes_away() {
         vec!["audit", d],
         vec!["audit", d, "--json"],
     ] {
-        let mut child = Command::new(COORD)
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = coord(&args);
         let mut first = [0u8; 1];
         std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
         drop(child.stdout.take());
