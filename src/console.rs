@@ -13,7 +13,6 @@ use crate::engine::{Engine, Time};
 use crate::journal::writer::Flusher;
 use crate::runtime::Core;
 use crate::ui::{App, UiAction};
-use ratatui::crossterm::cursor::Show;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use ratatui::crossterm::{execute, queue};
@@ -58,10 +57,7 @@ impl Terminal {
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            // The cursor too: ratatui hides it while drawing, and only its
-            // terminal's drop (not run on this path) shows it again.
-            let _ = execute!(std::io::stdout(), DisableMouseCapture, Show);
-            ratatui::restore();
+            restore_raw();
             if let Some(j) = &journal {
                 j.flush(Duration::from_secs(2));
             }
@@ -122,6 +118,16 @@ impl Terminal {
         }
         Ok(())
     }
+}
+
+/// Raw mode off, mouse reporting off, the main screen and the cursor back,
+/// written straight to the descriptor: for a panic or a last-resort stop, where
+/// the blocked loop may hold stdout's lock. (The cursor too: ratatui hides it
+/// while drawing, and only its terminal's drop shows it again.)
+pub fn restore_raw() {
+    let _ = ratatui::crossterm::terminal::disable_raw_mode();
+    let bytes = b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?1049l\x1b[?25h";
+    let _ = rustix::io::write(rustix::stdio::stdout(), bytes);
 }
 
 impl Drop for Terminal {

@@ -93,7 +93,7 @@ impl Watch {
 /// what was not flushed, on stderr and in `coord.log`.
 fn last_resort(last: &LastResort, sig: i32, waited: Duration) {
     if last.console {
-        restore_terminal();
+        crate::console::restore_raw();
     }
     let name = match sig {
         SIGTERM => "SIGTERM",
@@ -123,13 +123,4 @@ fn last_resort(last: &LastResort, sig: i32, waited: Duration) {
     );
     tracing::error!("{what}");
     let _ = writeln!(std::io::stderr(), "{what}");
-}
-
-/// Raw mode off, mouse reporting off, the main screen and the cursor back:
-/// written straight to the descriptor, since the blocked loop may hold stdout's
-/// lock.
-fn restore_terminal() {
-    let _ = ratatui::crossterm::terminal::disable_raw_mode();
-    let bytes = b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?1049l\x1b[?25h";
-    let _ = rustix::io::write(rustix::stdio::stdout(), bytes);
 }
