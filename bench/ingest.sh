@@ -16,8 +16,13 @@
 # 4. BENCH_RUNS times, alternating:
 #      coord cold   `coord watch DIR --headless --once` on a fresh copy of events/
 #                   (no journal; copied and synced before the clock starts)
-#      coord replay the same command again on the same DIR: replays the journal of
-#                   1M events, finds nothing new, exits (the restart figure)
+#      coord replay the same command again on the same DIR: reads the newest
+#                   snapshot and the journal after it, finds nothing new, exits
+#                   (the restart figure)
+#      coord replay small  the same on a directory of the first tenth of the
+#                   events (ingested once, before the runs): restart after 1M
+#                   events against restart after 100k (snapshots: the goal is
+#                   at most 2x)
 #      lnav         `lnav -n -q -c ';SELECT count(*) FROM coord_json' FILE`
 #      jq           `jq -c . FILE > /dev/null`
 #      cat          `cat FILE > /dev/null` (the memory-bandwidth reference)
@@ -134,11 +139,11 @@ timed() {
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 max() { printf '%s\n' "$@" | sort -g | tail -1; }
 mb() { awk -v k="$1" 'BEGIN{printf "%.0f MB", k/1024}'; }
-expect_summary() { # expect_summary OUTFILE WHAT
+expect_summary() { # expect_summary OUTFILE WHAT [EVENTS]
     local last
     last=$(tail -1 "$1")
     case "$last" in
-    "coord: $N events, 0 parse errors, 0 duplicates;"*) ;;
+    "coord: ${3:-$N} events, 0 parse errors, 0 duplicates;"*) ;;
     *)
         say "$2: unexpected summary: $last"
         exit 1
@@ -147,7 +152,14 @@ expect_summary() { # expect_summary OUTFILE WHAT
 }
 
 cat "$FILE" >/dev/null # warm the page cache
-C=() R=() L=() J=() K=() CRSS=() RRSS=() LRSS=() CCPU=() RCPU=() LCPU=()
+# The small directory: the first tenth of the events, ingested once.
+NS=$((N / 10))
+SMALL=$WORK/small
+mkdir -p "$SMALL/events"
+head -n "$NS" "$FILE" >"$SMALL/events/bench.jsonl"
+"$COORD" watch "$SMALL" --headless --once >"$WORK/small.out"
+expect_summary "$WORK/small.out" "coord cold (small)" "$NS"
+C=() R=() S=() L=() J=() K=() CRSS=() RRSS=() LRSS=() CCPU=() RCPU=() LCPU=()
 say "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) (2-core machines: anything near 2 means contention)"
 RUN=$WORK/run
 for i in $(seq 1 "$RUNS"); do
@@ -163,13 +175,17 @@ for i in $(seq 1 "$RUNS"); do
         say "coord cold, run 1 summary: $(tail -1 "$WORK/coord.out")"
         say "coord cold, run 1 printed $(($(wc -l <"$WORK/coord.out") - 1)) other lines (alert transitions and actions from ticks; --once is meant to print one line)"
         JB=$(cat "$RUN"/journal/*.jsonl | wc -c)
-        say "journal after cold ingest: $JB bytes in $(ls "$RUN"/journal/*.jsonl | wc -l) segments ($(awk -v j="$JB" -v b="$BYTES" 'BEGIN{printf "%.2f", j/b}')x the input)"
+        say "journal after cold ingest: $JB bytes in $(ls "$RUN"/journal/*.jsonl | wc -l) segments ($(awk -v j="$JB" -v b="$BYTES" 'BEGIN{printf "%.2f", j/b}')x the input, $(awk -v j="$JB" -v n="$N" 'BEGIN{printf "%.0f", j/n}') bytes an event); snapshots: $(du -cb "$RUN"/journal/snapshots/*.snap 2>/dev/null | tail -1 | cut -f1) bytes"
     fi
     # (a') coord again on the same directory: replay the journal, nothing new.
     sync
     timed "$WORK/replay.out" "$COORD" watch "$RUN" --headless --once
     expect_summary "$WORK/replay.out" "coord replay"
     R+=("$T") RRSS+=("$RSS") RCPU+=("$CPU")
+    # (a'') the same restart after a tenth of the events.
+    timed "$WORK/small.out" "$COORD" watch "$SMALL" --headless --once
+    expect_summary "$WORK/small.out" "coord replay (small)" "$NS"
+    S+=("$T")
     # (b) lnav headless with the coord_json format.
     timed "$WORK/lnav.out" env HOME="$LNAV_HOME" lnav -n -q -c ';SELECT count(*) FROM coord_json' "$FILE"
     L+=("$T") LRSS+=("$RSS") LCPU+=("$CPU")
@@ -179,10 +195,10 @@ for i in $(seq 1 "$RUNS"); do
     # (d) cat
     timed /dev/null cat "$FILE"
     K+=("$T")
-    say "run $i/$RUNS: coord cold ${C[-1]} s (cpu ${CCPU[-1]} s, $(mb "${CRSS[-1]}")) | coord replay ${R[-1]} s (cpu ${RCPU[-1]} s, $(mb "${RRSS[-1]}")) | lnav ${L[-1]} s (cpu ${LCPU[-1]} s, $(mb "${LRSS[-1]}")) | jq ${J[-1]} s | cat ${K[-1]} s"
+    say "run $i/$RUNS: coord cold ${C[-1]} s (cpu ${CCPU[-1]} s, $(mb "${CRSS[-1]}")) | coord replay ${R[-1]} s (cpu ${RCPU[-1]} s, $(mb "${RRSS[-1]}")), after $NS: ${S[-1]} s | lnav ${L[-1]} s (cpu ${LCPU[-1]} s, $(mb "${LRSS[-1]}")) | jq ${J[-1]} s | cat ${K[-1]} s"
 done
 
-MC=$(median "${C[@]}") MR=$(median "${R[@]}") ML=$(median "${L[@]}") MJ=$(median "${J[@]}") MK=$(median "${K[@]}")
+MC=$(median "${C[@]}") MR=$(median "${R[@]}") MS=$(median "${S[@]}") ML=$(median "${L[@]}") MJ=$(median "${J[@]}") MK=$(median "${K[@]}")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a <= b)}'; }
 verdict() { if "$@"; then echo met; else echo MISSED; fi; }
@@ -191,6 +207,7 @@ echo
 say "medians of $RUNS runs, $N events, $BYTES bytes, page cache warm:"
 printf '  %-48s %8s s   cpu %6s s   peak RSS %s\n' "coord watch --headless --once (cold ingest)" "$MC" "$(median "${CCPU[@]}")" "$(mb "$(max "${CRSS[@]}")")"
 printf '  %-48s %8s s   cpu %6s s   peak RSS %s\n' "coord watch --headless --once (replay, restart)" "$MR" "$(median "${RCPU[@]}")" "$(mb "$(max "${RRSS[@]}")")"
+printf '  %-48s %8s s\n' "the same restart after $NS events" "$MS"
 printf '  %-48s %8s s   cpu %6s s   peak RSS %s\n' "lnav -n -q -c ';SELECT count(*) ...'" "$ML" "$(median "${LCPU[@]}")" "$(mb "$(max "${LRSS[@]}")")"
 printf '  %-48s %8s s\n' "jq -c . > /dev/null" "$MJ"
 printf '  %-48s %8s s\n' "cat > /dev/null" "$MK"
@@ -198,6 +215,7 @@ say "ratios: lnav/coord $(ratio "$ML" "$MC")x   jq/coord $(ratio "$MJ" "$MC")x  
 say "target cold ingest <= 0.8 s: $(verdict le "$MC" 0.8) ($MC s)"
 say "target >= 2.5x faster than lnav: $(verdict le 2.5 "$(ratio "$ML" "$MC")") ($(ratio "$ML" "$MC")x)"
 say "target restart (replay $N events) <= 1.5 s: $(verdict le "$MR" 1.5) ($MR s)"
+say "target restart after $N <= 2x restart after $NS: $(verdict le "$(ratio "$MR" "$MS")" 2) ($(ratio "$MR" "$MS")x: $MR s against $MS s)"
 if [ -n "$TIMEV" ]; then
     say "memory <= 350 MB RSS: $(verdict le "$(max "${CRSS[@]}" "${RRSS[@]}")" 358400) (coord peak $(mb "$(max "${CRSS[@]}" "${RRSS[@]}")"))"
 fi

@@ -327,4 +327,4 @@ criterion_main!(benches);
 
 // The binary's allocator, so the bench measures what `coord` runs.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: coord::allocator::Allocator = coord::allocator::Allocator;

@@ -4,6 +4,7 @@
 //! (`ingest`), the journal, the runtime loop, the console (`console`, `ui`), the
 //! outbox and the commands (`cli`). See the Layout section of the README.
 
+pub mod allocator;
 pub mod cli;
 pub mod config;
 pub mod console;
@@ -14,7 +15,6 @@ pub mod hooks;
 pub mod ingest;
 pub mod journal;
 pub mod logging;
-pub mod memory;
 pub mod model;
 pub mod outbox;
 pub mod prefetch;

@@ -6,66 +6,7 @@ use std::process::ExitCode;
 
 // A fast allocator: the engine and the parser allocate a few small strings per event.
 #[global_allocator]
-static GLOBAL: Allocator = Allocator;
-
-/// mimalloc, asked for an alignment only when a type needs more than every
-/// block has. `mimalloc::MiMalloc` always asks (`mi_malloc_aligned`), and
-/// mimalloc's aligned path is several times longer than `mi_malloc` whenever
-/// a page's free list was emptied — as it is where one thread allocates and
-/// another frees, which is how ingestion runs.
-struct Allocator;
-
-/// The alignment of every block `mi_malloc` returns of at least this size.
-const MI_ALIGN: usize = 16;
-
-fn plain(layout: std::alloc::Layout) -> bool {
-    layout.align() <= MI_ALIGN && layout.align() <= layout.size()
-}
-
-// SAFETY: each call goes to mimalloc's own entry point for it; the plain ones
-// only for layouts whose alignment every block of that size has.
-unsafe impl std::alloc::GlobalAlloc for Allocator {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        use libmimalloc_sys as mi;
-        // SAFETY: as for `GlobalAlloc::alloc`.
-        unsafe {
-            if plain(layout) {
-                mi::mi_malloc(layout.size()).cast()
-            } else {
-                mi::mi_malloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        use libmimalloc_sys as mi;
-        // SAFETY: as for `GlobalAlloc::alloc_zeroed`.
-        unsafe {
-            if plain(layout) {
-                mi::mi_zalloc(layout.size()).cast()
-            } else {
-                mi::mi_zalloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: std::alloc::Layout) {
-        // SAFETY: `ptr` came from mimalloc.
-        unsafe { libmimalloc_sys::mi_free(ptr.cast()) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        use libmimalloc_sys as mi;
-        // SAFETY: as for `GlobalAlloc::realloc`; the new size keeps the alignment plain.
-        unsafe {
-            if layout.align() <= MI_ALIGN && layout.align() <= new_size {
-                mi::mi_realloc(ptr.cast(), new_size).cast()
-            } else {
-                mi::mi_realloc_aligned(ptr.cast(), new_size, layout.align()).cast()
-            }
-        }
-    }
-}
+static GLOBAL: coord::allocator::Allocator = coord::allocator::Allocator;
 
 #[derive(Parser)]
 #[command(name = "coord", version, about = "A terminal coordination console for fleets of agents", long_about = None)]
@@ -82,6 +23,21 @@ enum Layout {
     Events,
     /// The seed's `DIR/coordination_protocols/`: whole files rewritten in place
     Legacy,
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Read every record and snapshot; exit 0 intact, 1 damaged (each place listed), 2 error
+    Verify {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Keep the records before the first damage, move the rest to journal/quarantine-TIME/,
+    /// and read their events again on the next start; refused while a console runs
+    Repair {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -222,6 +178,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check or repair the journal (the audit trail)
+    Journal {
+        #[command(subcommand)]
+        what: JournalCommand,
+    },
     /// Validate coord.json and plan.json; exit 0 valid, 1 invalid
     Check {
         #[arg(default_value = ".")]
@@ -271,6 +232,27 @@ fn main() -> ExitCode {
     raise_fd_limit();
     let cli = Cli::parse();
     match cli.command {
+        Command::Journal { what } => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let (name, res) = match what {
+                JournalCommand::Verify { dir } => {
+                    ("verify", coord::cli::journal::verify(&dir, &mut out))
+                }
+                JournalCommand::Repair { dir } => (
+                    "repair",
+                    coord::cli::journal::repair(&dir, chrono::Utc::now(), &mut out),
+                ),
+            };
+            match res {
+                Ok(code) => ExitCode::from(code as u8),
+                Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("coord journal {name}: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Check { dir } => {
             let ok = coord::cli::check::check(&dir, &mut std::io::stdout());
             ExitCode::from(if ok { 0 } else { 1 })
@@ -490,32 +472,6 @@ fn main() -> ExitCode {
                 Err(e) => {
                     eprintln!("coord audit: {e:#}");
                     ExitCode::from(2)
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::alloc::{GlobalAlloc, Layout};
-
-    /// Every block has its layout's alignment, whichever path allocated it,
-    /// and keeps it when grown or shrunk.
-    #[test]
-    fn blocks_are_aligned_as_asked() {
-        for align in [1, 2, 4, 8, 16, 32, 64, 4096] {
-            for size in (1..600).chain([1000, 4096, 70_000]) {
-                let layout = Layout::from_size_align(size, align).unwrap();
-                // SAFETY: a layout of nonzero size; each block is freed once.
-                unsafe {
-                    for p in [GLOBAL.alloc(layout), GLOBAL.alloc_zeroed(layout)] {
-                        assert_eq!(p as usize % align, 0, "{size} bytes, align {align}");
-                        let q = GLOBAL.realloc(p, layout, size * 3);
-                        assert_eq!(q as usize % align, 0, "grown {size}, align {align}");
-                        GLOBAL.dealloc(q, Layout::from_size_align(size * 3, align).unwrap());
-                    }
                 }
             }
         }

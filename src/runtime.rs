@@ -11,7 +11,7 @@ use crate::engine::{Body, Effect, Engine, Input, Notification, NotifyClass, Time
 use crate::ingest::dir;
 use crate::ingest::tailer::{Item, Pos};
 use crate::journal::follow::Applied;
-use crate::journal::record::{self, EventContext, Position};
+use crate::journal::record::{self, Position};
 use crate::journal::writer::{Lines, Records, Splice};
 use crate::journal::{replay, Checkpoints, DirLock, JournalWriter};
 use crate::model::plan::load_plan;
@@ -26,7 +26,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Inputs are applied at times rounded to the millisecond, the journal's
 /// precision, so that replay applies them at exactly the same times.
@@ -72,9 +72,9 @@ pub struct Opened {
     pub last_seq: u64,
     pub segment: u64,
     pub tail_offset: u64,
-    /// What the next short event record of that segment takes (a follower's).
-    pub context: EventContext,
     pub torn: bool,
+    /// Snapshots passed over (damaged, or not fitting the journal), and why.
+    pub passed_over: Vec<String>,
 }
 
 /// Loads the configuration and plan and replays the journal. `repair` cuts a
@@ -86,8 +86,7 @@ pub fn open(dir: &Path, repair: bool) -> Result<Opened> {
     let config = load_config(dir)?;
     let plan = load_plan(dir)?;
     let mut engine = Engine::new(config.clone(), plan.as_ref());
-    let max = config.ingest.max_line_bytes as usize;
-    let r = replay(&dir.join("journal"), &mut engine, max, repair)
+    let r = replay(&dir.join("journal"), &mut engine, repair)
         .with_context(|| format!("replaying {}", dir.join("journal").display()))?;
     Ok(Opened {
         config,
@@ -96,8 +95,8 @@ pub fn open(dir: &Path, repair: bool) -> Result<Opened> {
         last_seq: r.last_seq,
         segment: r.segment,
         tail_offset: r.tail_offset,
-        context: r.context,
         torn: r.torn,
+        passed_over: r.passed_over,
     })
 }
 
@@ -145,6 +144,11 @@ pub struct Core<W: Write> {
     /// run ends as if stopped.
     pub output_closed: bool,
     fx: Vec<Effect>,
+    /// Where each source resumes, as of the last record journaled: what a
+    /// snapshot keeps.
+    pub checkpoints: Checkpoints,
+    /// The last snapshot's record and when it was taken.
+    snapshot: (u64, Instant),
 }
 
 /// A batch's items lent to the journal writer, which writes their event records;
@@ -189,6 +193,15 @@ const SOURCE_STOP_WAIT: Duration = Duration::from_millis(200);
 /// Room for effects kept between inputs.
 const KEEP_EFFECTS: usize = 1024;
 
+/// Snapshots (SPEC 16): after this many records, but not more often than
+/// `SNAPSHOT_GAP` (a backlog read at a million events a second would otherwise
+/// write one every tenth of a second); after `SNAPSHOT_EVERY` whatever the
+/// count; and when a run stops. A restart then replays at most about
+/// `SNAPSHOT_RECORDS` records, or what `SNAPSHOT_GAP` of a backlog wrote.
+const SNAPSHOT_RECORDS: u64 = 100_000;
+const SNAPSHOT_GAP: Duration = Duration::from_secs(30);
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(10 * 60);
+
 /// How many events ahead of the one applied the engine is told of what comes.
 const PREFETCH_AHEAD: usize = 8;
 
@@ -217,6 +230,8 @@ impl<W: Write> Core<W> {
             after_storm: false,
             output_closed: false,
             fx: Vec::new(),
+            checkpoints: Checkpoints::new(),
+            snapshot: (seq, Instant::now()),
         }
     }
 
@@ -328,11 +343,58 @@ impl<W: Write> Core<W> {
                 }
             }
         }
+        self.note_checkpoints(&items);
         self.rec.lines = Some(Box::new(Lent {
             items,
             home: self.home.clone(),
         }));
         self.commit();
+    }
+
+    /// Notes where each source of a batch resumes, as replay notes it from the
+    /// records: the last item of a run from one file is enough.
+    fn note_checkpoints(&mut self, items: &[Item]) {
+        fn pos(item: &Item) -> &Pos {
+            match item {
+                Item::Line { pos, .. } | Item::Source { pos, .. } | Item::Action { pos, .. } => pos,
+            }
+        }
+        for (i, item) in items.iter().enumerate() {
+            let p = pos(item);
+            let same_next = items
+                .get(i + 1)
+                .is_some_and(|next| Arc::ptr_eq(&pos(next).file, &p.file) && p.entry.is_none());
+            if !same_next {
+                crate::journal::replay::note(&mut self.checkpoints, &position(p));
+            }
+        }
+    }
+
+    /// Queues a snapshot as of the last record, if there is any since the last.
+    pub fn snapshot(&mut self) {
+        self.commit();
+        let Some(j) = &self.journal else { return };
+        if self.seq <= self.snapshot.0 || j.error().is_some() {
+            return;
+        }
+        let (state, ids) = self.engine.save();
+        j.snapshot(crate::journal::snapshot::Job {
+            seq: self.seq,
+            checkpoints: self.checkpoints.clone(),
+            state,
+            ids,
+        });
+        self.snapshot = (self.seq, Instant::now());
+    }
+
+    /// A snapshot is due: `SNAPSHOT_RECORDS` records since the last one and
+    /// at least `SNAPSHOT_GAP` after it, or `SNAPSHOT_EVERY` after it.
+    fn snapshot_due(&self) -> bool {
+        let (seq, at) = self.snapshot;
+        let records = self.seq.saturating_sub(seq);
+        let age = at.elapsed();
+        (records >= SNAPSHOT_RECORDS && age >= SNAPSHOT_GAP)
+            || (records > 0 && age >= SNAPSHOT_EVERY)
     }
 
     /// The journal cannot write (a full disk): ingestion, timers and operator
@@ -348,7 +410,7 @@ impl<W: Write> Core<W> {
         if std::mem::take(&mut self.after_storm) {
             // The last tick's storm is written out and let go by now: the
             // allocator gives its pages back rather than holding them for days.
-            crate::memory::release_free_memory();
+            crate::allocator::release_free_memory();
         }
         self.fx.clear();
         self.engine.apply_into(Input::Tick, now, &mut self.fx);
@@ -512,6 +574,9 @@ impl<W: Write> Core<W> {
         let records = std::mem::replace(&mut self.rec, next);
         if let Some(j) = &self.journal {
             j.write(records, self.seq);
+        }
+        if self.snapshot_due() {
+            self.snapshot();
         }
         self.flush_out();
     }
@@ -746,6 +811,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         out,
         opts.print_events && !opts.once && opts.console.is_none(),
     );
+    core.checkpoints = opened.checkpoints.clone();
     if let (Some(url), Some(_), false) = (&opts.stream, &opts.console, opts.read_only) {
         core.actions = Some(crate::stream::sink::ActionSender::start(url.clone()));
     }
@@ -762,6 +828,14 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
             let now = now_ms();
             core.notice(system(now, "console_started", body), &record::fmt_at(now));
         }
+    }
+    for why in &opened.passed_over {
+        // Already logged by replay; said where the operator reads.
+        let _ = writeln!(
+            core.out,
+            "{} snapshot passed over: {why}",
+            record::fmt_at(now_ms())
+        );
     }
     if opened.torn {
         tracing::warn!("journal torn tail dropped; its events are read again");
@@ -839,7 +913,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 &journal_dir,
                 opened.segment,
                 opened.tail_offset,
-                opened.context.clone(),
+                opened.last_seq,
             )
         });
         // The timer fires just after each wall-clock second begins: timers are
@@ -985,6 +1059,8 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 j.abandon();
             }
         }
+        core.commit();
+        core.snapshot();
         core.flush();
         // The terminal is given back only after the journal is flushed.
         drop(term);

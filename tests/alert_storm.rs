@@ -18,6 +18,11 @@ const COORD: &str = env!("CARGO_BIN_EXE_coord");
 /// heartbeats in eleven events, three progress updates, a task assignment and a
 /// low coordination alert.
 fn quiet_fleet(dir: &Path, n: usize) {
+    fleet(dir, n, 1700);
+}
+
+/// `quiet_fleet` with timestamps `step_us` microseconds apart from 30 minutes ago.
+fn fleet(dir: &Path, n: usize, step_us: i64) {
     let events = dir.join("events");
     std::fs::create_dir_all(&events).unwrap();
     let comps = [
@@ -39,7 +44,7 @@ fn quiet_fleet(dir: &Path, n: usize) {
     };
     let mut out = String::with_capacity(n * 200);
     for i in 0..n {
-        let ts = (t0 + chrono::TimeDelta::microseconds(i as i64 * 1700))
+        let ts = (t0 + chrono::TimeDelta::microseconds(i as i64 * step_us))
             .format("%Y-%m-%dT%H:%M:%S%.3fZ");
         let pick = next(11);
         let ty = match pick {
@@ -153,6 +158,32 @@ fn once_finishes_the_storm_with_every_event_counted() {
             once(dir.path()).contains(&format!("coord: {n} events, 0 parse errors, 0 duplicates"))
         );
     }
+}
+
+/// The journal v2 issue's backlog: 500,000 events in one file, 200 agents,
+/// timestamps spread over the last 30 minutes. `--once` wrote its three
+/// segments and then slept forever; it must exit, every event counted, and a
+/// second run must count none twice.
+#[test]
+fn once_exits_on_half_a_million_events_spread_over_half_an_hour() {
+    let n = 500_000;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), n, 30 * 60 * 1_000_000 / n as i64);
+    let summary = format!("coord: {n} events, 0 parse errors, 0 duplicates");
+    let out = once(dir.path());
+    assert!(out.contains(&summary), "{out}");
+    let segments = std::fs::read_dir(dir.path().join("journal"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "jsonl")
+        })
+        .count();
+    assert!(segments >= 3, "{segments} segments");
+    assert!(once(dir.path()).contains(&summary));
 }
 
 #[test]

@@ -605,6 +605,39 @@ fn state(engine: &Engine, now: Time) -> String {
 /// errors, ticks, operator actions — each journaled as the console does), then the
 /// directory opened again: the journal replayed into a fresh engine.
 fn run_journaled(steps: &[Step], with_plan: bool) -> Result<(), TestCaseError> {
+    run_snapshotted(steps, with_plan, &[])
+}
+
+/// The engine's state as JSON with every object's keys in order: its maps
+/// iterate in an order that depends on how they grew, which nothing the engine
+/// decides depends on (it sorts wherever order matters).
+fn canonical(json: &[u8]) -> Vec<u8> {
+    fn sort(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => {
+                let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+                    m.into_iter().map(|(k, v)| (k, sort(v))).collect();
+                serde_json::Value::Object(sorted.into_iter().collect())
+            }
+            serde_json::Value::Array(a) => {
+                serde_json::Value::Array(a.into_iter().map(sort).collect())
+            }
+            other => other,
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(json).expect("the state is JSON");
+    serde_json::to_vec(&sort(v)).expect("serialises")
+}
+
+/// `run_journaled`, with a snapshot taken after each step of `snap_after`;
+/// then the directory is opened from its newest snapshot and the records after
+/// it, from the one before it, and from the records alone: the same state each
+/// time, the live one (SPEC 16: snapshot + tail == full replay).
+fn run_snapshotted(
+    steps: &[Step],
+    with_plan: bool,
+    snap_after: &[usize],
+) -> Result<(), TestCaseError> {
     use coord::ingest::tailer::{Item, Pos};
     use coord::journal::JournalWriter;
     use coord::model::event::{parse_line, ParseOptions};
@@ -651,7 +684,7 @@ fn run_journaled(steps: &[Step], with_plan: bool) -> Result<(), TestCaseError> {
         };
         Item::Line { pos, raw, parsed }
     };
-    for step in steps {
+    for (i, step) in steps.iter().enumerate() {
         let now = driver.now;
         match step {
             Step::Advance(secs) => driver.now += TimeDelta::seconds(*secs),
@@ -677,16 +710,57 @@ fn run_journaled(steps: &[Step], with_plan: bool) -> Result<(), TestCaseError> {
                 core.apply_batch(items, now);
             }
         }
+        if snap_after.contains(&i) {
+            core.snapshot();
+        }
     }
     core.flush();
     let live = state(&core.engine, driver.now);
     drop(core);
-    let replayed = open(dir.path(), true).expect("reopen");
-    prop_assert_eq!(
-        state(&replayed.engine, driver.now),
-        live,
-        "the journal replays to another state"
-    );
+    let journal = dir.path().join("journal");
+    let snapshots = coord::journal::snapshot::list(&journal).expect("snapshots");
+    let mut taken: Vec<usize> = snap_after
+        .iter()
+        .copied()
+        .filter(|i| *i < steps.len())
+        .collect();
+    taken.dedup();
+    prop_assert!(snapshots.len() <= taken.len().min(3));
+    // From the newest snapshot, then each older one, then none. Besides the
+    // state views read (`state`), the whole state, to the byte, is the full
+    // replay's (the live engine also counts inputs the journal leaves out,
+    // such as ticks that changed nothing).
+    let mut whole = Vec::new();
+    for left in (0..=snapshots.len()).rev() {
+        let replayed = open(dir.path(), true).expect("reopen");
+        prop_assert_eq!(
+            state(&replayed.engine, driver.now),
+            live.clone(),
+            "the journal replays to another state from {} snapshots",
+            left
+        );
+        let (json, ids) = replayed.engine.save();
+        whole.push((canonical(&json), ids));
+        if let Some((_, newest)) = coord::journal::snapshot::list(&journal)
+            .expect("list")
+            .first()
+        {
+            std::fs::remove_file(newest).expect("remove");
+        }
+    }
+    let full = whole.last().expect("a full replay");
+    for w in &whole {
+        let at = w.0.iter().zip(&full.0).position(|(a, b)| a != b);
+        let near = |s: &[u8], at: usize| {
+            String::from_utf8_lossy(&s[at.saturating_sub(120)..(at + 80).min(s.len())]).into_owned()
+        };
+        prop_assert!(
+            w == full,
+            "a snapshot + tail differs from the full replay: {} vs {}",
+            at.map_or_else(|| "(ids or length)".into(), |at| near(&w.0, at)),
+            at.map_or_else(String::new, |at| near(&full.0, at))
+        );
+    }
     Ok(())
 }
 
@@ -704,6 +778,17 @@ proptest! {
     #[test]
     fn the_journal_replays_to_the_live_state_with_a_plan(steps in steps()) {
         run_journaled(&steps, true)?;
+    }
+
+    #[test]
+    fn a_snapshot_and_the_records_after_it_replay_to_the_live_state(
+        steps in steps(),
+        snap_after in proptest::collection::vec(0usize..60, 1..4),
+        with_plan in any::<bool>(),
+    ) {
+        let mut snap_after = snap_after;
+        snap_after.sort_unstable();
+        run_snapshotted(&steps, with_plan, &snap_after)?;
     }
 }
 

@@ -26,9 +26,10 @@
 //! Exit 0, matches or not; errors (no journal) are returned for exit 2.
 
 use crate::engine::Action;
-use crate::ingest::lines::{Line, LineSplitter};
-use crate::journal::record::{fmt_at, EventContext, Record};
-use crate::journal::writer::segments;
+use crate::journal::reader::{Damage, Fault, Reader};
+use crate::journal::record::{fmt_at, Record};
+use crate::journal::writer::segment_name;
+use crate::journal::Refused;
 use crate::model::event::{parse_line, Origin, ParseOptions};
 use crate::model::{Event, EventType, ParseError};
 use crate::sanitize::sanitize;
@@ -38,12 +39,8 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{self, BufReader, Write};
+use std::io::{self, Write};
 use std::path::Path;
-
-/// The longest journal record read: a segment's size (longer is unreadable).
-const MAX_RECORD: usize = 64 << 20;
 
 /// What to look for; every filter given must match.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -130,7 +127,7 @@ pub fn run(dir: &Path, q: &AuditQuery, json: bool, out: &mut dyn Write) -> Resul
     };
     let mut parent = (true, true);
     let mut failed: Option<io::Error> = None;
-    let unreadable = scan(&journal, |line, rec| {
+    scan(&journal, |line, rec| {
         if failed.is_some() {
             return;
         }
@@ -150,7 +147,7 @@ pub fn run(dir: &Path, q: &AuditQuery, json: bool, out: &mut dyn Write) -> Resul
             return;
         }
         let res = if json {
-            write_json(out, line, rec, event.as_ref())
+            write_json(out, line, event.as_ref())
         } else {
             writeln!(out, "{}", describe(rec, event.as_ref(), effect.as_ref()))
         };
@@ -161,51 +158,29 @@ pub fn run(dir: &Path, q: &AuditQuery, json: bool, out: &mut dyn Write) -> Resul
     if let Some(e) = failed {
         return Err(e).context("writing the audit");
     }
-    if unreadable > 0 && !json {
-        writeln!(
-            out,
-            "# {unreadable} unreadable journal record{} skipped",
-            if unreadable == 1 { "" } else { "s" }
-        )?;
-    }
     out.flush()?;
     Ok(0)
 }
 
-/// Reads every whole record of the journal in order; returns how many lines
-/// could not be read as records. A last line still being written is not read.
-fn scan(journal: &Path, mut f: impl FnMut(&str, &Record<'_>)) -> Result<u64> {
-    let mut unreadable = 0u64;
-    for (_, path) in segments(journal)? {
-        let mut ctx = EventContext::default();
-        let file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
-        let mut reader = BufReader::with_capacity(1 << 20, file);
-        let mut splitter = LineSplitter::new(MAX_RECORD, 0);
-        splitter
-            .read_from(&mut reader, |line| {
-                let Line::Text { bytes, .. } = line else {
-                    unreadable += 1;
-                    return;
-                };
-                if bytes.iter().all(u8::is_ascii_whitespace) {
-                    return;
-                }
-                let Ok(text) = std::str::from_utf8(bytes) else {
-                    unreadable += 1;
-                    return;
-                };
-                match Record::read(text, &mut ctx) {
-                    Some(rec) => f(text, &rec),
-                    None => unreadable += 1,
-                }
+/// Reads every record of the journal in order, checked; damage refuses
+/// (naming where it is), as replay does. A last line still being written is
+/// not read.
+fn scan(journal: &Path, mut f: impl FnMut(&str, &Record<'_>)) -> Result<()> {
+    let reader = Reader::open(journal).with_context(|| format!("reading {}", journal.display()))?;
+    for item in reader {
+        let entry = item.map_err(Refused::Damaged)?;
+        let Some(rec) = entry.record() else {
+            return Err(Refused::Damaged(Damage {
+                file: journal.join(segment_name(entry.segment)),
+                offset: entry.offset,
+                last_good: entry.seq.saturating_sub(1),
+                fault: Fault::NotARecord,
             })
-            .with_context(|| format!("reading {}", path.display()))?;
+            .into());
+        };
+        f(&entry.text, &rec);
     }
-    Ok(unreadable)
+    Ok(())
 }
 
 /// The records that start a group: the effects after one are its own.
@@ -436,31 +411,14 @@ fn matches(
     true
 }
 
-/// The record as journaled, with the parsed event added to an event record
-/// (and a short one's time and names, which it took from the record before).
+/// The record as journaled, with the parsed event added to an event record.
 /// The controls JSON lets through unescaped are escaped.
 fn write_json(
     out: &mut dyn Write,
     line: &str,
-    rec: &Record,
     event: Option<&Result<Event, ParseError>>,
 ) -> io::Result<()> {
-    let whole;
-    let mut line = line.trim_end();
-    // A short record is written out as the whole record it stands for.
-    let head = || format!("{{\"seq\":{},\"kind\":\"event\"", rec.seq);
-    let short = rec.short.then(|| line.strip_prefix(&head())).flatten();
-    if let (Some(src), Some(file), Some(rest)) = (&rec.src, &rec.file, short) {
-        let q = |s: &str| serde_json::to_string(s).map_err(io::Error::other);
-        whole = format!(
-            "{{\"seq\":{},\"at\":{},\"kind\":\"event\",\"src\":{},\"file\":{}{rest}",
-            rec.seq,
-            q(&fmt_at(rec.at))?,
-            q(src)?,
-            q(file)?
-        );
-        line = &whole;
-    }
+    let line = line.trim_end();
     let text: Cow<str> = match (event, line.strip_suffix('}')) {
         (Some(parsed), Some(head)) => {
             let added = match parsed {
@@ -705,6 +663,38 @@ mod tests {
         })
     }
 
+    /// A record changed in the middle of the journal: the audit refuses,
+    /// naming where, rather than print a trail with a hole in it.
+    #[test]
+    fn a_damaged_journal_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let j = tmp.path().join("journal");
+        std::fs::create_dir(&j).unwrap();
+        let at = fmt_at(t("10:00:00"));
+        let mut b = Vec::new();
+        for line in 1..=3 {
+            let raw = format!(r#"{{"type":"agent_heartbeat","id":"h{line}","agent":"be-1"}}"#);
+            record::event(&mut b, line, &at, &pos(line), raw.as_bytes());
+        }
+        std::fs::write(j.join("00000001.jsonl"), &b).unwrap();
+        assert_eq!(query(tmp.path(), &AuditQuery::default(), true).len(), 3);
+        let second = b.iter().position(|&c| c == b'\n').unwrap() + 1;
+        let i = second + b[second..].windows(4).position(|w| w == b"be-1").unwrap();
+        b[i..i + 4].copy_from_slice(b"be-2");
+        std::fs::write(j.join("00000001.jsonl"), &b).unwrap();
+        let err = run(tmp.path(), &AuditQuery::default(), true, &mut Vec::new()).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains(&format!("00000001.jsonl at byte {second}")),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("fails its checksum; the last good record is seq 1"),
+            "{msg}"
+        );
+        assert!(msg.contains("coord journal repair"), "{msg}");
+    }
+
     /// A journal of two segments and a torn tail:
     ///
     /// | seq | at | kind |
@@ -714,39 +704,10 @@ mod tests {
     /// | 6 | 10:02 | error |
     /// | 7 | 10:03 | event system_failure s1 `agent_id` ops-1 (ESC and C1 in its message) |
     /// | 8 | 10:04 | tick: derived agent_timeout ops-1, A-2 opened by it, reassigned to be-2 |
-    /// | 11 | 10:05 | event milestone_update (segment 2) |
-    /// | 12 | 10:06 | action alice acknowledges A-1 |
-    /// | 13 | 10:07 | action bob resolves A-2, rejected |
-    /// | 15 | 10:08 | event blocker b2 be-1 repeats A-1 |
-    /// A short event record comes out whole: what it took from the record
-    /// before, in the form and order that record has.
-    #[test]
-    fn short_event_records_come_out_whole() {
-        let tmp = tempfile::tempdir().unwrap();
-        let j = tmp.path().join("journal");
-        std::fs::create_dir(&j).unwrap();
-        let at = fmt_at(t("10:00:00"));
-        let (mut short, mut whole) = (Vec::new(), Vec::new());
-        let mut enc = record::EventRecords::default();
-        for line in 1..=3 {
-            let raw = format!(r#"{{"type":"agent_heartbeat","id":"h{line}","agent":"be-1"}}"#);
-            enc.event(&mut short, line, &at, &pos(line), raw.as_bytes());
-            record::event(&mut whole, line, &at, &pos(line), raw.as_bytes());
-        }
-        assert!(short.len() < whole.len());
-        std::fs::write(j.join("00000001.jsonl"), &short).unwrap();
-        let from_short = query(tmp.path(), &AuditQuery::default(), true);
-        std::fs::write(j.join("00000001.jsonl"), &whole).unwrap();
-        let from_whole = query(tmp.path(), &AuditQuery::default(), true);
-        assert_eq!(from_short.len(), 3);
-        assert_eq!(from_short, from_whole);
-        assert_eq!(
-            query(tmp.path(), &AuditQuery::default(), false).len(),
-            3,
-            "the text form too"
-        );
-    }
-
+    /// | 12 | 10:05 | event milestone_update (segment 2) |
+    /// | 13 | 10:06 | action alice acknowledges A-1 |
+    /// | 14 | 10:07 | action bob resolves A-2, rejected |
+    /// | 16 | 10:08 | event blocker b2 be-1 repeats A-1 |
     fn journal() -> tempfile::TempDir {
         let tmp = tempfile::tempdir().unwrap();
         let j = tmp.path().join("journal");
@@ -823,7 +784,7 @@ mod tests {
         );
         record::effect(
             &mut b,
-            10,
+            11,
             &at("10:04:00"),
             &Effect::Action(AutoAction::TaskReassigned {
                 task: "T-1".into(),
@@ -838,7 +799,7 @@ mod tests {
         b.clear();
         record::event(
             &mut b,
-            11,
+            12,
             &at("10:05:00"),
             &pos(11),
             br#"{"event_type":"milestone_update","milestone_name":"M1","id":"m1"}"#,
@@ -849,7 +810,7 @@ mod tests {
         };
         record::action(
             &mut b,
-            12,
+            13,
             &at("10:06:00"),
             &op(
                 "alice",
@@ -862,7 +823,7 @@ mod tests {
         );
         record::action(
             &mut b,
-            13,
+            14,
             &at("10:07:00"),
             &op(
                 "bob",
@@ -875,7 +836,7 @@ mod tests {
         );
         record::effect(
             &mut b,
-            14,
+            15,
             &at("10:07:00"),
             &Effect::Rejected {
                 reason: "not allowed".into(),
@@ -883,18 +844,18 @@ mod tests {
         );
         record::event(
             &mut b,
-            15,
+            16,
             &at("10:08:00"),
             &pos(15),
             br#"{"type":"blocker_detected","id":"b2","agent":"be-1","component":"db"}"#,
         );
         record::effect(
             &mut b,
-            16,
+            17,
             &at("10:08:00"),
             &transition(1, "repeated", Actor::Event("b2".into())),
         );
-        b.extend_from_slice(br#"{"seq":17,"at":"2026-11-24T10:09:00.000Z","kind":"ti"#);
+        b.extend_from_slice(br#"{"seq":18,"at":"2026-11-24T10:09:00.000Z","kind":"ti"#);
         std::fs::write(j.join("00000002.jsonl"), &b).unwrap();
         tmp
     }
@@ -930,7 +891,7 @@ mod tests {
         let all = seqs(tmp.path(), &AuditQuery::default());
         assert_eq!(
             all,
-            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 11, 12, 13, 14, 15, 16]
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
         );
         let text = query(tmp.path(), &AuditQuery::default(), false);
         let want = [
@@ -963,12 +924,12 @@ mod tests {
             until: Some(t("10:05:00")),
             ..AuditQuery::default()
         };
-        assert_eq!(seqs(tmp.path(), &q), [7, 8, 9, 10, 10]);
+        assert_eq!(seqs(tmp.path(), &q), [7, 8, 9, 10, 11]);
         let q = AuditQuery {
             since: Some(t("10:07:00")),
             ..AuditQuery::default()
         };
-        assert_eq!(seqs(tmp.path(), &q), [13, 14, 15, 16]);
+        assert_eq!(seqs(tmp.path(), &q), [14, 15, 16, 17]);
     }
 
     #[test]
@@ -981,19 +942,19 @@ mod tests {
         // Its events, its alert's transitions, notice and actions, and the ack.
         assert_eq!(
             seqs(tmp.path(), &agent("be-1")),
-            [1, 2, 3, 4, 5, 12, 15, 16]
+            [1, 2, 3, 4, 5, 13, 16, 17]
         );
         // Through the `agent_id` alias and a derived event: A-2 and all about it.
-        assert_eq!(seqs(tmp.path(), &agent("ops-1")), [7, 9, 10, 10, 13, 14]);
+        assert_eq!(seqs(tmp.path(), &agent("ops-1")), [7, 9, 10, 11, 14, 15]);
         // Named only as where a task went.
-        assert_eq!(seqs(tmp.path(), &agent("be-2")), [10]);
+        assert_eq!(seqs(tmp.path(), &agent("be-2")), [11]);
         assert!(seqs(tmp.path(), &agent("nobody")).is_empty());
         // With a time range too.
         let q = AuditQuery {
             since: Some(t("10:02:00")),
             ..agent("be-1")
         };
-        assert_eq!(seqs(tmp.path(), &q), [12, 15, 16]);
+        assert_eq!(seqs(tmp.path(), &q), [13, 16, 17]);
     }
 
     #[test]
@@ -1004,15 +965,15 @@ mod tests {
             ..AuditQuery::default()
         };
         assert_eq!(seqs(tmp.path(), &ty("agent_timeout")), [9]);
-        assert_eq!(seqs(tmp.path(), &ty("blocker_detected")), [2, 15]);
-        assert_eq!(seqs(tmp.path(), &ty("epic_milestone")), [11]);
-        assert_eq!(seqs(tmp.path(), &ty("milestone_update")), [11]);
+        assert_eq!(seqs(tmp.path(), &ty("blocker_detected")), [2, 16]);
+        assert_eq!(seqs(tmp.path(), &ty("epic_milestone")), [12]);
+        assert_eq!(seqs(tmp.path(), &ty("milestone_update")), [12]);
         assert_eq!(seqs(tmp.path(), &ty("System_Failure")), [7]);
         let q = AuditQuery {
             agent: Some("be-1".into()),
             ..ty("blocker_detected")
         };
-        assert_eq!(seqs(tmp.path(), &q), [2, 15]);
+        assert_eq!(seqs(tmp.path(), &q), [2, 16]);
     }
 
     #[test]
@@ -1024,9 +985,9 @@ mod tests {
         };
         // The events that opened and repeated it, its transitions, notice,
         // automated action and the operator's acknowledgement.
-        assert_eq!(seqs(tmp.path(), &alert(1)), [2, 3, 4, 5, 12, 15, 16]);
+        assert_eq!(seqs(tmp.path(), &alert(1)), [2, 3, 4, 5, 13, 16, 17]);
         // Opened by a derived event; the resolve and its rejection.
-        assert_eq!(seqs(tmp.path(), &alert(2)), [9, 10, 10, 13, 14]);
+        assert_eq!(seqs(tmp.path(), &alert(2)), [9, 10, 11, 14, 15]);
         assert!(seqs(tmp.path(), &alert(3)).is_empty());
     }
 
@@ -1063,11 +1024,13 @@ mod tests {
     #[test]
     fn text_is_sanitised() {
         let tmp = journal();
-        let j = tmp.path().join("journal/00000003.jsonl");
-        let mut b = Vec::new();
+        // In place of the torn tail, the record after the last.
+        let j = tmp.path().join("journal/00000002.jsonl");
+        let mut b = std::fs::read(&j).unwrap();
+        b.truncate(b.iter().rposition(|&c| c == b'\n').unwrap() + 1);
         record::event(
             &mut b,
-            20,
+            18,
             &fmt_at(t("11:00:00")),
             &pos(20),
             "{\"type\":\"x\",\"id\":\"e\\u001b]52;c;aGk=\\u0007\",\"agent\":\"a\u{202e}b\"}"
@@ -1090,23 +1053,6 @@ mod tests {
                 "{l}"
             );
         }
-    }
-
-    #[test]
-    fn unreadable_records_are_counted_and_the_rest_read() {
-        let tmp = journal();
-        let j = tmp.path().join("journal/00000003.jsonl");
-        let mut b = b"garbage\n".to_vec();
-        record::tick(&mut b, 30, &fmt_at(t("12:00:00")));
-        std::fs::write(&j, &b).unwrap();
-        let text = query(tmp.path(), &AuditQuery::default(), false);
-        assert_eq!(text[text.len() - 2], "2026-11-24T12:00:00.000Z tick");
-        assert_eq!(
-            text[text.len() - 1],
-            "# 1 unreadable journal record skipped"
-        );
-        let json = query(tmp.path(), &AuditQuery::default(), true);
-        assert_eq!(json.len(), text.len() - 1);
     }
 
     #[test]

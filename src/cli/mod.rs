@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod check;
 pub mod demo;
+pub mod journal;
 pub mod publish;
 pub mod report;
 pub mod status;

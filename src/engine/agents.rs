@@ -7,11 +7,11 @@
 use super::alerts::Alert;
 use super::{AutoAction, Effect, Engine, NotifyClass, Time};
 use crate::model::{Event, EventType};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Liveness {
     /// Ordered worst first, for the heartbeat grid.
@@ -34,7 +34,7 @@ impl Liveness {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Agent {
     pub id: String,
     pub liveness: Liveness,
@@ -77,7 +77,7 @@ impl Agent {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub id: String,
     pub agent: Option<String>,

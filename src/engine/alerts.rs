@@ -11,11 +11,11 @@ use super::{Action, Actor, AutoAction, Effect, Engine, NotifyClass, OperatorActi
 use crate::model::event::Name;
 use crate::model::{Escalation, Event, EventType, Level};
 use chrono::TimeDelta;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Triggered,
@@ -23,7 +23,7 @@ pub enum Status {
     Resolved,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     Fixed,
@@ -32,14 +32,14 @@ pub enum Resolution {
     Superseded,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Note {
     pub author: String,
     pub at: Time,
     pub text: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub id: u64,
     pub trigger: EventType,
@@ -126,14 +126,14 @@ pub struct Transition {
 }
 
 /// Per dedup key: the open alert, the last one, and the flap history.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct KeyState {
     pub open: Option<u64>,
     pub last: Option<u64>,
     pub flap: FlapHistory,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AlertBook {
     /// Every alert, by id - 1.
     all: Vec<Alert>,

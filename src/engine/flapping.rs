@@ -3,11 +3,13 @@
 //! each slot records whether the state changed, weighted towards the newest with
 //! 0.8 + 0.02·i. Flapping starts above 30 % and stops below 25 %.
 
+use serde::{Deserialize, Serialize};
+
 const SLOTS: usize = 20;
 const START_ABOVE: f64 = 30.0;
 const STOP_BELOW: f64 = 25.0;
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlapHistory {
     /// Change flags, oldest first; at most `SLOTS`.
     changes: std::collections::VecDeque<bool>,

@@ -78,6 +78,70 @@ impl IdSet {
         hash as usize & (self.slots.len() - 1)
     }
 
+    /// Every id, in the order added, each after its length (LEB128): what
+    /// `from_bytes` reads back.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.chunks.concat()
+    }
+
+    /// The set `to_bytes` wrote; `None` if the bytes do not read as ids.
+    pub fn from_bytes(bytes: &[u8]) -> Option<IdSet> {
+        let mut set = IdSet::default();
+        let mut i = 0;
+        let mut n = 0;
+        while i < bytes.len() {
+            let (mut len, mut shift) = (0usize, 0);
+            loop {
+                let b = *bytes.get(i)?;
+                i += 1;
+                len |= usize::from(b & 0x7f).checked_shl(shift)?;
+                shift += 7;
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+            let id = std::str::from_utf8(bytes.get(i..i.checked_add(len)?)?).ok()?;
+            i += len;
+            set.append(id);
+            n += 1;
+        }
+        // Placed all at once, as growing the table places them.
+        set.len = n;
+        let want = (n.max(8) * 2).next_power_of_two();
+        set.slots = vec![0; want / 2];
+        set.grow();
+        Some(set)
+    }
+
+    /// Puts an id's bytes in the chunks and returns where they are.
+    fn append(&mut self, id: &str) -> u64 {
+        let mut head = [0u8; 10];
+        let mut n = 0;
+        let mut len = id.len();
+        loop {
+            let low = (len & 0x7f) as u8;
+            len >>= 7;
+            head[n] = low | if len > 0 { 0x80 } else { 0 };
+            n += 1;
+            if len == 0 {
+                break;
+            }
+        }
+        let need = n + id.len();
+        // A chunk is never grown past its capacity (that would move it).
+        let fits = self.chunks.last().is_some_and(|c| c.len() + need <= CHUNK);
+        if !fits {
+            self.chunks.push(Vec::with_capacity(need.max(CHUNK)));
+        }
+        let number = self.chunks.len() - 1;
+        let chunk = self.chunks.last_mut().expect("a chunk");
+        let at = (number as u64) << OFFSET_BITS | chunk.len() as u64;
+        assert!(at <= INDEX_MASK, "more event ids than the id set can hold");
+        chunk.extend_from_slice(&head[..n]);
+        chunk.extend_from_slice(id.as_bytes());
+        at
+    }
+
     /// Asks the processor for the slot `contains(hash, …)` will read first.
     pub fn prefetch(&self, hash: u64) {
         crate::prefetch::lines(&self.slots[self.home(hash)]);
@@ -121,30 +185,7 @@ impl IdSet {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
-        let mut head = [0u8; 10];
-        let mut n = 0;
-        let mut len = id.len();
-        loop {
-            let low = (len & 0x7f) as u8;
-            len >>= 7;
-            head[n] = low | if len > 0 { 0x80 } else { 0 };
-            n += 1;
-            if len == 0 {
-                break;
-            }
-        }
-        let need = n + id.len();
-        // A chunk is never grown past its capacity (that would move it).
-        let fits = self.chunks.last().is_some_and(|c| c.len() + need <= CHUNK);
-        if !fits {
-            self.chunks.push(Vec::with_capacity(need.max(CHUNK)));
-        }
-        let number = self.chunks.len() - 1;
-        let chunk = self.chunks.last_mut().expect("a chunk");
-        let at = (number as u64) << OFFSET_BITS | chunk.len() as u64;
-        assert!(at <= INDEX_MASK, "more event ids than the id set can hold");
-        chunk.extend_from_slice(&head[..n]);
-        chunk.extend_from_slice(id.as_bytes());
+        let at = self.append(id);
         self.place(hash, at);
         self.len += 1;
     }
@@ -192,6 +233,25 @@ impl IdSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bytes_read_back_as_the_same_set() {
+        let mut set = IdSet::default();
+        let long = "x".repeat(300);
+        let ids: Vec<String> = (0..20_000)
+            .map(|i| format!("ev-{i}"))
+            .chain([long, String::new(), "é".into()])
+            .collect();
+        for id in &ids {
+            set.insert(IdSet::hash(id), id);
+        }
+        let back = IdSet::from_bytes(&set.to_bytes()).unwrap();
+        assert_eq!(back.len, ids.len());
+        assert!(ids.iter().all(|id| back.contains(IdSet::hash(id), id)));
+        assert!(!back.contains(IdSet::hash("ev-20000"), "ev-20000"));
+        assert!(IdSet::from_bytes(&[5, b'a']).is_none());
+        assert_eq!(IdSet::from_bytes(&[]).unwrap().len, 0);
+    }
 
     #[test]
     fn holds_every_id_once_through_growth() {

@@ -77,6 +77,12 @@ pub struct Matrix {
     rows: [Row; 5],
 }
 
+impl Default for Matrix {
+    fn default() -> Matrix {
+        Matrix::from_config(&Config::default())
+    }
+}
+
 fn secs(s: f64) -> TimeDelta {
     TimeDelta::milliseconds((s * 1000.0).round() as i64)
 }

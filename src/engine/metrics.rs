@@ -4,11 +4,11 @@
 
 use super::alerts::{Alert, Resolution};
 use crate::model::{EventType, Level};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Milliseconds in buckets of about 6 % width: exact below 16 ms, then 16 buckets
 /// per power of two. Constant memory, constant time per sample.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Histogram {
     buckets: Vec<u64>,
     count: u64,
@@ -102,7 +102,7 @@ pub struct DurationStats {
 }
 
 /// Counters kept as events arrive.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counters {
     pub events: u64,
     pub duplicates: u64,

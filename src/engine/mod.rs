@@ -81,6 +81,9 @@ pub enum Action {
     },
     Snooze {
         alert: u64,
+        /// JSON has no NaN or infinity: serde writes them as `null`, read back
+        /// as NaN, so that the journal replays the action (and its rejection).
+        #[serde(deserialize_with = "f64_or_null")]
         minutes: f64,
     },
     Resolve {
@@ -96,6 +99,10 @@ pub enum Action {
         alert: u64,
         text: String,
     },
+}
+
+fn f64_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl Action {
@@ -253,6 +260,10 @@ pub struct Timing {
 }
 
 impl Timing {
+    fn default_config() -> Timing {
+        Timing::from_config(&Config::default())
+    }
+
     fn from_config(cfg: &Config) -> Timing {
         Timing {
             late_after_ms: cfg.late_after().num_milliseconds(),
@@ -272,13 +283,20 @@ impl Timing {
 }
 
 /// The whole state of the console's world. Views read it; only `apply` writes it.
-#[derive(Clone, Debug)]
+/// A snapshot (`save`, `restore`) keeps all of it but what the configuration and
+/// the plan give, which are read again at start, and the event ids, which it
+/// keeps apart, as bytes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Engine {
+    #[serde(skip)]
     pub config: Config,
+    #[serde(skip)]
     pub matrix: Matrix,
+    #[serde(skip, default = "Timing::default_config")]
     pub timing: Timing,
     pub epic: Option<String>,
     /// True when a plan was given (components are not discovered then).
+    #[serde(skip)]
     pub planned: bool,
     pub agents: Map<String, Agent>,
     pub tasks: Map<String, Task>,
@@ -294,19 +312,27 @@ pub struct Engine {
     pub counters: Counters,
     /// A system failure is open (the emergency protocol's "degraded" mark).
     pub degraded: bool,
-    /// The last `now` seen, for views that need a clock-free reference.
+    /// The `now` of the input being applied (or the last one), and the same
+    /// in epoch milliseconds: the hot paths do integer time. A cache, set by
+    /// every input before use: a snapshot leaves it out (a tick that changed
+    /// nothing moves it, and is not journaled).
+    #[serde(skip)]
     pub last_now: Option<Time>,
-    /// `last_now` in epoch milliseconds: the hot paths do integer time.
+    #[serde(skip)]
     now_ms: i64,
     /// The `ts` of the event being applied, in epoch milliseconds.
     ts_ms: i64,
+    #[serde(skip)]
     seen_ids: IdSet,
     derived_seq: u64,
     /// While a tick times agents out: the agents alive at its start, the only
     /// ones that can take a task or be brought in (a storm of timeouts looks at
     /// them, not at every agent for every task).
+    #[serde(skip)]
     takers: Option<Vec<String>>,
     /// Moves with every input applied: views rebuild their caches when it does.
+    /// Not state: a snapshot leaves it out.
+    #[serde(skip)]
     pub revision: u64,
 }
 
@@ -340,6 +366,27 @@ impl Engine {
         };
         engine.load_plan(plan);
         engine
+    }
+
+    /// The state for a snapshot: JSON, and the event ids as bytes.
+    pub fn save(&self) -> (Vec<u8>, Vec<u8>) {
+        let json = serde_json::to_vec(self).expect("the engine's state serialises");
+        (json, self.seen_ids.to_bytes())
+    }
+
+    /// Takes the state `save` gave; the configuration and plan stay this
+    /// engine's. On error the engine is as it was.
+    pub fn restore(&mut self, json: &[u8], ids: &[u8]) -> Result<(), String> {
+        let mut saved: Engine = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+        saved.seen_ids = IdSet::from_bytes(ids).ok_or("the event ids do not read")?;
+        saved.config = self.config.clone();
+        saved.matrix = self.matrix.clone();
+        saved.timing = self.timing.clone();
+        saved.planned = self.planned;
+        // Not the revision any view of this engine has seen.
+        saved.revision = self.revision + 1;
+        *self = saved;
+        Ok(())
     }
 
     /// Applies one input at time `now` and returns what happened, in order.

@@ -8,14 +8,14 @@
 use super::{AutoAction, Effect, Engine, NotifyClass, Time};
 use crate::model::{Event, EventType, Level, Plan};
 use chrono::DateTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, VecDeque};
 
 /// At most this many completion samples per phase are kept for the ETA.
 const MAX_SAMPLES: usize = 1024;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GateStatus {
     Pending,
@@ -23,7 +23,7 @@ pub enum GateStatus {
     Failed,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Gate {
     pub status: GateStatus,
     pub consecutive_failures: u32,
@@ -40,7 +40,7 @@ impl Gate {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Component {
     pub id: String,
     /// Index of its phase; `None` for a component a plan does not name.
@@ -65,14 +65,14 @@ impl Component {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Criterion {
     pub kind: String,
     pub name: String,
     pub met: bool,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Phase {
     pub id: String,
     pub name: String,

@@ -3,11 +3,13 @@
 
 pub mod follow;
 pub mod lock;
+pub mod reader;
 pub mod recent;
 pub mod record;
 pub mod replay;
+pub mod snapshot;
 pub mod writer;
 
 pub use lock::{DirLock, LockError};
-pub use replay::{replay, Checkpoint, Checkpoints, Replayed};
+pub use replay::{replay, Checkpoint, Checkpoints, Refused, Replayed};
 pub use writer::JournalWriter;

@@ -5,7 +5,8 @@
 //! first until enough are found; a torn or corrupt record is skipped (replay
 //! reports it).
 
-use super::record::{EventContext, Record};
+use super::reader::Reader;
+use super::record::Record;
 use super::writer::segments;
 use crate::engine::Time;
 use crate::model::event::{parse_line, parse_value, Origin, ParseOptions};
@@ -27,7 +28,7 @@ pub struct Recent {
 /// The last `n` stream entries of the journal in `journal_dir`, oldest first.
 pub fn recent(journal_dir: &Path, n: usize) -> io::Result<Vec<Recent>> {
     let mut total = 0;
-    let mut out = from_the_end(journal_dir, |records| {
+    let mut out = from_the_end(journal_dir, &["event", "error", "derived"], |_, records| {
         let entries: Vec<Recent> = records.iter().filter_map(entry).collect();
         total += entries.len();
         (entries, total >= n)
@@ -40,32 +41,38 @@ pub fn recent(journal_dir: &Path, n: usize) -> io::Result<Vec<Recent>> {
 /// durable but may not have reached the outbox before a crash. Segments are read
 /// newest first until one starts at or before `seq`.
 pub fn notifications_after(journal_dir: &Path, seq: u64) -> io::Result<Vec<(u64, String)>> {
-    from_the_end(journal_dir, |records| {
+    from_the_end(journal_dir, &["notify"], |first, records| {
         let notes = records
             .iter()
             .filter(|r| r.seq > seq && r.kind == "notify")
             .filter_map(|r| Some((r.seq, r.effect?.get().to_string())))
             .collect();
-        (notes, records.first().is_some_and(|r| r.seq <= seq))
+        (notes, first.is_some_and(|first| first <= seq))
     })
 }
 
-/// Reads the segments newest first, handing each one's records to `take`, which
-/// keeps what it wants and says when it has seen enough; the kept items come
-/// back oldest first.
+/// Reads the segments newest first, handing each one's records of `kinds` to
+/// `take` with the `seq` the segment begins with; `take` keeps what it wants
+/// and says when it has seen enough. The kept items come back oldest first.
 fn from_the_end<T>(
     journal_dir: &Path,
-    mut take: impl FnMut(Vec<Record<'_>>) -> (Vec<T>, bool),
+    kinds: &[&str],
+    mut take: impl FnMut(Option<u64>, Vec<Record<'_>>) -> (Vec<T>, bool),
 ) -> io::Result<Vec<T>> {
     let mut found: Vec<Vec<T>> = Vec::new();
-    for (_, path) in segments(journal_dir)?.iter().rev() {
-        let bytes = std::fs::read(path)?;
-        let mut ctx = EventContext::default();
-        let records = bytes
-            .split(|&b| b == b'\n')
-            .filter_map(|line| Record::read(std::str::from_utf8(line).ok()?, &mut ctx))
+    for (n, _) in segments(journal_dir)?.iter().rev() {
+        let mut first = None;
+        // Damage is replay's to refuse: here, what reads is shown. Only the
+        // records of `kinds` are decoded.
+        let entries: Vec<_> = Reader::segment(journal_dir, *n)
+            .flatten()
+            .inspect(|e| {
+                first.get_or_insert(e.seq);
+            })
+            .filter(|e| e.kind().is_some_and(|k| kinds.contains(&k)))
             .collect();
-        let (kept, enough) = take(records);
+        let records = entries.iter().filter_map(|e| e.record()).collect();
+        let (kept, enough) = take(first, records);
         found.push(kept);
         if enough {
             break;

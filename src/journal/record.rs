@@ -1,21 +1,20 @@
-//! Journal records (SPEC 9): one JSON object per line, written by hand on the hot
-//! path (an ingested event's raw line is embedded verbatim, no re-encoding) and
-//! read back with a borrowing decoder.
+//! Journal records (SPEC 9, 16): one JSON object per line, written by hand on
+//! the hot path (an ingested event's raw line is embedded verbatim, no
+//! re-encoding) and read back with a borrowing decoder.
+//!
+//! Every record is whole — it takes nothing from the records before it — and
+//! proves itself: its last field, `"crc"`, is the CRC-32 (IEEE) of the record's
+//! bytes before that field, as eight hex digits. So any line can be checked and
+//! read alone (`journal::reader` checks every one), and the journal stays JSON
+//! Lines that an operator can `grep`.
 //!
 //! Kinds: `event` (an ingested line, raw kept, with its source checkpoint),
 //! `error` (a line that did not parse, with its checkpoint), `tick`, `action` (an
 //! operator's), and the effects — `derived`, `transition`, `auto`, `notify`,
-//! `rejected` — plus `source` (a file truncated, rewritten, rotated or let go).
+//! `rejected` — plus `source` (a file truncated, rewritten, rotated or let go)
+//! and `repaired` (`coord journal repair` set damaged records aside).
 //! Replay applies `event`, `error`, `tick` and `action` through the engine's
 //! `apply`; the effect records are the audit trail and are recomputed.
-//!
-//! An `event` record is written short — without `at`, `src` and `file` — when
-//! they are those of the `event` record before it in its segment: a backlog's
-//! records share the time of their batch and nearly all their file, and
-//! repeating them made the journal half as large again. A segment's first event
-//! record is written whole, and one in every `WHOLE_EVERY` after it (so that a
-//! reader can start decoding anywhere past one). Readers carry the last whole
-//! record's fields in an `EventContext`.
 
 use crate::engine::{Effect, OperatorAction, Time};
 use crate::model::ParseError;
@@ -64,9 +63,75 @@ fn push_str_lit(buf: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(&mut *buf, s).expect("writing to a Vec cannot fail");
 }
 
-fn head(buf: &mut Vec<u8>, seq: u64, at: &str, kind: &str) {
+/// Starts a record; returns where it begins, for `close`.
+fn head(buf: &mut Vec<u8>, seq: u64, at: &str, kind: &str) -> usize {
+    let start = buf.len();
     open(buf, seq);
     at_kind(buf, at, kind);
+    start
+}
+
+/// `,"crc":"…"}`: the length of what ends every record (before its newline).
+const CRC_TAIL: usize = CRC_KEY.len() + 8 + 2;
+const CRC_KEY: &[u8] = b",\"crc\":\"";
+
+/// Ends the record that began at `start` with the checksum of its bytes.
+fn close(buf: &mut Vec<u8>, start: usize) {
+    let crc = crc32fast::hash(&buf[start..]);
+    buf.extend_from_slice(CRC_KEY);
+    let mut hex = [0u8; 8];
+    for (i, d) in hex.iter_mut().enumerate() {
+        *d = b"0123456789abcdef"[(crc >> (28 - 4 * i) & 0xf) as usize];
+    }
+    buf.extend_from_slice(&hex);
+    buf.extend_from_slice(b"\"}\n");
+}
+
+/// Why a line is not a sound record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsound {
+    /// No checksum at all: a journal written before records carried one.
+    Unversioned,
+    /// Its bytes are not the ones its checksum was made of.
+    Checksum,
+}
+
+/// Checks a record's line (without its newline) against its checksum and
+/// returns its `seq`. Reads nothing else: replay, audit and verify decode what
+/// they need after this.
+pub fn check(line: &[u8]) -> Result<u64, Unsound> {
+    let split = line.len().checked_sub(CRC_TAIL);
+    let (body, end) = match split {
+        Some(at) if line[at..].starts_with(CRC_KEY) && line.ends_with(b"\"}") => line.split_at(at),
+        _ if line.starts_with(b"{\"seq\":") && !contains(line, CRC_KEY) => {
+            return Err(Unsound::Unversioned)
+        }
+        _ => return Err(Unsound::Checksum),
+    };
+    let hex = &end[CRC_KEY.len()..CRC_KEY.len() + 8];
+    let want = std::str::from_utf8(hex)
+        .ok()
+        .filter(|h| h.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')))
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .ok_or(Unsound::Checksum)?;
+    if crc32fast::hash(body) != want {
+        return Err(Unsound::Checksum);
+    }
+    seq_of(body).ok_or(Unsound::Checksum)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(hay, needle).is_some()
+}
+
+/// The `seq` a record begins with: `{"seq":123,`.
+fn seq_of(body: &[u8]) -> Option<u64> {
+    let digits = body.strip_prefix(b"{\"seq\":")?;
+    let len = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+    if len == 0 || len > 19 || digits.get(len) != Some(&b',') {
+        return None;
+    }
+    std::str::from_utf8(&digits[..len]).ok()?.parse().ok()
 }
 
 /// `{"seq":…`
@@ -114,115 +179,41 @@ fn numbers(buf: &mut Vec<u8>, p: &Position) {
     }
 }
 
-/// An ingested event, whole; `raw` is its line, a JSON object, embedded as it was
-/// read. (The runtime writes all its event records with one `EventRecords`,
-/// which must see every one: a short record takes from the one before it.)
+/// An ingested event; `raw` is its line, a JSON object, embedded as it was read.
 pub fn event(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
-    EventRecords::default().event(buf, seq, at, p, raw);
-}
-
-/// Event records written whole at least this often: where a reader that starts
-/// mid-segment (one of replay's two decoding threads) can take up the context.
-pub const WHOLE_EVERY: u32 = 256;
-
-/// Writes `event` records: whole when the time, the source or the file changed
-/// since the last one (or the last was `WHOLE_EVERY` records ago, or the
-/// segment is new: `reset`), else short. A record is then a few copies.
-#[derive(Default)]
-pub struct EventRecords {
-    at: String,
-    src: String,
-    file: String,
-    /// Short records since the last whole one.
-    short: u32,
-    /// `,"at":…,"kind":"event","src":…,"file":…` for `at`, `src` and `file`.
-    whole: Vec<u8>,
-}
-
-impl EventRecords {
-    pub fn event(&mut self, buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
-        let same =
-            !self.whole.is_empty() && self.at == at && self.src == p.src && self.file == p.file;
-        if !same {
-            for (kept, new) in [
-                (&mut self.at, at),
-                (&mut self.src, p.src),
-                (&mut self.file, p.file),
-            ] {
-                kept.clear();
-                kept.push_str(new);
-            }
-            self.whole.clear();
-            at_kind(&mut self.whole, at, "event");
-            names(&mut self.whole, p);
-        }
-        buf.reserve(self.whole.len() + raw.len() + 96);
-        open(buf, seq);
-        if same && self.short < WHOLE_EVERY {
-            self.short += 1;
-            buf.extend_from_slice(b",\"kind\":\"event\"");
-        } else {
-            self.short = 0;
-            buf.extend_from_slice(&self.whole);
-        }
-        numbers(buf, p);
-        buf.extend_from_slice(b",\"raw\":");
-        buf.extend_from_slice(raw);
-        buf.extend_from_slice(b"}\n");
-    }
-
-    /// The next record begins a segment: it is written whole.
-    pub fn reset(&mut self) {
-        self.whole.clear();
-    }
-}
-
-/// What a short `event` record takes from the whole one before it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EventContext {
-    pub at: Option<Time>,
-    pub src: String,
-    pub file: String,
-}
-
-impl EventContext {
-    /// Remembers a whole event record's fields.
-    pub fn set(&mut self, at: Time, src: &str, file: &str) {
-        self.at = Some(at);
-        if self.src != src {
-            self.src = src.to_string();
-        }
-        if self.file != file {
-            self.file = file.to_string();
-        }
-    }
+    buf.reserve(raw.len() + p.src.len() + p.file.len() + 160);
+    let start = head(buf, seq, at, "event");
+    position(buf, p);
+    buf.extend_from_slice(b",\"raw\":");
+    buf.extend_from_slice(raw);
+    close(buf, start);
 }
 
 /// A line that did not parse: the reason and the first 200 bytes.
 pub fn error(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, e: &ParseError) {
-    head(buf, seq, at, "error");
+    let start = head(buf, seq, at, "error");
     position(buf, p);
     buf.extend_from_slice(b",\"reason\":");
     push_str_lit(buf, &e.reason);
     buf.extend_from_slice(b",\"excerpt\":");
     push_str_lit(buf, &e.excerpt);
-    buf.extend_from_slice(b"}\n");
+    close(buf, start);
 }
 
 pub fn tick(buf: &mut Vec<u8>, seq: u64, at: &str) {
-    head(buf, seq, at, "tick");
-    buf.extend_from_slice(b"}\n");
+    let start = head(buf, seq, at, "tick");
+    close(buf, start);
 }
 
 /// An operator's action; one read from a stream carries its entry's position.
 pub fn action(buf: &mut Vec<u8>, seq: u64, at: &str, op: &OperatorAction, p: Option<&Position>) {
-    head(buf, seq, at, "action");
+    let start = head(buf, seq, at, "action");
     if let Some(p) = p {
         position(buf, p);
     }
     buf.extend_from_slice(b",\"op\":");
     serde_json::to_writer(&mut *buf, op).expect("an action serialises");
-    buf.extend_from_slice(b"}\n");
+    close(buf, start);
 }
 
 /// The kind an effect is journaled as.
@@ -237,21 +228,36 @@ pub fn effect_kind(e: &Effect) -> &'static str {
 }
 
 pub fn effect(buf: &mut Vec<u8>, seq: u64, at: &str, e: &Effect) {
-    head(buf, seq, at, effect_kind(e));
+    let start = head(buf, seq, at, effect_kind(e));
     buf.extend_from_slice(b",\"effect\":");
     serde_json::to_writer(&mut *buf, e).expect("an effect serialises");
-    buf.extend_from_slice(b"}\n");
+    close(buf, start);
 }
 
 /// A change of a source: `opened`, `truncated`, `rewritten`, `rotated`, `deleted`,
 /// `unreadable` (an event file that could not be opened; tried again).
 /// Its `end` is where reading of that file goes on (0 after a truncation).
 pub fn source(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, what: &str) {
-    head(buf, seq, at, "source");
+    let start = head(buf, seq, at, "source");
     position(buf, p);
     buf.extend_from_slice(b",\"what\":");
     push_str_lit(buf, what);
-    buf.extend_from_slice(b"}\n");
+    close(buf, start);
+}
+
+/// `coord journal repair` kept the records up to `after` and set the rest
+/// aside in `quarantine` (a directory under `journal/`), for `why`. Its own
+/// `seq` is past every one ever written (those set aside, and the outbox's
+/// lines, keep theirs): the one jump in `seq` the reader accepts.
+pub fn repaired(buf: &mut Vec<u8>, seq: u64, at: &str, after: u64, quarantine: &str, why: &str) {
+    let start = head(buf, seq, at, "repaired");
+    buf.extend_from_slice(b",\"after\":");
+    buf.extend_from_slice(itoa::Buffer::new().format(after).as_bytes());
+    buf.extend_from_slice(b",\"quarantine\":");
+    push_str_lit(buf, quarantine);
+    buf.extend_from_slice(b",\"what\":");
+    push_str_lit(buf, why);
+    close(buf, start);
 }
 
 /// A record as read back. Only what replay and audit need is decoded; the
@@ -259,8 +265,6 @@ pub fn source(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, what: &str) {
 #[derive(Debug, Deserialize)]
 pub struct Record<'a> {
     pub seq: u64,
-    /// `UNSET` until `Record::read` has taken it from the context.
-    #[serde(default = "unset")]
     pub at: DateTime<Utc>,
     #[serde(borrow)]
     pub kind: Cow<'a, str>,
@@ -288,45 +292,17 @@ pub struct Record<'a> {
     pub effect: Option<&'a RawValue>,
     #[serde(default)]
     pub what: Option<String>,
-    /// A short event record: `at`, `src` and `file` came from the context.
-    #[serde(skip)]
-    pub short: bool,
-}
-
-/// The time of a record read without one.
-const UNSET: DateTime<Utc> = DateTime::<Utc>::MIN_UTC;
-
-fn unset() -> DateTime<Utc> {
-    UNSET
+    #[serde(default)]
+    pub quarantine: Option<String>,
+    /// A `repaired` record: the last record kept.
+    #[serde(default)]
+    pub after: Option<u64>,
 }
 
 impl<'a> Record<'a> {
-    /// Reads a record, a short event record with what `ctx` holds, and keeps a
-    /// whole event record's fields in `ctx`. `None`: not a record (or a short
-    /// one with no whole one before it).
-    pub fn read(text: &'a str, ctx: &mut EventContext) -> Option<Record<'a>> {
-        let mut rec = serde_json::from_str::<Record>(text).ok()?;
-        rec.resolve(ctx).then_some(rec)
-    }
-
-    /// Takes a short record's time and names from `ctx`, or keeps a whole
-    /// event record's there; false for a record without a time that cannot.
-    fn resolve(&mut self, ctx: &mut EventContext) -> bool {
-        if self.at != UNSET {
-            if let (true, Some(src), Some(file)) = (self.kind == "event", &self.src, &self.file) {
-                ctx.set(self.at, src, file);
-            }
-            return true;
-        }
-        let (true, None, None, Some(at)) = (self.kind == "event", &self.src, &self.file, ctx.at)
-        else {
-            return false;
-        };
-        self.at = at;
-        self.src = Some(Cow::Owned(ctx.src.clone()));
-        self.file = Some(Cow::Owned(ctx.file.clone()));
-        self.short = true;
-        true
+    /// Reads a record's fields from a line `check` passed; `None`: not a record.
+    pub fn read(text: &'a str) -> Option<Record<'a>> {
+        serde_json::from_str(text).ok()
     }
 
     pub fn position(&self) -> Option<Position<'_>> {
@@ -379,65 +355,51 @@ mod tests {
     }
 
     #[test]
-    fn short_event_records_take_what_the_whole_one_before_had() {
-        let at = |s: &str| fmt_at(s.parse().unwrap());
-        let (t1, t2) = (
-            at("2026-11-24T12:00:00.001Z"),
-            at("2026-11-24T12:00:00.002Z"),
-        );
-        let p = |src: &'static str, i: u64| Position {
-            src,
+    fn every_record_proves_itself() {
+        let at = fmt_at("2026-11-24T12:00:00.123Z".parse().unwrap());
+        let p = Position {
+            src: "events/a.jsonl",
             file: "1:2:ff",
-            off: i * 10,
-            end: i * 10 + 9,
-            line: i + 1,
+            off: 0,
+            end: 21,
+            line: 1,
             entry: None,
         };
-        let mut enc = EventRecords::default();
         let mut buf = Vec::new();
-        let raw = br#"{"type":"heartbeat"}"#;
-        let written = [
-            (&t1, p("events/a.jsonl", 0)),
-            (&t1, p("events/a.jsonl", 1)),
-            (&t2, p("events/a.jsonl", 2)),
-            (&t2, p("events/b.jsonl", 3)),
-            (&t2, p("events/b.jsonl", 4)),
-        ];
-        for (seq, (at, p)) in written.iter().enumerate() {
-            enc.event(&mut buf, seq as u64, at, p, raw);
-        }
-        enc.reset();
-        enc.event(&mut buf, 5, &t2, &p("events/b.jsonl", 5), raw);
-        for i in 6..6 + u64::from(WHOLE_EVERY) + 2 {
-            enc.event(&mut buf, i, &t2, &p("events/b.jsonl", i), raw);
-        }
-        let text = String::from_utf8(buf).unwrap();
-        let whole: Vec<u64> = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.contains("\"at\""))
-            .map(|(i, _)| i as u64)
+        event(&mut buf, 41, &at, &p, br#"{"type":"heartbeat"}"#);
+        tick(&mut buf, 42, &at);
+        repaired(&mut buf, 43, &at, 42, "journal/quarantine-x", "seq 7 fails");
+        let lines: Vec<&[u8]> = buf
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
             .collect();
-        // New time, new source, a new segment, and one in WHOLE_EVERY + 1.
-        assert_eq!(whole, [0, 2, 3, 5, 5 + u64::from(WHOLE_EVERY) + 1]);
-
-        let mut ctx = EventContext::default();
-        for (i, line) in text.lines().enumerate() {
-            let r = Record::read(line, &mut ctx).unwrap();
-            assert_eq!(r.short, !whole.contains(&(i as u64)));
-            let (at, p) = written
-                .get(i)
-                .cloned()
-                .unwrap_or((&t2, p("events/b.jsonl", i as u64)));
-            assert_eq!(r.at, parse_at(at).unwrap());
-            assert_eq!(r.position(), Some(p));
-            assert_eq!(r.raw.unwrap().get().as_bytes(), raw);
+        for (line, seq) in lines.iter().zip(41..) {
+            assert_eq!(check(line), Ok(seq));
+            let text = std::str::from_utf8(line).unwrap();
+            // Whole: each line reads alone.
+            let r = Record::read(text).unwrap();
+            assert_eq!((r.seq, r.at), (seq, parse_at(&at).unwrap()));
+            // Any byte changed is found (here: each one in turn, flipped).
+            for i in 0..line.len() {
+                let mut bad = line.to_vec();
+                bad[i] ^= 0x20;
+                assert!(check(&bad).is_err(), "byte {i} of {text}");
+            }
+            assert_eq!(check(&line[..line.len() - 1]), Err(Unsound::Checksum));
         }
-        // With nothing before it, a short record is not one; nor is any other
-        // record without a time.
-        let short = text.lines().nth(1).unwrap();
-        assert!(Record::read(short, &mut EventContext::default()).is_none());
-        assert!(Record::read(r#"{"seq":1,"kind":"tick"}"#, &mut ctx).is_none());
+        assert_eq!(
+            Record::read(std::str::from_utf8(lines[0]).unwrap())
+                .unwrap()
+                .position(),
+            Some(p)
+        );
+        // A record of journal v1 (no checksum) is named as such.
+        assert_eq!(
+            check(br#"{"seq":1,"at":"2026-11-24T12:00:00.123Z","kind":"tick"}"#),
+            Err(Unsound::Unversioned)
+        );
+        assert_eq!(check(b"not a record"), Err(Unsound::Checksum));
+        assert_eq!(check(b""), Err(Unsound::Checksum));
     }
 
     #[test]

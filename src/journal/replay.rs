@@ -1,27 +1,23 @@
-//! Replay (SPEC 9): the journal's inputs — events, parse errors, ticks, operator
-//! actions — applied again, in order, through the engine's own `apply`, at the
-//! times they were first applied. Rebuilds the state and the per-source
-//! checkpoints. A torn last record (a crash mid-write) is dropped — cut off the
-//! file when repairing — and its events are read again from their sources.
+//! Replay (SPEC 9, 16): the journal's inputs — events, parse errors, ticks,
+//! operator actions — applied again, in order, through the engine's own
+//! `apply`, at the times they were first applied, from the newest sound
+//! snapshot on (or from the first record). Rebuilds the state and the
+//! per-source checkpoints. A torn last record (a crash mid-write) is dropped —
+//! cut off the file when repairing — and its events are read again from their
+//! sources; any other damage refuses (`Refused`), naming where it is.
 
-use super::record::{parse_at, EventContext, Position, Record};
-use super::writer::segments;
-use crate::engine::{Engine, Input, OperatorAction, Time};
-use crate::ingest::lines::{Line, LineSplitter};
-use crate::model::event::{parse_line, scan_plain_str, skip_ws, Origin, ParseOptions, Unvalidated};
-use crate::model::fast_event;
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use std::borrow::Cow;
+use super::reader::{Damage, End, Fault, Reader};
+use super::record::{Position, Record};
+use super::snapshot;
+use crate::engine::{Engine, Input};
+use crate::model::event::{parse_line, Origin, ParseOptions};
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader};
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, sync_channel};
-use std::sync::Arc;
+use std::fs::OpenOptions;
+use std::io;
+use std::path::Path;
 
 /// Where reading of one source resumes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Checkpoint {
     pub src: String,
     pub end: u64,
@@ -41,526 +37,145 @@ pub struct Replayed {
     /// The segment to append to, and the end of its last whole record.
     pub segment: u64,
     pub tail_offset: u64,
+    /// Records applied (after the snapshot, when one was read).
     pub records: u64,
     /// A torn last record was found (and cut off when repairing).
     pub torn: bool,
-    /// Records that could not be read (not at the tail), skipped.
-    pub corrupt: u64,
-    /// What a short event record after the last one read would take.
-    pub context: EventContext,
+    /// The snapshot replay started from (its `seq`).
+    pub snapshot: Option<u64>,
+    /// Newer snapshots passed over (damaged, or not fitting the journal), and why.
+    pub passed_over: Vec<String>,
 }
 
-/// The longest record replay accepts: a maximal raw line plus its envelope.
-fn max_record(max_line_bytes: usize) -> usize {
-    max_line_bytes.saturating_mul(2).saturating_add(64 * 1024)
+/// Why replay would not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("{}", refusal(.0))]
+    Damaged(Damage),
 }
 
-/// Inputs handed from the reading thread to the engine, with their times.
-type Batch = Vec<(Input, Time)>;
-const BATCH: usize = 1024;
+/// What an operator reads when the journal is damaged: where, and what to run.
+fn refusal(d: &Damage) -> String {
+    let journal = d.file.parent().unwrap_or(Path::new("journal"));
+    let dir = journal.parent().unwrap_or(Path::new("."));
+    if d.fault == Fault::Unversioned {
+        return format!(
+            "{} was written by an older coord (journal v1: records without checksums), which \
+             this coord does not read. Nothing was changed. To start a new journal, move the old \
+             one aside (`mv {j} {j}.v1`): the event files are then read again from their start.",
+            d.file.display(),
+            j = journal.display()
+        );
+    }
+    format!(
+        "the journal is damaged: {d}. Nothing was changed. `coord journal verify {dir}` lists \
+         the damage; `coord journal repair {dir}` keeps the records before it, sets the rest \
+         aside and reads their events again from their sources.",
+        dir = dir.display()
+    )
+}
 
-/// Replays `journal_dir` into `engine`. With `repair`, a torn tail is truncated
-/// away (only the console holding the lock may do that).
-///
-/// Reading and decoding the records (most of the work) runs on a thread of its
-/// own, ahead of the engine: the engine still applies every input in journal
-/// order, through its `apply`, at the record's time.
-pub fn replay(
-    journal_dir: &Path,
-    engine: &mut Engine,
-    max_line_bytes: usize,
-    repair: bool,
-) -> io::Result<Replayed> {
-    let segs = segments(journal_dir)?;
-    std::thread::scope(|s| {
-        let (tx, rx) = sync_channel::<Batch>(4);
-        // Applied batches go back to be filled again.
-        let (spare_tx, spare_rx) = channel::<Batch>();
-        let reader = std::thread::Builder::new()
-            .name("replay".into())
-            .spawn_scoped(s, move || {
-                read_journal(&segs, max_line_bytes, repair, |batch: &mut Batch| {
-                    let next = spare_rx
-                        .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    let _ = tx.send(std::mem::replace(batch, next));
-                })
-            })?;
-        let mut fx = Vec::new();
-        for mut batch in rx {
-            // The engine's first lookup misses the caches: it is told of the whole
-            // batch (a thousand slots fit in the second-level cache) first.
-            for (input, _) in &batch {
-                if let Input::Event(e) = input {
-                    engine.prefetch(e);
-                }
-            }
-            for (input, at) in batch.drain(..) {
-                engine.apply_into(input, at, &mut fx);
-                fx.clear();
-            }
-            let _ = spare_tx.send(batch);
+/// Replays `journal_dir` into `engine`, from its newest sound snapshot. With
+/// `repair`, a torn tail is truncated away (only the console holding the lock
+/// may do that).
+pub fn replay(journal_dir: &Path, engine: &mut Engine, repair: bool) -> Result<Replayed, Refused> {
+    let mut out = Replayed::default();
+    let mut reader = match snapshot::load(journal_dir, engine).unwrap_or_else(|passed_over| {
+        out.passed_over = passed_over;
+        None
+    }) {
+        Some(snap) => {
+            check_marked(journal_dir, &snap)?;
+            out.checkpoints = snap.checkpoints;
+            out.snapshot = Some(snap.seq);
+            out.passed_over = snap.passed_over;
+            Reader::resume(journal_dir, snap.segment, snap.offset, snap.seq)?
         }
-        reader
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
-}
-
-/// Reads every segment in order, handing the inputs to `send` in batches, and
-/// rebuilds the checkpoints.
-fn read_journal(
-    segs: &[(u64, PathBuf)],
-    max_line_bytes: usize,
-    repair: bool,
-    mut send: impl FnMut(&mut Batch),
-) -> io::Result<Replayed> {
-    let mut out = Replayed {
-        segment: 1,
-        ..Replayed::default()
+        None => Reader::open(journal_dir)?,
     };
     let opts = ParseOptions::default();
-    let mut batch = Batch::with_capacity(BATCH);
-    let mut chunk = Chunk::default();
-    for (i, (n, path)) in segs.iter().enumerate() {
-        out.segment = *n;
-        // A segment's records take nothing from the one before.
-        chunk.context = EventContext::default();
-        let last_segment = i + 1 == segs.len();
-        let mut splitter = LineSplitter::new(max_record(max_line_bytes), 0);
-        let mut bad_tail_at: Option<u64> = None;
-        let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
-        let mut decode = |chunk: &mut Chunk, out: &mut Replayed, bad_tail_at: &mut Option<u64>| {
-            chunk.decode(&opts, out, bad_tail_at, &mut batch);
-            if batch.len() >= BATCH {
-                send(&mut batch);
-            }
+    let mut fx = Vec::new();
+    for item in &mut reader {
+        let entry = item.map_err(Refused::Damaged)?;
+        let Some(rec) = entry.record() else {
+            return Err(Refused::Damaged(Damage {
+                file: journal_dir.join(super::writer::segment_name(entry.segment)),
+                offset: entry.offset,
+                last_good: entry.seq.saturating_sub(1),
+                fault: Fault::NotARecord,
+            }));
         };
-        splitter.read_from(&mut reader, |line| {
-            chunk.push(line);
-            if chunk.lines.len() >= CHUNK_LINES {
-                decode(&mut chunk, &mut out, &mut bad_tail_at);
+        if let Some(input) = record_input(&rec, &mut out.checkpoints, &opts) {
+            if let Input::Event(e) = &input {
+                engine.prefetch(e);
             }
-        })?;
-        decode(&mut chunk, &mut out, &mut bad_tail_at);
-        out.context = chunk.context.clone();
-        let pending = splitter.pending() as u64;
-        out.tail_offset = bad_tail_at.unwrap_or(splitter.committed());
-        if last_segment && (pending > 0 || bad_tail_at.is_some()) {
-            out.torn = true;
-            if bad_tail_at.is_some() {
-                out.corrupt -= 1;
-            }
-            let keep = bad_tail_at.unwrap_or(splitter.committed());
-            if repair {
-                OpenOptions::new().write(true).open(path)?.set_len(keep)?;
-            }
+            engine.apply_into(input, rec.at, &mut fx);
+            fx.clear();
         }
+        out.records += 1;
     }
-    if !batch.is_empty() {
-        send(&mut batch);
+    let End {
+        segment,
+        offset,
+        last_seq,
+        torn,
+    } = reader.end().clone();
+    (out.segment, out.tail_offset, out.last_seq) = (segment, offset, last_seq);
+    out.torn = torn.is_some();
+    if torn.is_some() && repair {
+        let path = journal_dir.join(super::writer::segment_name(segment));
+        OpenOptions::new().write(true).open(path)?.set_len(offset)?;
     }
     Ok(out)
 }
 
-/// Lines decoded together: enough to be worth a second thread.
-const CHUNK_LINES: usize = 4096;
-/// Below this many lines, a chunk is decoded on the reading thread alone.
-const PARALLEL_LINES: usize = 256;
-
-/// A line's bytes in a chunk (`None`: over the record limit) and its offset.
-type ChunkLine = (Option<(usize, usize)>, u64);
-
-/// Lines of a segment, copied out of the reader's buffer to be decoded together.
-#[derive(Default)]
-struct Chunk {
-    bytes: Vec<u8>,
-    /// Each line's bytes in `bytes` and its offset in the segment; `None` for a
-    /// line over the record limit.
-    lines: Vec<ChunkLine>,
-    /// What was decoded, in order: the first half, the lines of the second
-    /// half before its first whole event record, the rest of it. Kept to be
-    /// filled again.
-    parts: [Decoded; 3],
-    /// What a short event record next takes (the records before it left).
-    context: EventContext,
-}
-
-/// What one thread decoded of a chunk: its inputs in order, the checkpoints its
-/// records noted (the last per source), each line's `seq` (`None`: not a
-/// record), and the context after the last.
-#[derive(Default)]
-struct Decoded {
-    inputs: Batch,
-    checkpoints: Checkpoints,
-    seqs: Vec<Option<u64>>,
-    context: EventContext,
-    /// Lines left at the start, for want of a context (see `decode_from_whole`).
-    skipped: usize,
-}
-
-impl Decoded {
-    fn decode(&mut self, bytes: &[u8], lines: &[ChunkLine], opts: &ParseOptions) {
-        for (range, _) in lines {
-            let seq = range.and_then(|(from, to)| {
-                let (cps, inputs, ctx) =
-                    (&mut self.checkpoints, &mut self.inputs, &mut self.context);
-                read_record(&bytes[from..to], cps, opts, inputs, ctx)
-            });
-            self.seqs.push(seq);
-        }
-    }
-
-    /// Decodes `lines` from the first whole event record on, not knowing the
-    /// context they start in: the lines before it, which may need it, are left
-    /// (counted in `skipped`) for a thread that knows it.
-    fn decode_from_whole(&mut self, bytes: &[u8], lines: &[ChunkLine], opts: &ParseOptions) {
-        self.context = EventContext::default();
-        self.skipped = 0;
-        for (range, _) in lines {
-            if let Some((from, to)) = range {
-                // Read on its own: kept only if it sets the context.
-                let mut d = Decoded::default();
-                let seq = read_record(
-                    &bytes[*from..*to],
-                    &mut d.checkpoints,
-                    opts,
-                    &mut d.inputs,
-                    &mut d.context,
-                );
-                if d.context.at.is_some() {
-                    self.checkpoints.extend(d.checkpoints);
-                    self.inputs.append(&mut d.inputs);
-                    self.seqs.push(seq);
-                    self.context = d.context;
-                    let rest = &lines[self.skipped + 1..];
-                    return self.decode(bytes, rest, opts);
-                }
-            }
-            self.skipped += 1;
-        }
-    }
-}
-
-impl Chunk {
-    fn push(&mut self, line: Line<'_>) {
-        match line {
-            Line::Text { bytes, offset, .. } => {
-                let start = self.bytes.len();
-                self.bytes.extend_from_slice(bytes);
-                self.lines.push((Some((start, self.bytes.len())), offset));
-            }
-            Line::TooLong { offset, .. } => self.lines.push((None, offset)),
-        }
-    }
-
-    /// Decodes the chunk's lines and applies what they hold, in order, exactly as
-    /// reading them one by one does; empties the chunk. A large chunk is decoded
-    /// in two halves, the second on the helper thread: decoding is nearly all of
-    /// replay's reading thread, which was the bottleneck of a restart. Each half
-    /// notes checkpoints in a map of its own; a checkpoint is the last record's
-    /// for its source, so the second half's override the first's.
-    fn decode(
-        &mut self,
-        opts: &ParseOptions,
-        out: &mut Replayed,
-        bad_tail_at: &mut Option<u64>,
-        batch: &mut Batch,
-    ) {
-        let [a, prefix, b] = &mut self.parts;
-        a.context = std::mem::take(&mut self.context);
-        if self.lines.len() < PARALLEL_LINES || !crate::helper::available() {
-            a.decode(&self.bytes, &self.lines, opts);
-            self.context = std::mem::take(&mut a.context);
-        } else {
-            // The helper reads the same bytes; they come back to be filled again.
-            // It starts at the second half's first whole event record; the lines
-            // before it are read here, after the first half, in its context.
-            let bytes = Arc::new(std::mem::take(&mut self.bytes));
-            let mid = self.lines.len() / 2;
-            let second = self.lines[mid..].to_vec();
-            let (bytes2, opts2, mut b2) = (bytes.clone(), *opts, std::mem::take(b));
-            let job = move || {
-                b2.decode_from_whole(&bytes2, &second, &opts2);
-                b2
-            };
-            let here = || a.decode(&bytes, &self.lines[..mid], opts);
-            (*b, ()) = crate::helper::join(job, here);
-            prefix.context = std::mem::take(&mut a.context);
-            prefix.decode(&bytes, &self.lines[mid..mid + b.skipped], opts);
-            self.context = if mid + b.skipped < self.lines.len() {
-                std::mem::take(&mut b.context)
-            } else {
-                std::mem::take(&mut prefix.context)
-            };
-            self.bytes = Arc::try_unwrap(bytes).unwrap_or_default();
-        }
-        let (lines, parts) = (&self.lines, &mut self.parts);
-        let mut lines = lines.iter();
-        for half in parts.iter_mut() {
-            for (seq, (range, offset)) in half.seqs.drain(..).zip(&mut lines) {
-                match (range, seq) {
-                    (None, _) => out.corrupt += 1,
-                    (Some(_), None) => {
-                        // Only the last record may be torn; remember where it began.
-                        bad_tail_at.get_or_insert(*offset);
-                        out.corrupt += 1;
-                    }
-                    (Some(_), Some(seq)) => {
-                        // A bad record followed by good ones is corruption (counted),
-                        // not a tear.
-                        *bad_tail_at = None;
-                        out.records += 1;
-                        out.last_seq = out.last_seq.max(seq);
-                    }
-                }
-            }
-            out.checkpoints.extend(half.checkpoints.drain());
-            batch.append(&mut half.inputs);
-        }
-        self.bytes.clear();
-        self.lines.clear();
-    }
-}
-
-/// A record as replay reads it on its fast path: the fields of `Record`, with
-/// the embedded event parsed in the same pass (not skipped, then parsed again)
-/// and the time left as text for `parse_at`.
-#[derive(Deserialize)]
-struct FastRecord<'a> {
-    seq: u64,
-    #[serde(borrow)]
-    at: Cow<'a, str>,
-    #[serde(borrow)]
-    kind: Cow<'a, str>,
-    #[serde(default, borrow)]
-    src: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    file: Option<Cow<'a, str>>,
-    #[serde(default)]
-    off: Option<u64>,
-    #[serde(default)]
-    end: Option<u64>,
-    #[serde(default)]
-    line: Option<u64>,
-    #[serde(default, borrow)]
-    entry: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    raw: Option<Unvalidated<'a>>,
-    // The rest only so that this reads exactly the records `Record` reads.
-    #[serde(default)]
-    #[allow(dead_code)]
-    reason: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    excerpt: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    op: Option<OperatorAction>,
-    #[serde(default, borrow)]
-    #[allow(dead_code)]
-    effect: Option<&'a RawValue>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    what: Option<String>,
-}
-
-/// Decodes one record, notes its checkpoint and adds its input (if it is one) to
-/// `inputs`; its `seq`, or `None` when the line is not a record. A whole event
-/// record sets `ctx`; a short one takes its time and names from it.
-///
-/// The fast path takes the records that are nearly all of a journal — events
-/// that validate, ticks, sources, effects. Anything else (an `error` or an
-/// `action`, an event that does not validate, a record the fast path cannot
-/// read) goes the general way, `Record::read` and `record_input`, so every
-/// record is read exactly as `record_input` reads it.
-fn read_record(
-    bytes: &[u8],
-    checkpoints: &mut Checkpoints,
-    opts: &ParseOptions,
-    inputs: &mut Batch,
-    ctx: &mut EventContext,
-) -> Option<u64> {
-    // The line checked as UTF-8 at once, then read as text: serde_json then
-    // skips checking each string on its own.
-    let text = std::str::from_utf8(bytes).ok()?;
-    // Faster still, the form `record::event` writes, read without serde_json.
-    if let Some((seq, given, numbers, raw_at)) = scan_event_record(text) {
-        let names = match given {
-            Some((at, src, file)) => parse_at(at).map(|at| (at, src, file)),
-            None => ctx.at.map(|at| (at, ctx.src.as_str(), ctx.file.as_str())),
+/// Finds damage before a snapshot without reading the whole journal: every
+/// segment the snapshot marked must be there; one whose length or time is not
+/// the marked one has changed since and is checked in full, record by record;
+/// the snapshot's own segment is checked up to its record. (A segment changed
+/// with its time put back is found by `coord journal verify`, which reads all.)
+fn check_marked(journal_dir: &Path, snap: &snapshot::Loaded) -> Result<(), Refused> {
+    for (i, mark) in snap.marks.iter().enumerate() {
+        let path = journal_dir.join(super::writer::segment_name(mark.n));
+        let before = mark.first_seq.saturating_sub(1);
+        let damage = |offset, fault| Damage {
+            file: path.clone(),
+            offset,
+            last_good: before,
+            fault,
         };
-        if let Some((at, src, file)) = names {
-            let p = numbers.position(src, file);
-            let origin = Origin {
-                source: p.src,
-                line: p.line,
-                offset: p.off,
-            };
-            // The embedded event as `parse_line` read it: by its fast path when
-            // it takes it, or else by the general reader.
-            let b = text.as_bytes();
-            let record_ends = |end: usize| {
-                let i = skip_ws(b, end);
-                b.get(i) == Some(&b'}') && skip_ws(b, i + 1) == b.len()
-            };
-            let event = match fast_event::scan_value(text, raw_at, &origin, at, opts) {
-                Some((e, end)) if record_ends(end) => Some(e),
-                _ => Unvalidated::scan(text, raw_at)
-                    .filter(|(_, end)| record_ends(*end))
-                    .and_then(|(raw, _)| raw.into_event(&origin, at, opts).ok()),
-            };
-            if let Some(e) = event {
-                note(checkpoints, &p);
-                inputs.push((Input::Event(e), at));
-                if let Some((_, src, file)) = given {
-                    ctx.set(at, src, file);
-                }
-                return Some(seq);
+        let meta =
+            std::fs::metadata(&path).map_err(|_| Refused::Damaged(damage(0, Fault::Missing)))?;
+        let own = mark.n == snap.segment;
+        if !own && mark.unchanged(&meta) {
+            continue;
+        }
+        // Read on until the record the next mark (or the snapshot) begins with.
+        let next = snap.marks.get(i + 1).map_or(snap.seq + 1, |m| m.first_seq);
+        let mut reader = Reader::resume(journal_dir, mark.n, 0, before)?;
+        for item in &mut reader {
+            let entry = item.map_err(Refused::Damaged)?;
+            if entry.seq + 1 == next {
+                break;
             }
         }
-    }
-    // A short record that the scan above did not take has no `at` of its own
-    // and goes the general way.
-    if let Ok(rec) = serde_json::from_str::<FastRecord>(text) {
-        if let Some(at) = parse_at(&rec.at) {
-            let p = match (&rec.src, &rec.file, rec.off, rec.end) {
-                (Some(src), Some(file), Some(off), Some(end)) => Some(Position {
-                    src,
-                    file,
-                    off,
-                    end,
-                    line: rec.line.unwrap_or(0),
-                    entry: rec.entry.as_deref(),
-                }),
-                _ => None,
-            };
-            let input = match (rec.kind.as_ref(), p, rec.raw) {
-                ("event", Some(p), Some(raw)) => {
-                    let origin = Origin {
-                        source: p.src,
-                        line: p.line,
-                        offset: p.off,
-                    };
-                    raw.into_event(&origin, at, opts).ok().map(|e| {
-                        note(checkpoints, &p);
-                        Some(Input::Event(e))
-                    })
-                }
-                ("event" | "source", Some(p), _) => {
-                    note(checkpoints, &p);
-                    Some(None)
-                }
-                ("event", None, _) => Some(None),
-                ("tick", _, _) => Some(Some(Input::Tick)),
-                ("error" | "action", _, _) => None,
-                _ => Some(None),
-            };
-            if let Some(input) = input {
-                if let ("event", Some(src), Some(file)) = (rec.kind.as_ref(), &rec.src, &rec.file) {
-                    ctx.set(at, src, file);
-                }
-                inputs.extend(input.map(|i| (i, at)));
-                return Some(rec.seq);
-            }
+        let end = reader.end();
+        if end.last_seq + 1 != next {
+            return Err(Refused::Damaged(Damage {
+                file: journal_dir.join(super::writer::segment_name(end.segment)),
+                offset: end.offset,
+                last_good: end.last_seq,
+                fault: Fault::Unfinished,
+            }));
         }
     }
-    let rec = Record::read(text, ctx)?;
-    if let Some(input) = record_input(&rec, checkpoints, opts) {
-        inputs.push((input, rec.at));
-    }
-    Some(rec.seq)
-}
-
-/// The numbers of an `event` record's position as `scan_event_record` read them.
-struct Numbers<'a> {
-    off: u64,
-    end: u64,
-    line: u64,
-    entry: Option<&'a str>,
-}
-
-impl<'a> Numbers<'a> {
-    fn position(&self, src: &'a str, file: &'a str) -> Position<'a> {
-        Position {
-            src,
-            file,
-            off: self.off,
-            end: self.end,
-            line: self.line,
-            entry: self.entry,
-        }
-    }
-}
-
-/// An `event` record exactly as `record::event` writes it — its keys in that
-/// order, no whitespace, names without escapes — read without serde_json: its
-/// `seq`, its `at` (as text), `src` and `file` if it is whole, its numbers, and
-/// where the embedded event begins (the caller reads it, up to the record's
-/// closing brace). `None` for any other line, which `FastRecord` then reads;
-/// what this takes, `FastRecord` reads to the same values.
-#[allow(clippy::type_complexity)]
-fn scan_event_record(text: &str) -> Option<(u64, Option<(&str, &str, &str)>, Numbers<'_>, usize)> {
-    let b = text.as_bytes();
-    let mut i = 0;
-    let lit = |i: &mut usize, l: &[u8]| -> Option<()> {
-        (b.get(*i..*i + l.len())? == l).then(|| *i += l.len())
-    };
-    // A u64 as JSON writes it: digits, no leading zero.
-    let num = |i: &mut usize| -> Option<u64> {
-        let len = b[*i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if len == 0 || (len > 1 && b[*i] == b'0') {
-            return None;
-        }
-        let n = b[*i..*i + len].iter().try_fold(0u64, |n, &d| {
-            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        })?;
-        *i += len;
-        Some(n)
-    };
-    let string = |i: &mut usize| -> Option<&str> {
-        lit(i, b"\"")?;
-        let end = scan_plain_str(b, *i)?;
-        let s = &text[*i..end];
-        *i = end + 1;
-        Some(s)
-    };
-    lit(&mut i, b"{\"seq\":")?;
-    let seq = num(&mut i)?;
-    let names = if lit(&mut i, b",\"kind\":\"event\"").is_some() {
-        None
-    } else {
-        lit(&mut i, b",\"at\":")?;
-        let at = string(&mut i)?;
-        lit(&mut i, b",\"kind\":\"event\",\"src\":")?;
-        let src = string(&mut i)?;
-        lit(&mut i, b",\"file\":")?;
-        let file = string(&mut i)?;
-        Some((at, src, file))
-    };
-    lit(&mut i, b",\"off\":")?;
-    let off = num(&mut i)?;
-    lit(&mut i, b",\"end\":")?;
-    let end = num(&mut i)?;
-    lit(&mut i, b",\"line\":")?;
-    let line = num(&mut i)?;
-    // A stream's entry id, after the numbers as `record::event` writes it.
-    let entry = match lit(&mut i, b",\"entry\":") {
-        Some(()) => Some(string(&mut i)?),
-        None => None,
-    };
-    lit(&mut i, b",\"raw\":")?;
-    let numbers = Numbers {
-        off,
-        end,
-        line,
-        entry,
-    };
-    Some((seq, names, numbers, i))
+    Ok(())
 }
 
 /// Notes where reading of a source resumes; in place when the source is known.
-fn note(checkpoints: &mut Checkpoints, p: &Position) {
+pub(crate) fn note(checkpoints: &mut Checkpoints, p: &Position) {
     match checkpoints.get_mut(p.file) {
         Some(c) => {
             if c.src != p.src {
@@ -624,159 +239,116 @@ pub fn record_input(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::journal::record::EventContext;
-
-    /// Replays the way `record_input` reads a journal (as a follower does):
-    /// every line through `Record`, one by one, on one thread.
-    fn reference(text: &str, engine: &mut Engine) -> (Checkpoints, u64, u64) {
-        let (mut cps, mut records, mut corrupt) = (Checkpoints::new(), 0, 0);
-        let opts = ParseOptions::default();
-        let mut fx = Vec::new();
-        let mut ctx = EventContext::default();
-        for line in text.lines() {
-            match Record::read(line, &mut ctx) {
-                Some(rec) => {
-                    records += 1;
-                    if let Some(input) = record_input(&rec, &mut cps, &opts) {
-                        engine.apply_into(input, rec.at, &mut fx);
-                    }
-                }
-                None => corrupt += 1,
-            }
-        }
-        (cps, records, corrupt)
-    }
-
-    /// A segment of whole and short event records and other records between,
-    /// whole ones `every` records apart (sources alternating), decoded in
-    /// chunks on two threads: the same as record by record.
-    #[test]
-    fn short_records_read_the_same_on_two_threads() {
-        for every in [3, 300, 5000, 100_000] {
-            let mut lines = Vec::new();
-            let mut enc = crate::journal::record::EventRecords::default();
-            for i in 0..12_000u64 {
-                let src = ["events/a.jsonl", "events/b.jsonl"][(i / every % 2) as usize];
-                let p = Position {
-                    src,
-                    file: src,
-                    off: i,
-                    end: i + 1,
-                    line: i + 1,
-                    entry: None,
-                };
-                let at = crate::journal::record::fmt_at(
-                    "2026-11-24T12:00:00Z".parse::<Time>().unwrap()
-                        + chrono::Duration::milliseconds((i / every) as i64),
-                );
-                let raw = format!(
-                    r#"{{"type":"agent_heartbeat","id":"e{i}","agent":"a{}"}}"#,
-                    i % 7
-                );
-                let mut buf = Vec::new();
-                if i % every == 0 {
-                    enc.reset();
-                }
-                enc.event(&mut buf, i, &at, &p, raw.as_bytes());
-                lines.push(String::from_utf8(buf).unwrap());
-                if i % 97 == 0 {
-                    lines.push(format!(
-                        "{{\"seq\":{i},\"at\":\"{at}\",\"kind\":\"tick\"}}\n"
-                    ));
-                }
-                if i % 1001 == 0 {
-                    lines.push("not a record\n".into());
-                }
-            }
-            let text = lines.concat();
-            let dir = tempfile::tempdir().unwrap();
-            std::fs::write(dir.path().join("00000001.jsonl"), &text).unwrap();
-            let mut fast = Engine::new(Config::default(), None);
-            let r = replay(dir.path(), &mut fast, 1 << 20, false).unwrap();
-            let mut slow = Engine::new(Config::default(), None);
-            let (cps, records, corrupt) = reference(&text, &mut slow);
-            assert_eq!((r.records, r.corrupt), (records, corrupt), "every {every}");
-            assert_eq!(r.checkpoints, cps);
-            assert_eq!(fast.counters, slow.counters);
-            assert_eq!(fast.counters.events, 12_000);
-            assert_eq!(format!("{:?}", fast.agents), format!("{:?}", slow.agents));
-            let last = ["events/a.jsonl", "events/b.jsonl"][(11_999 / every % 2) as usize];
-            assert_eq!(r.context.src, last);
-        }
-    }
+    use crate::journal::record::{self, fmt_at};
+    use crate::journal::writer::segment_name;
 
     #[test]
-    fn the_fast_path_reads_every_record_as_record_does() {
-        let head = r#""src":"events/a.jsonl","file":"1:2:ff""#;
-        let odd = r#""src":"events/\"q\"\u00e9.jsonl","file":"1:3:aa""#;
-        let stream = r#""src":"redis://h:6379/s","file":"stream:s""#;
-        let lines = [
-            format!(r#"{{"seq":1,"at":"2026-11-24T12:00:00.000Z","kind":"source",{head},"off":0,"end":0,"line":0,"what":"opened"}}"#),
-            format!(r#"{{"seq":2,"at":"2026-11-24T12:00:00.001Z","kind":"event",{head},"off":0,"end":40,"line":1,"raw":{{"type":"task_assigned","id":"e1","agent":"a\"b","task":"T1","ts":"2026-11-24T11:00:00Z"}}}}"#),
-            // No id: the stand-in names the source and offset.
-            format!(r#"{{"seq":3,"at":"2026-11-24T12:00:00.002Z","kind":"event",{odd},"off":7,"end":90,"line":2,"raw":{{"event_type":"agent_heartbeat","agent_id":"x","data":{{"component":"c"}}}}}}"#),
-            // An event that does not validate any more is a parse error.
-            format!(r#"{{"seq":4,"at":"2026-11-24T12:00:00.003Z","kind":"event",{head},"off":40,"end":80,"line":2,"raw":{{"type":"progress_update","progress":500}}}}"#),
-            format!(r#"{{"seq":5,"at":"2026-11-24T12:00:01.000Z","kind":"error",{head},"off":80,"end":99,"line":3,"reason":"not valid JSON","excerpt":"{{x"}}"#),
-            r#"{"seq":6,"at":"2026-11-24T12:10:00.000Z","kind":"tick"}"#.to_string(),
-            r#"{"seq":7,"at":"2026-11-24T12:10:00.000Z","kind":"derived","effect":{"effect":"derived"}}"#.to_string(),
-            r#"{"seq":8,"at":"2026-11-24T12:10:01.000Z","kind":"action","op":{"operator":"op","action":"acknowledge","alert":1}}"#.to_string(),
-            // Another form of time, a duplicate, an event without a position.
-            format!(r#"{{"seq":9,"at":"2026-11-24T13:10:01.5+01:00","kind":"event",{head},"off":99,"end":140,"line":4,"raw":{{"type":"task_assigned","id":"e1"}}}}"#),
-            r#"{"seq":10,"at":"2026-11-24T12:10:02.000Z","kind":"event","raw":{"type":"x","id":"e9"}}"#.to_string(),
-            // Short records: after seq 9's, one that validates, one that does
-            // not, one with a time of its own but no names (no position).
-            r#"{"seq":10,"kind":"event","off":150,"end":160,"line":9,"raw":{"type":"agent_heartbeat","id":"sh1","agent":"a\"b"}}"#.to_string(),
-            r#"{"seq":10,"kind":"event","off":160,"end":170,"line":10,"raw":{"type":"progress_update","progress":-1,"id":"sh2"}}"#.to_string(),
-            r#"{"seq":10,"kind":"event","src":"events/a.jsonl","off":170,"end":180,"line":11,"raw":{"type":"x"}}"#.to_string(),
-            "not a record".to_string(),
-            format!(r#"{{"seq":11,"at":"2026-11-24T12:10:03.000Z","kind":"event",{head},"off":140,"end":170,"line":5,"raw":{{"type":"agent_heartbeat","id":"e2","agent":"x","status":"idle"}}}}"#),
-            // A stream's records: the entry id is the checkpoint, an action's too.
-            format!(r#"{{"seq":12,"at":"2026-11-24T12:10:04.000Z","kind":"event",{stream},"off":1,"end":2,"line":1,"entry":"1764000000000-0","raw":{{"type":"agent_heartbeat","id":"s1","agent":"y"}}}}"#),
-            format!(r#"{{"seq":13,"at":"2026-11-24T12:10:05.000Z","kind":"action",{stream},"off":2,"end":3,"line":2,"entry":"1764000000001-0","op":{{"operator":"op","action":"acknowledge","alert":1}}}}"#),
-            // After seq 12's whole stream record, a short one with its entry.
-            r#"{"seq":13,"kind":"event","off":3,"end":4,"line":3,"entry":"1764000000002-0","raw":{"type":"agent_heartbeat","id":"s2","agent":"y"}}"#.to_string(),
-        ];
-        let text = lines.join("\n") + "\n";
+    fn every_kind_of_record_is_read_back_as_it_was_applied() {
+        let at = |s: &str| fmt_at(s.parse().unwrap());
+        let p = Position {
+            src: "events/a.jsonl",
+            file: "1:2:ff",
+            off: 0,
+            end: 40,
+            line: 1,
+            entry: None,
+        };
+        let mut buf = Vec::new();
+        let t0 = at("2026-11-24T12:00:00.001Z");
+        record::source(&mut buf, 1, &t0, &p, "opened");
+        record::event(&mut buf, 2, &t0, &p, br#"{"type":"task_assigned","id":"e1","agent":"a\"b","task":"T1","ts":"2026-11-24T11:00:00Z"}"#);
+        // An event that does not validate any more is a parse error.
+        let p2 = Position {
+            off: 40,
+            end: 80,
+            line: 2,
+            ..p.clone()
+        };
+        record::event(
+            &mut buf,
+            3,
+            &t0,
+            &p2,
+            br#"{"type":"progress_update","progress":500}"#,
+        );
+        let e = crate::model::ParseError {
+            source: p.src.into(),
+            line: 3,
+            offset: 80,
+            reason: "not valid JSON".into(),
+            excerpt: "{x".into(),
+        };
+        let p3 = Position {
+            off: 80,
+            end: 99,
+            line: 3,
+            ..p.clone()
+        };
+        record::error(&mut buf, 4, &t0, &p3, &e);
+        record::tick(&mut buf, 5, &at("2026-11-24T12:10:00Z"));
+        let op: crate::engine::OperatorAction =
+            serde_json::from_str(r#"{"operator":"op","action":"acknowledge","alert":1}"#).unwrap();
+        record::action(&mut buf, 6, &at("2026-11-24T12:10:01Z"), &op, None);
+        let stream = Position {
+            src: "redis://h:6379/s",
+            file: "stream:s",
+            off: 1,
+            end: 2,
+            line: 1,
+            entry: Some("1764000000000-0"),
+        };
+        record::event(
+            &mut buf,
+            7,
+            &t0,
+            &stream,
+            br#"{"type":"agent_heartbeat","id":"s1","agent":"y"}"#,
+        );
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("00000001.jsonl"), &text).unwrap();
-
-        let mut fast = Engine::new(Config::default(), None);
-        let r = replay(dir.path(), &mut fast, 1 << 20, false).unwrap();
-        let mut slow = Engine::new(Config::default(), None);
-        let (cps, records, corrupt) = reference(&text, &mut slow);
-
-        assert_eq!((r.records, r.corrupt, r.last_seq), (records, corrupt, 13));
+        std::fs::write(dir.path().join(segment_name(1)), &buf).unwrap();
+        let mut engine = Engine::new(Config::default(), None);
+        let r = replay(dir.path(), &mut engine, false).unwrap();
+        assert_eq!((r.records, r.last_seq, r.torn), (7, 7, false));
+        assert_eq!((r.segment, r.tail_offset), (1, buf.len() as u64));
+        assert_eq!(engine.counters.events, 2);
+        assert_eq!(engine.counters.parse_errors, 2);
+        assert_eq!(r.checkpoints["1:2:ff"].end, 99);
         assert_eq!(
             r.checkpoints["stream:s"].entry.as_deref(),
-            Some("1764000000002-0")
+            Some("1764000000000-0")
         );
-        assert_eq!(r.checkpoints, cps);
-        assert_eq!(fast.counters, slow.counters);
-        assert_eq!(fast.counters.parse_errors, 3);
-        assert_eq!(format!("{:?}", fast.agents), format!("{:?}", slow.agents));
-        assert_eq!(format!("{:?}", fast.tasks), format!("{:?}", slow.tasks));
-        assert_eq!(fast.last_now, slow.last_now);
+    }
 
-        // The same, many times over: chunks decoded on two threads, a torn tail.
-        let many = text.repeat(700) + "not a record\n";
+    #[test]
+    fn a_torn_tail_is_cut_when_repairing_and_damage_refuses() {
+        let at = fmt_at("2026-11-24T12:00:00Z".parse().unwrap());
+        let mut buf = Vec::new();
+        for seq in 1..=3 {
+            record::tick(&mut buf, seq, &at);
+        }
+        let whole = buf.len();
+        buf.extend_from_slice(b"{\"seq\":4,\"at");
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("00000001.jsonl");
-        std::fs::write(&path, &many).unwrap();
-        let mut fast = Engine::new(Config::default(), None);
-        let r = replay(dir.path(), &mut fast, 1 << 20, true).unwrap();
-        let mut slow = Engine::new(Config::default(), None);
-        let (cps, records, corrupt) = reference(&many, &mut slow);
-        assert_eq!(
-            (r.records, r.corrupt + 1, r.last_seq),
-            (records, corrupt, 13)
-        );
+        let path = dir.path().join(segment_name(1));
+        std::fs::write(&path, &buf).unwrap();
+        let mut engine = Engine::new(Config::default(), None);
+        let r = replay(dir.path(), &mut engine, true).unwrap();
         assert!(r.torn);
-        assert_eq!(r.tail_offset, (many.len() - "not a record\n".len()) as u64);
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), r.tail_offset);
-        assert_eq!(r.checkpoints, cps);
-        assert_eq!(fast.counters, slow.counters);
-        assert_eq!(format!("{:?}", fast.agents), format!("{:?}", slow.agents));
-        assert_eq!(format!("{:?}", fast.tasks), format!("{:?}", slow.tasks));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole as u64);
+
+        // A record in the middle changed: refused, naming the file and offset.
+        let mut bad = buf[..whole].to_vec();
+        bad[whole / 3 + 5] = b'9';
+        std::fs::write(&path, &bad).unwrap();
+        let err = replay(dir.path(), &mut engine, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("{} at byte {}", path.display(), whole / 3)),
+            "{err}"
+        );
+        assert!(err.contains("last good record is seq 1"), "{err}");
+        assert!(err.contains("coord journal repair"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), bad, "nothing was changed");
     }
 }

@@ -12,7 +12,8 @@
 //! the writer reports the error, and the bounded queue in front of it makes
 //! ingestion pause until space returns.
 
-use super::record::{EventRecords, Position};
+use super::record::{self, Position};
+use super::snapshot;
 use crate::outbox::{Letter, Mailbox};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -24,8 +25,17 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// A segment is closed and the next one begun past this size.
+/// A segment is closed and the next one begun past this size (or past
+/// `COORD_SEGMENT_BYTES`, when that is set: for tests of many segments).
 pub const SEGMENT_BYTES: u64 = 64 << 20;
+
+fn segment_bytes() -> u64 {
+    std::env::var("COORD_SEGMENT_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(SEGMENT_BYTES)
+}
 /// Shortest time between the starts of two fsyncs of a backlog.
 const SYNC_GAP: Duration = Duration::from_millis(10);
 /// Buffers kept for the next records: a storm's (or a huge line's) are let go
@@ -72,6 +82,7 @@ fn open_segment(dir: &Path, n: u64) -> io::Result<File> {
 enum Msg {
     Write(Records, u64),
     Flush(SyncSender<()>),
+    Snapshot(Box<snapshot::Job>),
 }
 
 /// Records for the writer, in order: `bytes` holds records written whole, and
@@ -129,7 +140,7 @@ impl Records {
 
     /// The records as bytes: `bytes` itself when there is no event record to
     /// add, else everything written into `scratch`.
-    fn encode<'a>(&'a self, scratch: &'a mut Vec<u8>, enc: &mut EventRecords) -> &'a [u8] {
+    fn encode<'a>(&'a self, scratch: &'a mut Vec<u8>) -> &'a [u8] {
         if self.events.is_empty() {
             return &self.bytes;
         }
@@ -141,7 +152,7 @@ impl Records {
             let line = self.lines.as_ref().and_then(|l| l.line(s.line));
             debug_assert!(line.is_some(), "a splice names a line");
             if let Some((pos, raw)) = line {
-                enc.event(scratch, s.seq, &self.at, &pos, raw);
+                record::event(scratch, s.seq, &self.at, &pos, raw);
             }
         }
         scratch.extend_from_slice(&self.bytes[from..]);
@@ -218,6 +229,7 @@ impl JournalWriter {
             n: segment,
             file: Arc::new(file),
             size,
+            limit: segment_bytes(),
             closed: Vec::new(),
         };
         let st = state.clone();
@@ -256,6 +268,15 @@ impl JournalWriter {
         let slot = Arc::new(Mutex::new(self.tx.clone()));
         self.flushers.lock().map(|mut f| f.push(slot.clone())).ok();
         Flusher(slot)
+    }
+
+    /// Queues a snapshot as of the last record queued: written once that
+    /// record is durable, on a thread of its own (closing the journal waits
+    /// for it).
+    pub fn snapshot(&self, job: snapshot::Job) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Msg::Snapshot(Box::new(job)));
+        }
     }
 
     /// Waits until everything queued so far is on disk.
@@ -315,16 +336,35 @@ struct Segment {
     n: u64,
     file: Arc<File>,
     size: u64,
+    limit: u64,
     /// Segments closed since the syncer last heard, not yet synced.
     closed: Vec<Arc<File>>,
 }
 
 impl Segment {
+    /// Appends whole records, beginning the next segment at the first record
+    /// boundary past the size limit (a large batch spans segments).
+    fn append(&mut self, mut bytes: &[u8], state: &WriterState) {
+        while !bytes.is_empty() {
+            let room = self.limit.saturating_sub(self.size) as usize;
+            // Past the newline that ends the record holding byte `room`.
+            let from = room.saturating_sub(1);
+            let cut = match bytes.get(from..) {
+                Some(past) if room < bytes.len() => {
+                    memchr::memchr(b'\n', past).map_or(bytes.len(), |i| from + i + 1)
+                }
+                _ => bytes.len(),
+            };
+            self.append_part(&bytes[..cut], state);
+            bytes = &bytes[cut..];
+        }
+    }
+
     /// Writes all of `bytes`, retrying on errors (a full disk) until it succeeds.
     /// A retry goes on from the first byte not written: written again, the part
     /// that did go out would journal its records twice, and glue the next one
     /// onto a torn record.
-    fn append(&mut self, bytes: &[u8], state: &WriterState) {
+    fn append_part(&mut self, bytes: &[u8], state: &WriterState) {
         let mut backoff = Duration::from_millis(100);
         let mut done = 0;
         let mut failed = false;
@@ -354,7 +394,7 @@ impl Segment {
         state
             .written_bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        if self.size >= SEGMENT_BYTES {
+        if self.size >= self.limit {
             if let Ok(f) = open_segment(&self.dir, self.n + 1) {
                 self.closed
                     .push(std::mem::replace(&mut self.file, Arc::new(f)));
@@ -387,12 +427,10 @@ fn writer_loop(
         .spawn(move || sync_loop(&notes, &st, mb.as_ref()));
     // Where event records are encoded: kept, so it stays in the caches.
     let mut scratch = Vec::new();
-    let mut enc = EventRecords::default();
-    // The segment `enc` last wrote to: a new one starts with a whole record.
-    let mut enc_segment = seg.n;
     while let Ok(first) = rx.recv() {
         let mut acks = Vec::new();
         let mut letters = Vec::new();
+        let mut snapshots = Vec::new();
         let mut last_seq = None;
         // What is queued now (at most a queue's worth, so that a steady backlog
         // still reaches the syncer), written before the syncer hears of it.
@@ -400,11 +438,7 @@ fn writer_loop(
         for m in std::iter::once(first).chain(queued) {
             match m {
                 Msg::Write(mut records, seq) => {
-                    if enc_segment != seg.n {
-                        enc.reset();
-                        enc_segment = seg.n;
-                    }
-                    seg.append(records.encode(&mut scratch, &mut enc), state);
+                    seg.append(records.encode(&mut scratch), state);
                     scratch.shrink_to(KEEP_BYTES);
                     last_seq = Some(seq);
                     letters.append(&mut records.letters);
@@ -414,6 +448,12 @@ fn writer_loop(
                     let _ = spent.try_send(records);
                 }
                 Msg::Flush(ack) => acks.push(ack),
+                Msg::Snapshot(job) => snapshots.push(Pending {
+                    job,
+                    dir: seg.dir.clone(),
+                    segment: seg.n,
+                    offset: seg.size,
+                }),
             }
         }
         let note = Written {
@@ -421,10 +461,13 @@ fn writer_loop(
             last_seq,
             acks,
             letters,
+            snapshots,
         };
         if let Err(std::sync::mpsc::SendError(note)) = to_syncer.send(note) {
             // No syncer thread (it could not be started): synced here.
-            sync_group(vec![note], state, mailbox.as_ref());
+            for t in sync_group(vec![note], state, mailbox.as_ref()) {
+                let _ = t.join();
+            }
         }
     }
     drop(to_syncer);
@@ -443,6 +486,30 @@ struct Written {
     acks: Vec<SyncSender<()>>,
     /// Notifications waiting for these records to be on disk.
     letters: Vec<Letter>,
+    /// Snapshots as of these records, written once they are on disk.
+    snapshots: Vec<Pending>,
+}
+
+/// A snapshot and where the record it is as of ends.
+struct Pending {
+    job: Box<snapshot::Job>,
+    dir: PathBuf,
+    segment: u64,
+    offset: u64,
+}
+
+impl Pending {
+    /// Writes the snapshot on a thread of its own: the syncer goes on syncing.
+    fn start(self) -> Option<JoinHandle<()>> {
+        let run = move || match snapshot::write(&self.dir, &self.job, self.segment, self.offset) {
+            Ok(path) => tracing::debug!(snapshot = %path.display(), "snapshot written"),
+            Err(e) => tracing::warn!("snapshot as of seq {} not written: {e}", self.job.seq),
+        };
+        std::thread::Builder::new()
+            .name("snapshot".into())
+            .spawn(run)
+            .ok()
+    }
 }
 
 /// Group commit: whatever the writer wrote while the last fsync ran is made
@@ -451,6 +518,7 @@ struct Written {
 /// every `SYNC_GAP`, unless a flush waits: each fsync costs a journal commit.
 fn sync_loop(notes: &Receiver<Written>, state: &WriterState, mailbox: Option<&Mailbox>) {
     let mut last: Option<Instant> = None;
+    let mut writing: Vec<JoinHandle<()>> = Vec::new();
     while let Ok(first) = notes.recv() {
         let mut group = vec![first];
         group.extend(notes.try_iter());
@@ -464,13 +532,22 @@ fn sync_loop(notes: &Receiver<Written>, state: &WriterState, mailbox: Option<&Ma
             }
         }
         last = Some(Instant::now());
-        sync_group(group, state, mailbox);
+        writing.retain(|t| !t.is_finished());
+        writing.extend(sync_group(group, state, mailbox));
+    }
+    for t in writing {
+        let _ = t.join();
     }
 }
 
 /// Syncs every file the group wrote to, then tells how far is durable, posts
-/// its letters (together: a storm's go out as digests) and answers its flushes.
-fn sync_group(group: Vec<Written>, state: &WriterState, mailbox: Option<&Mailbox>) {
+/// its letters (together: a storm's go out as digests), answers its flushes and
+/// starts writing its snapshots (returned, to be waited for).
+fn sync_group(
+    group: Vec<Written>,
+    state: &WriterState,
+    mailbox: Option<&Mailbox>,
+) -> Vec<JoinHandle<()>> {
     let mut synced: Vec<&Arc<File>> = Vec::new();
     for file in group.iter().flat_map(|w| &w.files) {
         if synced.iter().any(|f| Arc::ptr_eq(f, file)) {
@@ -486,9 +563,11 @@ fn sync_group(group: Vec<Written>, state: &WriterState, mailbox: Option<&Mailbox
     }
     let mut letters = Vec::new();
     let mut acks = Vec::new();
+    let mut snapshots = Vec::new();
     for mut w in group {
         letters.append(&mut w.letters);
         acks.append(&mut w.acks);
+        snapshots.append(&mut w.snapshots);
     }
     if let Some(m) = mailbox {
         m.post(letters);
@@ -496,6 +575,7 @@ fn sync_group(group: Vec<Written>, state: &WriterState, mailbox: Option<&Mailbox
     for ack in acks {
         let _ = ack.send(());
     }
+    snapshots.into_iter().filter_map(Pending::start).collect()
 }
 
 #[cfg(test)]
@@ -591,6 +671,36 @@ mod tests {
         assert_eq!(seqs, (1..=80).collect::<Vec<_>>());
     }
 
+    /// A batch larger than a segment spans segments, each cut at a record's
+    /// end just past the limit.
+    #[test]
+    fn a_large_batch_is_cut_between_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment {
+            dir: dir.path().to_path_buf(),
+            n: 1,
+            file: Arc::new(open_segment(dir.path(), 1).unwrap()),
+            size: 0,
+            limit: 100,
+            closed: Vec::new(),
+        };
+        let records: String = (0..10)
+            .map(|i| format!("{{\"record\":{i:016}}}\n"))
+            .collect();
+        assert_eq!(records.len(), 280);
+        seg.append(records.as_bytes(), &WriterState::default());
+        seg.append(records.as_bytes(), &WriterState::default());
+        let texts: Vec<String> = segments(dir.path())
+            .unwrap()
+            .iter()
+            .map(|(_, p)| std::fs::read_to_string(p).unwrap())
+            .collect();
+        assert_eq!(texts.concat(), records.repeat(2));
+        assert!(texts.iter().all(|t| t.is_empty() || t.ends_with('\n')));
+        let lens: Vec<usize> = texts.iter().map(String::len).collect();
+        assert_eq!(lens, [112, 112, 112, 112, 112, 0]);
+    }
+
     /// Lines as `(src, raw)`, all of one file.
     struct Raw(Vec<(&'static str, &'static str)>);
 
@@ -622,12 +732,9 @@ mod tests {
         let mut expected = Vec::new();
         let mut bytes = Vec::new();
         let mut events = Vec::new();
-        // One encoder, as the writer's: event 4 follows event 2 from the same
-        // file at the same time, so it is written short.
-        let mut enc = EventRecords::default();
         let mut splice = |expected: &mut Vec<u8>, bytes: &Vec<u8>, seq: u64, line: usize| {
             let (pos, raw) = lines.line(line).unwrap();
-            enc.event(expected, seq, at, &pos, raw);
+            record::event(expected, seq, at, &pos, raw);
             events.push(Splice {
                 offset: bytes.len(),
                 seq,
@@ -650,20 +757,20 @@ mod tests {
             ..Records::default()
         };
         let mut scratch = Vec::new();
-        let written = records.encode(&mut scratch, &mut EventRecords::default());
+        let written = records.encode(&mut scratch);
         assert_eq!(
             String::from_utf8_lossy(written),
             String::from_utf8_lossy(&expected)
         );
         let text = String::from_utf8(expected).unwrap();
         let kinds: Vec<bool> = text.lines().map(|l| l.contains("\"src\"")).collect();
-        assert_eq!(kinds, [true, false, false, true, false], "{text}");
+        assert_eq!(kinds, [true, false, true, true, false], "{text}");
     }
 
-    /// Event records of 1 MiB: the 65th opens segment 2, whose first event
-    /// record is whole (a segment is read without the one before).
+    /// Event records of 1 MiB: the 65th opens segment 2; every record of both
+    /// reads back, checked, in order.
     #[test]
-    fn a_segment_begins_with_a_whole_event_record() {
+    fn a_rotated_journal_reads_back_whole() {
         struct Big(String);
         impl Lines for Big {
             fn line(&self, i: usize) -> Option<(Position<'_>, &[u8])> {
@@ -699,13 +806,10 @@ mod tests {
             w.write(records, seq);
         }
         drop(w);
-        let segs = segments(dir.path()).unwrap();
-        assert_eq!(segs.len(), 2);
-        for (_, path) in &segs {
-            let text = std::fs::read_to_string(path).unwrap();
-            let whole: Vec<bool> = text.lines().map(|l| l.contains("\"src\"")).collect();
-            assert!(whole[0], "{}", path.display());
-            assert!(whole.len() > 1 && whole[1..].iter().all(|w| !w));
-        }
+        assert_eq!(segments(dir.path()).unwrap().len(), 2);
+        let mut reader = crate::journal::reader::Reader::open(dir.path()).unwrap();
+        let seqs: Vec<u64> = (&mut reader).map(|e| e.unwrap().seq).collect();
+        assert_eq!(seqs, (1..=70).collect::<Vec<_>>());
+        assert_eq!(reader.end().segment, 2);
     }
 }

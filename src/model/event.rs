@@ -175,6 +175,12 @@ impl Serialize for EventType {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for EventType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<EventType, D::Error> {
+        Ok(EventType::from_name(&Cow::<str>::deserialize(d)?))
+    }
+}
+
 /// A name or short text of an event: kept inline up to 24 bytes (no allocation
 /// for the ids, agents, components, tasks and status words nearly every event
 /// holds), on the heap beyond. Reads as a `&str`.
@@ -356,29 +362,6 @@ fn parse_general(
         .map(Box::new)
 }
 
-/// An event object read from inside a larger JSON document (a journal record's
-/// `raw`) in the same single pass as the document, and validated afterwards by
-/// `into_event` exactly as `parse_line` validates a line.
-pub struct Unvalidated<'a>(RawEvent<'a>);
-
-impl<'de: 'a, 'a> serde::Deserialize<'de> for Unvalidated<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(RawVisitor).map(Unvalidated)
-    }
-}
-
-impl Unvalidated<'_> {
-    /// `parse_line`'s checks and defaults; the error is its reason.
-    pub fn into_event(
-        self,
-        origin: &Origin,
-        ingest_now: DateTime<Utc>,
-        opts: &ParseOptions,
-    ) -> Result<Event, String> {
-        self.0.into_event(origin, ingest_now, opts)
-    }
-}
-
 /// Parses an already-decoded JSON value (a whole `*.json` drop, a legacy file).
 pub fn parse_value(
     value: Value,
@@ -418,32 +401,14 @@ pub fn json_kind(v: &Value) -> &'static str {
     }
 }
 
+/// The general reader of an event object: serde_json, through `RawVisitor`.
 fn parse_object(text: &str) -> Result<RawEvent<'_>, String> {
-    if let Some((raw, end)) = scan_flat(text, 0) {
-        if skip_ws(text.as_bytes(), end) == text.len() {
-            return Ok(raw);
-        }
-    }
-    parse_object_serde(text)
-}
-
-/// `parse_object` without its fast reader.
-fn parse_object_serde(text: &str) -> Result<RawEvent<'_>, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     let raw = de
         .deserialize_map(RawVisitor)
         .map_err(|e| format!("not valid JSON: {e}"))?;
     de.end().map_err(|e| format!("not valid JSON: {e}"))?;
     Ok(raw)
-}
-
-impl<'a> Unvalidated<'a> {
-    /// Reads the flat object that begins at byte `at` of `text` (after any
-    /// whitespace) as `Deserialize` would, and where it ends; `None` when the
-    /// fast reader does not take it (see `scan_flat`): read it with serde_json.
-    pub fn scan(text: &'a str, at: usize) -> Option<(Unvalidated<'a>, usize)> {
-        scan_flat(text, at).map(|(raw, end)| (Unvalidated(raw), end))
-    }
 }
 
 /// JSON whitespace from byte `i` on; where it ends.
@@ -461,117 +426,6 @@ fn skip_ws_from(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
-}
-
-/// The end (the closing quote) of a string that begins just after the opening
-/// quote at `i`, when it has no escape and no control character: the strings
-/// nearly every line holds. `None` for any other string.
-pub fn scan_plain_str(b: &[u8], i: usize) -> Option<usize> {
-    // Eight bytes at a time: a byte is flagged when it is a quote, a backslash or
-    // below 0x20. Borrows only flag bytes above a flagged one, so the lowest flag
-    // is a true one.
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut j = i;
-    while let Some(word) = b.get(j..j + 8) {
-        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        let q = x ^ (LO * u64::from(b'"'));
-        let s = x ^ (LO * u64::from(b'\\'));
-        let flags = ((q.wrapping_sub(LO) & !q)
-            | (s.wrapping_sub(LO) & !s)
-            | (x.wrapping_sub(LO * 0x20) & !x))
-            & HI;
-        if flags != 0 {
-            j += (flags.trailing_zeros() / 8) as usize;
-            return (b[j] == b'"').then_some(j);
-        }
-        j += 8;
-    }
-    while let Some(&c) = b.get(j) {
-        match c {
-            b'"' => return Some(j),
-            // Control characters are not allowed in a JSON string.
-            b'\\' | 0..=0x1f => return None,
-            _ => j += 1,
-        }
-    }
-    None
-}
-
-/// A JSON number token as serde_json reads it. A plain non-negative integer is
-/// read here; any other form (a sign, a fraction, an exponent) by serde_json,
-/// whose float reading is not always the standard library's.
-fn scan_number(tok: &str) -> Option<Number> {
-    let b = tok.as_bytes();
-    if !b.is_empty() && b.len() <= 19 && (b[0] != b'0' || b.len() == 1) {
-        if let Some(n) = b.iter().try_fold(0u64, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
-        }) {
-            return Some(n.into());
-        }
-    }
-    serde_json::from_str::<Number>(tok).ok()
-}
-
-/// The fast reader of an event object: a flat object (string, number and null
-/// values; strings without escapes) starting at byte `at` of `text`, after any
-/// whitespace. It fills `RawEvent` exactly as `RawVisitor` does, key by key, and
-/// returns it with the offset just past the closing brace. Anything else —
-/// nested values, booleans, escapes, bad syntax — is `None`, and the caller
-/// reads the text with serde_json, which gives the same result or the precise
-/// error. Most of the cost of serde_json here was moving the large `RawEvent`
-/// through its layers, not reading bytes.
-fn scan_flat(text: &str, at: usize) -> Option<(RawEvent<'_>, usize)> {
-    let b = text.as_bytes();
-    let mut i = skip_ws(b, at);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = skip_ws(b, i + 1);
-    let mut raw = RawEvent::default();
-    if b.get(i) == Some(&b'}') {
-        return Some((raw, i + 1));
-    }
-    loop {
-        if b.get(i) != Some(&b'"') {
-            return None;
-        }
-        let key_end = scan_plain_str(b, i + 1)?;
-        // Quotes are ASCII: these slices are on character boundaries.
-        let key = &text[i + 1..key_end];
-        i = skip_ws(b, key_end + 1);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(b, i + 1);
-        let (val, next) = match *b.get(i)? {
-            b'"' => {
-                let end = scan_plain_str(b, i + 1)?;
-                (Val::Str(Cow::Borrowed(&text[i + 1..end])), end + 1)
-            }
-            b'n' if b.get(i..i + 4) == Some(b"null") => (Val::Null, i + 4),
-            b'-' | b'0'..=b'9' => {
-                let len = b[i..]
-                    .iter()
-                    .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                    .unwrap_or(b.len() - i);
-                (Val::Num(scan_number(&text[i..i + len])?), i + len)
-            }
-            _ => return None,
-        };
-        match Key::of(key) {
-            Key::Known(field, alias) => raw.offer(field, alias, val),
-            Key::Other => {
-                raw.extra.insert(key.to_string(), val.into_value());
-            }
-        }
-        i = skip_ws(b, next);
-        match *b.get(i)? {
-            b',' => i = skip_ws(b, i + 1),
-            b'}' => return Some((raw, i + 1)),
-            _ => return None,
-        }
-    }
 }
 
 /// A known field's value as read: a string (borrowed from the line when it has
@@ -1206,7 +1060,7 @@ mod tests {
     }
 
     #[test]
-    fn the_fast_reader_reads_what_serde_json_reads() {
+    fn parse_line_reads_what_serde_json_reads() {
         let origin = Origin {
             source: "s",
             line: 1,
@@ -1233,8 +1087,8 @@ mod tests {
             "{\"type\":\"x\"}\u{a0}",
         ];
         for line in lines {
-            let fast = parse_object(line).and_then(|r| r.into_event(&origin, at(), &opts));
-            let slow = parse_object_serde(line).and_then(|r| r.into_event(&origin, at(), &opts));
+            let fast = parse_line(line.as_bytes(), &origin, at(), &opts).map_err(|e| e.reason);
+            let slow = parse_object(line).and_then(|r| r.into_event(&origin, at(), &opts));
             match (&fast, &slow) {
                 (Ok(a), Ok(b)) => {
                     assert_eq!(a, b, "{line}");
@@ -1248,11 +1102,6 @@ mod tests {
                 _ => panic!("{line}: fast {fast:?}, serde {slow:?}"),
             }
         }
-        // Where a flat object ends, for a reader of a larger document.
-        let doc = r#"{"raw":{"type":"x","id":"1"}}"#;
-        let (raw, end) = Unvalidated::scan(doc, 7).unwrap();
-        assert_eq!(&doc[end..], "}");
-        assert_eq!(raw.into_event(&origin, at(), &opts).unwrap().id, "1");
     }
 
     /// The fast path (`fast_event`) gives what the general reader gives, on
@@ -1268,17 +1117,9 @@ mod tests {
         };
         let opts = ParseOptions::default();
         let general =
-            |line: &str| parse_object_serde(line).and_then(|r| r.into_event(&origin, at(), &opts));
+            |line: &str| parse_object(line).and_then(|r| r.into_event(&origin, at(), &opts));
         let fast = |line: &str| {
-            use crate::model::fast_event::{scan_line, scan_value};
-            let whole = scan_line(line.as_bytes(), &origin, at(), &opts).map(|e| *e);
-            // Read inside a larger text, as replay reads a record's `raw`: the same.
-            let doc = format!(r#"{{"raw":{line}}}"#);
-            let inside = scan_value(&doc, 7, &origin, at(), &opts)
-                .filter(|(_, end)| doc[*end..].trim_start() == "}")
-                .map(|(e, _)| e);
-            assert_eq!(whole, inside, "{line}");
-            whole
+            crate::model::fast_event::scan_line(line.as_bytes(), &origin, at(), &opts).map(|e| *e)
         };
         let common = r#"{"type":"progress_update","ts":"2026-11-24T13:00:00.003783Z","id":"ev-1","agent":"agent-086","component":"c","task":"T-1","progress":5.0,"message":"updating documentation"}"#;
         assert_eq!(fast(common), Some(general(common).unwrap()));
@@ -1419,32 +1260,6 @@ mod tests {
             parse_utc("2026-11-25T12:00:00.5Z").unwrap()
                 > parse_utc("2026-11-24T23:00:00Z").unwrap()
         );
-    }
-
-    #[test]
-    fn plain_strings_end_at_their_quote() {
-        let naive = |b: &[u8], i: usize| -> Option<usize> {
-            let j = i + b[i..]
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-            (b[j] == b'"').then_some(j)
-        };
-        let alphabet: [&[u8]; 7] = [b"a", b"\"", b"\\", b"\x01", b"\x1f", b" ", "é".as_bytes()];
-        let mut seed = 7u64;
-        for n in 0..4000 {
-            let mut s = Vec::new();
-            for _ in 0..n % 37 {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let pick = (seed >> 33) as usize;
-                // Mostly plain bytes, so that the specials fall anywhere in a word.
-                s.extend_from_slice(alphabet[if pick.is_multiple_of(5) { pick % 7 } else { 0 }]);
-            }
-            for i in 0..=s.len().min(3) {
-                assert_eq!(scan_plain_str(&s, i), naive(&s, i), "{s:?} from {i}");
-            }
-        }
     }
 
     #[test]

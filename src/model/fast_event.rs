@@ -139,23 +139,6 @@ pub fn scan_line(
     (skip_ws(line, end) == line.len()).then_some(event)
 }
 
-/// Reads the object that begins at byte `at` of `text` (after any whitespace),
-/// a larger text (a journal record), as the general reader would, and where it
-/// ends (an offset in `text`); `None` when it is not an object this path takes.
-/// The quotes are found from `at` on.
-pub fn scan_value(
-    text: &str,
-    at: usize,
-    origin: &Origin,
-    ingest_now: DateTime<Utc>,
-    opts: &ParseOptions,
-) -> Option<(Event, usize)> {
-    let rest = text.get(at..)?;
-    let quotes = Quotes::of(rest.as_bytes());
-    let (event, end) = scan_into(rest, &quotes, origin, ingest_now, opts, |e| e)?;
-    Some((event, at + end))
-}
-
 /// Reads the object at the start of `text` (after any whitespace), whose
 /// quotes are `quotes`, into `make`, and where it ends. Only a text without
 /// backslashes or control characters is taken: then each string ends at the

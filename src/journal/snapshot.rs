@@ -1,0 +1,287 @@
+//! Snapshots (SPEC 16): the engine's whole state and the source checkpoints as
+//! of one record, so that a start reads the newest sound snapshot and only the
+//! records after it: restart does not grow with the journal.
+//!
+//! `journal/snapshots/<seq>.snap` is one JSON header line, then the engine's
+//! state (JSON) and its event ids (bytes, `IdSet::to_bytes`). The header names
+//! the record the snapshot is as of (`seq`, and the segment and offset just past
+//! it), a mark of every segment up to it (its first `seq`, its length and its
+//! modification time), the checkpoints and the lengths of the two parts; its
+//! last field, `crc`, is the CRC-32 of the header before it and of both parts.
+//! A snapshot is written to a temporary name, synced, and renamed, only once
+//! the records it is as of are durable. One that fails its checksum or is of
+//! another version is passed over for the one before it, and past the oldest,
+//! replay starts from the first record.
+//!
+//! The marks let a start find damage before the snapshot without reading the
+//! whole journal (`replay::check_marked`): a closed segment whose length or
+//! time is not the one marked has changed since, and is read and checked in
+//! full; the snapshot's own segment is checked up to the snapshot's record.
+//!
+//! The outbox needs nothing here: it resends from its own newest line
+//! (`runtime::resend_undelivered`), and the Events pane refills from the
+//! journal's end (`recent`).
+
+use super::replay::Checkpoints;
+use super::writer::segments;
+use crate::engine::Engine;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The snapshot format; another is passed over (a full replay reads it).
+pub const VERSION: u32 = 1;
+/// Snapshots kept: the newest and the ones a damaged newest falls back to.
+const KEEP: usize = 3;
+
+/// A snapshot to write: the state as of record `seq`.
+pub struct Job {
+    pub seq: u64,
+    pub checkpoints: Checkpoints,
+    pub state: Vec<u8>,
+    pub ids: Vec<u8>,
+}
+
+/// What a start takes from a snapshot besides the engine's state.
+#[derive(Debug)]
+pub struct Loaded {
+    pub seq: u64,
+    pub segment: u64,
+    pub offset: u64,
+    pub checkpoints: Checkpoints,
+    /// Newer snapshots passed over, and why.
+    pub passed_over: Vec<String>,
+    /// Every segment up to `segment`, as it was.
+    pub marks: Vec<Mark>,
+}
+
+/// A segment as a snapshot saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    pub n: u64,
+    /// The `seq` of its first record.
+    pub first_seq: u64,
+    /// Its length (for the snapshot's own segment: the snapshot's offset).
+    pub bytes: u64,
+    /// Its modification time, in nanoseconds since the epoch.
+    pub mtime_ns: u64,
+}
+
+impl Mark {
+    /// Whether the segment at `path` still has this length and time.
+    pub fn unchanged(&self, meta: &std::fs::Metadata) -> bool {
+        meta.len() == self.bytes && mtime_ns(meta) == self.mtime_ns
+    }
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The `seq` of the first record of a segment (`None`: empty, or unreadable).
+fn first_seq(path: &Path) -> Option<u64> {
+    use std::io::BufRead;
+    let mut line = Vec::new();
+    std::io::BufReader::new(File::open(path).ok()?)
+        .read_until(b'\n', &mut line)
+        .ok()?;
+    super::record::check(line.strip_suffix(b"\n")?).ok()
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    coord_snapshot: u32,
+    seq: u64,
+    segment: u64,
+    offset: u64,
+    segments: Vec<Mark>,
+    checkpoints: Checkpoints,
+    state_bytes: u64,
+    ids_bytes: u64,
+    #[serde(default, skip_serializing)]
+    crc: String,
+}
+
+fn dir_of(journal_dir: &Path) -> PathBuf {
+    journal_dir.join("snapshots")
+}
+
+/// The snapshots of a journal, newest first.
+pub fn list(journal_dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    let dir = dir_of(journal_dir);
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        let seq = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".snap"))
+            .and_then(|n| n.parse::<u64>().ok());
+        if let Some(seq) = seq {
+            out.push((seq, path));
+        }
+    }
+    out.sort_by(|a, b| b.cmp(a));
+    Ok(out)
+}
+
+/// Writes `job` as the snapshot as of the record that ends at `offset` of
+/// `segment`, then lets go of all but the newest `KEEP`.
+pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Result<PathBuf> {
+    let mut marks = Vec::new();
+    for (n, path) in segments(journal_dir)? {
+        if n > segment {
+            continue;
+        }
+        let meta = std::fs::metadata(&path)?;
+        let Some(first_seq) = first_seq(&path) else {
+            continue; // an empty segment (the one just begun)
+        };
+        marks.push(Mark {
+            n,
+            first_seq,
+            bytes: if n == segment { offset } else { meta.len() },
+            mtime_ns: mtime_ns(&meta),
+        });
+    }
+    let header = Header {
+        coord_snapshot: VERSION,
+        seq: job.seq,
+        segment,
+        offset,
+        segments: marks,
+        checkpoints: job.checkpoints.clone(),
+        state_bytes: job.state.len() as u64,
+        ids_bytes: job.ids.len() as u64,
+        crc: String::new(),
+    };
+    let mut head = serde_json::to_vec(&header).map_err(io::Error::other)?;
+    head.pop(); // the closing brace: the checksum goes before it
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&head);
+    crc.update(&job.state);
+    crc.update(&job.ids);
+    writeln!(head, ",\"crc\":\"{:08x}\"}}", crc.finalize())?;
+
+    let dir = dir_of(journal_dir);
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{:020}.snap", job.seq));
+    let tmp = dir.join(format!(".{:020}.snap.tmp", job.seq));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(&head)?;
+    f.write_all(&job.state)?;
+    f.write_all(&job.ids)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    File::open(&dir)?.sync_all()?;
+    for (_, old) in list(journal_dir)?.into_iter().skip(KEEP) {
+        let _ = std::fs::remove_file(old);
+    }
+    Ok(path)
+}
+
+/// Reads the newest snapshot that is sound and fits the journal into
+/// `engine`; `None` when there is none (replay starts from the first record;
+/// `Err` names the snapshots passed over then).
+pub fn load(journal_dir: &Path, engine: &mut Engine) -> Result<Option<Loaded>, Vec<String>> {
+    let mut passed_over = Vec::new();
+    let listed = list(journal_dir).map_err(|e| vec![format!("snapshots not listed: {e}")])?;
+    for (_, path) in listed {
+        let mut scratch = engine.clone();
+        match read(&path, &mut scratch).and_then(|l| fits(journal_dir, &l).map(|()| l)) {
+            Ok(mut loaded) => {
+                *engine = scratch;
+                loaded.passed_over = passed_over;
+                return Ok(Some(loaded));
+            }
+            Err(why) => {
+                tracing::warn!(snapshot = %path.display(), "snapshot passed over: {why}");
+                passed_over.push(format!("{}: {why}", path.display()));
+            }
+        }
+    }
+    if passed_over.is_empty() {
+        return Ok(None);
+    }
+    tracing::warn!("no sound snapshot: replaying the whole journal");
+    Err(passed_over)
+}
+
+/// Whether the snapshot at `path` is sound (read into `engine`, a scratch
+/// one): `coord journal verify`.
+pub fn check(path: &Path, engine: &mut Engine) -> Result<(), String> {
+    read(path, engine).map(|_| ())
+}
+
+/// A snapshot past the journal's end does not fit it: the records it is as
+/// of were durable before it was written, so only a journal cut short (its
+/// tail torn after a crash of the disk, or by hand) can end before them.
+/// Replay goes on from an earlier snapshot, which reads the journal up to its
+/// end and the sources again from there.
+fn fits(journal_dir: &Path, loaded: &Loaded) -> Result<(), String> {
+    let own = journal_dir.join(super::writer::segment_name(loaded.segment));
+    let len = std::fs::metadata(&own).map(|m| m.len()).unwrap_or(0);
+    if len < loaded.offset {
+        return Err(format!(
+            "it is as of seq {}, past the journal's end ({} ends at byte {len}, before byte {})",
+            loaded.seq,
+            own.display(),
+            loaded.offset
+        ));
+    }
+    Ok(())
+}
+
+fn read(path: &Path, engine: &mut Engine) -> Result<Loaded, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let nl = memchr::memchr(b'\n', &bytes).ok_or("no header")?;
+    let header: Header =
+        serde_json::from_slice(&bytes[..nl]).map_err(|e| format!("header: {e}"))?;
+    if header.coord_snapshot != VERSION {
+        return Err(format!(
+            "version {} (this coord reads {VERSION})",
+            header.coord_snapshot
+        ));
+    }
+    let signed = memchr::memmem::rfind(&bytes[..nl], b",\"crc\":").ok_or("no checksum")?;
+    let body = &bytes[nl + 1..];
+    let (state_len, ids_len) = (header.state_bytes as usize, header.ids_bytes as usize);
+    if body.len() != state_len.saturating_add(ids_len) {
+        return Err(format!(
+            "{} bytes after the header, {} expected",
+            body.len(),
+            state_len + ids_len
+        ));
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&bytes[..signed]);
+    crc.update(body);
+    if format!("{:08x}", crc.finalize()) != header.crc {
+        return Err("fails its checksum".into());
+    }
+    let (state, ids) = body.split_at(state_len);
+    engine
+        .restore(state, ids)
+        .map_err(|e| format!("state: {e}"))?;
+    Ok(Loaded {
+        seq: header.seq,
+        segment: header.segment,
+        offset: header.offset,
+        checkpoints: header.checkpoints,
+        passed_over: Vec::new(),
+        marks: header.segments,
+    })
+}
