@@ -372,12 +372,22 @@ impl<W: Write> Core<W> {
 
     /// Queues a snapshot as of the last record, if there is any since the last.
     pub fn snapshot(&mut self) {
+        self.snapshot_as(|e| e.save());
+    }
+
+    /// The snapshot of a run that stops: the engine gives its ids up rather
+    /// than copy them.
+    pub fn last_snapshot(&mut self) {
+        self.snapshot_as(Engine::save_last);
+    }
+
+    fn snapshot_as(&mut self, save: impl FnOnce(&mut Engine) -> (Vec<u8>, Vec<Vec<u8>>)) {
         self.commit();
         let Some(j) = &self.journal else { return };
         if self.seq <= self.snapshot.0 || j.error().is_some() {
             return;
         }
-        let (state, ids) = self.engine.save();
+        let (state, ids) = save(&mut self.engine);
         j.snapshot(crate::journal::snapshot::Job {
             seq: self.seq,
             checkpoints: self.checkpoints.clone(),
@@ -1059,8 +1069,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 j.abandon();
             }
         }
-        core.commit();
-        core.snapshot();
+        core.last_snapshot();
         core.flush();
         // The terminal is given back only after the journal is flushed.
         drop(term);

@@ -78,19 +78,31 @@ impl IdSet {
         hash as usize & (self.slots.len() - 1)
     }
 
-    /// Every id, in the order added, each after its length (LEB128): what
-    /// `from_bytes` reads back.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// Every id, in the order added, each after its length (LEB128), in
+    /// chunks: what `from_bytes` reads back, end to end.
+    pub fn chunks(&self) -> &[Vec<u8>] {
+        &self.chunks
+    }
+
+    /// `chunks`, let go of.
+    pub fn into_chunks(self) -> Vec<Vec<u8>> {
+        self.chunks
+    }
+
+    #[cfg(test)]
+    fn to_bytes(&self) -> Vec<u8> {
         self.chunks.concat()
     }
 
-    /// The set `to_bytes` wrote; `None` if the bytes do not read as ids.
+    /// The set `to_bytes` wrote; `None` if the bytes do not read as ids. The
+    /// bytes go into chunks as they are (an id never spans two), then every id
+    /// is placed at once, as growing the table places them.
     pub fn from_bytes(bytes: &[u8]) -> Option<IdSet> {
         let mut set = IdSet::default();
-        let mut i = 0;
-        let mut n = 0;
+        let (mut i, mut n, mut from) = (0, 0, 0);
         while i < bytes.len() {
             let (mut len, mut shift) = (0usize, 0);
+            let start = i;
             loop {
                 let b = *bytes.get(i)?;
                 i += 1;
@@ -100,20 +112,30 @@ impl IdSet {
                     break;
                 }
             }
-            let id = std::str::from_utf8(bytes.get(i..i.checked_add(len)?)?).ok()?;
-            i += len;
-            set.append(id);
+            // Ids are only ever compared as bytes: their UTF-8 is not read.
+            let end = i.checked_add(len).filter(|e| *e <= bytes.len())?;
+            // This id would not fit the chunk being filled: close it.
+            if end - from > CHUNK && start > from {
+                set.chunks.push(bytes[from..start].to_vec());
+                from = start;
+            }
+            i = end;
             n += 1;
         }
-        // Placed all at once, as growing the table places them.
+        if from < bytes.len() {
+            // The last chunk is filled further: room for a whole chunk.
+            let mut last = Vec::with_capacity(CHUNK.max(bytes.len() - from));
+            last.extend_from_slice(&bytes[from..]);
+            set.chunks.push(last);
+        }
         set.len = n;
-        let want = (n.max(8) * 2).next_power_of_two();
-        set.slots = vec![0; want / 2];
+        set.slots = vec![0; (n.max(8) * 2).next_power_of_two() / 2];
         set.grow();
         Some(set)
     }
 
     /// Puts an id's bytes in the chunks and returns where they are.
+    #[inline]
     fn append(&mut self, id: &str) -> u64 {
         let mut head = [0u8; 10];
         let mut n = 0;

@@ -368,10 +368,18 @@ impl Engine {
         engine
     }
 
-    /// The state for a snapshot: JSON, and the event ids as bytes.
-    pub fn save(&self) -> (Vec<u8>, Vec<u8>) {
+    /// The state for a snapshot: JSON, and the event ids as the chunks of
+    /// bytes `IdSet::from_bytes` reads back (end to end).
+    pub fn save(&self) -> (Vec<u8>, Vec<Vec<u8>>) {
         let json = serde_json::to_vec(self).expect("the engine's state serialises");
-        (json, self.seen_ids.to_bytes())
+        (json, self.seen_ids.chunks().to_vec())
+    }
+
+    /// `save` for the last time: the ids are moved out, not copied (a million
+    /// of them are 13 MB), and the engine knows none after.
+    pub fn save_last(&mut self) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let json = serde_json::to_vec(self).expect("the engine's state serialises");
+        (json, std::mem::take(&mut self.seen_ids).into_chunks())
     }
 
     /// Takes the state `save` gave; the configuration and plan stay this

@@ -133,8 +133,9 @@ pub fn replay(journal_dir: &Path, engine: &mut Engine, repair: bool) -> Result<R
 
 /// Finds damage before a snapshot without reading the whole journal: every
 /// segment the snapshot marked must be there; one whose length or time is not
-/// the marked one has changed since and is checked in full, record by record;
-/// the snapshot's own segment is checked up to its record. (A segment changed
+/// the marked one has changed since and is checked in full, record by record
+/// (the snapshot's own segment, up to its record, unless nothing was written
+/// after it). (A segment changed
 /// with its time put back is found by `coord journal verify`, which reads all.)
 fn check_marked(journal_dir: &Path, snap: &snapshot::Loaded) -> Result<(), Refused> {
     for (i, mark) in snap.marks.iter().enumerate() {
@@ -148,8 +149,9 @@ fn check_marked(journal_dir: &Path, snap: &snapshot::Loaded) -> Result<(), Refus
         };
         let meta =
             std::fs::metadata(&path).map_err(|_| Refused::Damaged(damage(0, Fault::Missing)))?;
-        let own = mark.n == snap.segment;
-        if !own && mark.unchanged(&meta) {
+        // The snapshot's own segment is marked as long as its record: it is
+        // unchanged only if nothing was written after the snapshot (a stop).
+        if mark.unchanged(&meta) {
             continue;
         }
         // Read on until the record the next mark (or the snapshot) begins with.

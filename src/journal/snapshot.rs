@@ -3,7 +3,7 @@
 //! records after it: restart does not grow with the journal.
 //!
 //! `journal/snapshots/<seq>.snap` is one JSON header line, then the engine's
-//! state (JSON) and its event ids (bytes, `IdSet::to_bytes`). The header names
+//! state (JSON) and its event ids (bytes, `IdSet::chunks` end to end). The header names
 //! the record the snapshot is as of (`seq`, and the segment and offset just past
 //! it), a mark of every segment up to it (its first `seq`, its length and its
 //! modification time), the checkpoints and the lengths of the two parts; its
@@ -41,7 +41,8 @@ pub struct Job {
     pub seq: u64,
     pub checkpoints: Checkpoints,
     pub state: Vec<u8>,
-    pub ids: Vec<u8>,
+    /// The event ids, in chunks (`Engine::save`), written end to end.
+    pub ids: Vec<Vec<u8>>,
 }
 
 /// What a start takes from a snapshot besides the engine's state.
@@ -160,7 +161,7 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
         segments: marks,
         checkpoints: job.checkpoints.clone(),
         state_bytes: job.state.len() as u64,
-        ids_bytes: job.ids.len() as u64,
+        ids_bytes: job.ids.iter().map(|c| c.len() as u64).sum(),
         crc: String::new(),
     };
     let mut head = serde_json::to_vec(&header).map_err(io::Error::other)?;
@@ -168,7 +169,9 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
     let mut crc = crc32fast::Hasher::new();
     crc.update(&head);
     crc.update(&job.state);
-    crc.update(&job.ids);
+    for chunk in &job.ids {
+        crc.update(chunk);
+    }
     writeln!(head, ",\"crc\":\"{:08x}\"}}", crc.finalize())?;
 
     let dir = dir_of(journal_dir);
@@ -183,7 +186,9 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
         .open(&tmp)?;
     f.write_all(&head)?;
     f.write_all(&job.state)?;
-    f.write_all(&job.ids)?;
+    for chunk in &job.ids {
+        f.write_all(chunk)?;
+    }
     f.sync_all()?;
     std::fs::rename(&tmp, &path)?;
     File::open(&dir)?.sync_all()?;

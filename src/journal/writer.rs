@@ -12,7 +12,7 @@
 //! the writer reports the error, and the bounded queue in front of it makes
 //! ingestion pause until space returns.
 
-use super::record::{self, Position};
+use super::record::{EventWriter, Position};
 use super::snapshot;
 use crate::outbox::{Letter, Mailbox};
 use std::fs::{File, OpenOptions};
@@ -140,7 +140,7 @@ impl Records {
 
     /// The records as bytes: `bytes` itself when there is no event record to
     /// add, else everything written into `scratch`.
-    fn encode<'a>(&'a self, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    fn encode<'a>(&'a self, scratch: &'a mut Vec<u8>, enc: &mut EventWriter) -> &'a [u8] {
         if self.events.is_empty() {
             return &self.bytes;
         }
@@ -152,7 +152,7 @@ impl Records {
             let line = self.lines.as_ref().and_then(|l| l.line(s.line));
             debug_assert!(line.is_some(), "a splice names a line");
             if let Some((pos, raw)) = line {
-                record::event(scratch, s.seq, &self.at, &pos, raw);
+                enc.event(scratch, s.seq, &self.at, &pos, raw);
             }
         }
         scratch.extend_from_slice(&self.bytes[from..]);
@@ -427,6 +427,7 @@ fn writer_loop(
         .spawn(move || sync_loop(&notes, &st, mb.as_ref()));
     // Where event records are encoded: kept, so it stays in the caches.
     let mut scratch = Vec::new();
+    let mut enc = EventWriter::default();
     while let Ok(first) = rx.recv() {
         let mut acks = Vec::new();
         let mut letters = Vec::new();
@@ -438,7 +439,7 @@ fn writer_loop(
         for m in std::iter::once(first).chain(queued) {
             match m {
                 Msg::Write(mut records, seq) => {
-                    seg.append(records.encode(&mut scratch), state);
+                    seg.append(records.encode(&mut scratch, &mut enc), state);
                     scratch.shrink_to(KEEP_BYTES);
                     last_seq = Some(seq);
                     letters.append(&mut records.letters);
@@ -734,7 +735,7 @@ mod tests {
         let mut events = Vec::new();
         let mut splice = |expected: &mut Vec<u8>, bytes: &Vec<u8>, seq: u64, line: usize| {
             let (pos, raw) = lines.line(line).unwrap();
-            record::event(expected, seq, at, &pos, raw);
+            super::super::record::event(expected, seq, at, &pos, raw);
             events.push(Splice {
                 offset: bytes.len(),
                 seq,
@@ -757,7 +758,7 @@ mod tests {
             ..Records::default()
         };
         let mut scratch = Vec::new();
-        let written = records.encode(&mut scratch);
+        let written = records.encode(&mut scratch, &mut EventWriter::default());
         assert_eq!(
             String::from_utf8_lossy(written),
             String::from_utf8_lossy(&expected)
