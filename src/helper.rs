@@ -1,8 +1,7 @@
-//! A second thread for work that splits in two: parsing a backlog of lines,
-//! decoding a chunk of journal records. One thread for the whole process,
-//! started on first use and kept: a thread per chunk cost a stack and a fresh
-//! allocator heap each time, and on these machines fresh memory is slow to
-//! fault in. It never holds state between jobs and never does I/O of its own.
+//! A second thread for work that splits in two: parsing a backlog of lines.
+//! One thread for the whole process, started on first use and kept: a thread
+//! per chunk cost a stack and a fresh allocator heap each time, and on these
+//! machines fresh memory is slow to fault in. It never holds state between jobs and never does I/O of its own.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Mutex, OnceLock};

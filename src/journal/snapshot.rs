@@ -114,23 +114,8 @@ fn dir_of(journal_dir: &Path) -> PathBuf {
 
 /// The snapshots of a journal, newest first.
 pub fn list(journal_dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
-    let dir = dir_of(journal_dir);
-    let mut out = Vec::new();
-    if !dir.is_dir() {
-        return Ok(out);
-    }
-    for entry in std::fs::read_dir(&dir)? {
-        let path = entry?.path();
-        let seq = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".snap"))
-            .and_then(|n| n.parse::<u64>().ok());
-        if let Some(seq) = seq {
-            out.push((seq, path));
-        }
-    }
-    out.sort_by(|a, b| b.cmp(a));
+    let mut out = super::writer::numbered(&dir_of(journal_dir), ".snap")?;
+    out.reverse();
     Ok(out)
 }
 
@@ -178,18 +163,25 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{:020}.snap", job.seq));
     let tmp = dir.join(format!(".{:020}.snap.tmp", job.seq));
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(&head)?;
-    f.write_all(&job.state)?;
-    for chunk in &job.ids {
-        f.write_all(chunk)?;
+    let written = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&head)?;
+        f.write_all(&job.state)?;
+        for chunk in &job.ids {
+            f.write_all(chunk)?;
+        }
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        // A full disk: nothing half-written is left behind.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    f.sync_all()?;
     std::fs::rename(&tmp, &path)?;
     File::open(&dir)?.sync_all()?;
     for (_, old) in list(journal_dir)?.into_iter().skip(KEEP) {

@@ -52,6 +52,12 @@ pub fn segment_name(n: u64) -> String {
 
 /// The segments of a journal directory, in order, with their numbers.
 pub fn segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    numbered(dir, ".jsonl")
+}
+
+/// The files of `dir` named a number and `suffix`, by number (none when `dir`
+/// does not exist).
+pub fn numbered(dir: &Path, suffix: &str) -> io::Result<Vec<(u64, PathBuf)>> {
     let mut out = Vec::new();
     if !dir.is_dir() {
         return Ok(out);
@@ -61,7 +67,7 @@ pub fn segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
         let n = path
             .file_name()
             .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".jsonl"))
+            .and_then(|n| n.strip_suffix(suffix))
             .and_then(|n| n.parse::<u64>().ok());
         if let Some(n) = n {
             out.push((n, path));
