@@ -330,16 +330,26 @@ fn main() -> ExitCode {
             } else {
                 PathBuf::from(dir)
             };
-            let opts = coord::runtime::WatchOptions {
+            use coord::runtime::{Feed, View, WatchOptions};
+            let feed = match (read_only, stream, stdin, layout) {
+                (true, ..) => Feed::Follow,
+                (false, Some(url), ..) => Feed::Stream(url),
+                (false, None, true, _) => Feed::Stdin,
+                (false, None, false, Layout::Legacy) => Feed::Legacy,
+                (false, None, false, Layout::Events) => Feed::Events,
+            };
+            let view = match (console, once) {
+                (true, _) => View::Console {
+                    operator,
+                    demo: false,
+                },
+                (false, true) => View::Once,
+                (false, false) => View::Lines,
+            };
+            let opts = WatchOptions {
                 dir,
-                once,
-                read_only,
-                print_events: true,
-                stdin,
-                stream,
-                legacy: layout == Layout::Legacy,
-                console: console.then_some(operator),
-                demo: false,
+                feed,
+                view,
                 run_for: None,
             };
             let result = if console {

@@ -34,27 +34,60 @@ pub fn now_ms() -> Time {
     Utc::now().trunc_subsecs(3)
 }
 
+/// A run of `coord watch` (or `coord demo`): where its events come from, what
+/// it shows, and in which directory it keeps its state.
 #[derive(Clone, Debug)]
 pub struct WatchOptions {
     pub dir: PathBuf,
-    /// Ingest what is there, tick, print a summary, exit.
-    pub once: bool,
-    /// Follow another console's journal instead of taking the lock.
-    pub read_only: bool,
-    /// Print a line per event (the headless default; `--once` prints a summary).
-    pub print_events: bool,
-    /// Read JSON Lines from stdin; `dir` is then only the state directory.
-    pub stdin: bool,
-    /// Draw the console on the terminal (with the operator's name for actions).
-    pub console: Option<String>,
-    /// Read the seed's `coordination_protocols/` folder instead of `events/`.
-    pub legacy: bool,
-    /// Read a Redis stream; `dir` is then only the state directory.
-    pub stream: Option<crate::stream::StreamUrl>,
-    /// The console says DEMO (`coord demo`).
-    pub demo: bool,
+    pub feed: Feed,
+    pub view: View,
     /// End the run after this long (`coord demo --duration`).
     pub run_for: Option<Duration>,
+}
+
+/// Where a run's events come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Feed {
+    /// `DIR/events/`: JSON Lines files and whole `*.json` drops.
+    Events,
+    /// The seed's `DIR/coordination_protocols/`, whole files rewritten in place.
+    Legacy,
+    /// JSON Lines on stdin; `dir` is only the state directory.
+    Stdin,
+    /// A Redis stream; `dir` is only the state directory.
+    Stream(crate::stream::StreamUrl),
+    /// No source of its own: the journal of the console that holds `dir`,
+    /// followed (`--read-only`).
+    Follow,
+}
+
+/// What a run shows, and when it ends.
+#[derive(Clone, Debug, PartialEq)]
+pub enum View {
+    /// Ingest what is there, tick, print a summary, exit (`--once`).
+    Once,
+    /// A line per event and transition, until stopped (`--headless`).
+    Lines,
+    /// The console on the terminal, with the operator's name for actions;
+    /// `demo` puts DEMO in its status bar.
+    Console { operator: String, demo: bool },
+}
+
+impl WatchOptions {
+    fn read_only(&self) -> bool {
+        self.feed == Feed::Follow
+    }
+
+    fn once(&self) -> bool {
+        self.view == View::Once
+    }
+
+    fn console(&self) -> Option<&str> {
+        match &self.view {
+            View::Console { operator, .. } => Some(operator),
+            _ => None,
+        }
+    }
 }
 
 /// A batch from a source; `caught_up` marks the end of the first full pass.
@@ -760,7 +793,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         .enable_all()
         .build()?;
     let journal_dir = opts.dir.join("journal");
-    let _lock = if opts.read_only {
+    let _lock = if opts.read_only() {
         None
     } else {
         if !opts.dir.is_dir() {
@@ -768,23 +801,24 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         }
         Some(DirLock::acquire(&journal_dir)?)
     };
-    let log_problems = crate::logging::init(&opts.dir, opts.console.is_some());
-    if opts.console.is_none() {
+    let log_problems = crate::logging::init(&opts.dir, opts.console().is_some());
+    if opts.console().is_none() {
         for p in &log_problems {
             eprintln!("coord watch: {p}");
         }
     }
-    let opened = open(&opts.dir, !opts.read_only)?;
-    let subs: &[&str] = if opts.stream.is_some() {
-        &["outbox"]
-    } else {
-        &["events", "outbox"]
+    let opened = open(&opts.dir, !opts.read_only())?;
+    // A follower keeps nothing of its own in the directory it follows.
+    let subs: &[&str] = match opts.feed {
+        Feed::Follow => &[],
+        Feed::Stream(_) => &["outbox"],
+        _ => &["events", "outbox"],
     };
     for sub in subs {
         let _ = std::fs::create_dir_all(opts.dir.join(sub));
     }
     let max = opened.config.ingest.max_line_bytes as usize;
-    let outbox = if opts.read_only {
+    let outbox = if opts.read_only() {
         None
     } else {
         let dir = opts.dir.join("outbox");
@@ -799,7 +833,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
             }
         }
     };
-    let journal = if opts.read_only {
+    let journal = if opts.read_only() {
         None
     } else {
         let mailbox = outbox.as_ref().map(Outbox::mailbox);
@@ -819,21 +853,21 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         journal,
         opened.last_seq,
         out,
-        opts.print_events && !opts.once && opts.console.is_none(),
+        opts.view == View::Lines,
     );
     core.checkpoints = opened.checkpoints.clone();
-    if let (Some(url), Some(_), false) = (&opts.stream, &opts.console, opts.read_only) {
+    if let (Feed::Stream(url), Some(_)) = (&opts.feed, opts.console()) {
         core.actions = Some(crate::stream::sink::ActionSender::start(url.clone()));
     }
     core.outbox = outbox;
-    if !opts.read_only {
+    if !opts.read_only() {
         // A one-shot run is a batch job, not a console coming and going.
-        if !opts.once {
+        if !opts.once() {
             let body = json!({
                 "dir": opts.dir.display().to_string(),
                 "version": env!("CARGO_PKG_VERSION"),
-                "console": opts.console.is_some(),
-                "operator": opts.console,
+                "console": opts.console().is_some(),
+                "operator": opts.console(),
             });
             let now = now_ms();
             core.notice(system(now, "console_started", body), &record::fmt_at(now));
@@ -858,7 +892,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
 
     tracing::info!(
         dir = %opts.dir.display(),
-        read_only = opts.read_only,
+        read_only = opts.read_only(),
         records = opened.last_seq,
         "coord {} started",
         env!("CARGO_PKG_VERSION")
@@ -871,17 +905,16 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         // drops them: see `Core::home`.
         let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Vec<Item>>();
         core.home = Some(spent_tx);
-        let source = if opts.read_only {
+        let source = if opts.read_only() {
             None
         } else {
             let (dir, checkpoints, once, stop) = (
                 opts.dir.join("events"),
                 opened.checkpoints.clone(),
-                opts.once,
+                opts.once(),
                 stop.clone(),
             );
-            let (stdin, legacy, root) = (opts.stdin, opts.legacy, opts.dir.clone());
-            let stream = opts.stream.clone();
+            let (feed, root) = (opts.feed.clone(), opts.dir.clone());
             Some(
                 std::thread::Builder::new()
                     .name("source".into())
@@ -890,8 +923,8 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                             spent_rx.try_iter().for_each(drop);
                             tx.blocking_send(Batch { items, caught_up }).is_ok()
                         };
-                        if let Some(url) = stream {
-                            crate::stream::source::run(
+                        match feed {
+                            Feed::Stream(url) => crate::stream::source::run(
                                 &url,
                                 checkpoints,
                                 max,
@@ -899,11 +932,9 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                                 stop,
                                 now_ms,
                                 deliver,
-                            )
-                        } else if stdin {
-                            crate::ingest::stdin::run(max, now_ms, deliver)
-                        } else if legacy {
-                            crate::ingest::legacy::run(
+                            ),
+                            Feed::Stdin => crate::ingest::stdin::run(max, now_ms, deliver),
+                            Feed::Legacy => crate::ingest::legacy::run(
                                 &root,
                                 checkpoints,
                                 max,
@@ -911,14 +942,16 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                                 stop,
                                 now_ms,
                                 deliver,
-                            )
-                        } else {
-                            dir::run(&dir, checkpoints, max, once, stop, now_ms, deliver)
+                            ),
+                            Feed::Events => {
+                                dir::run(&dir, checkpoints, max, once, stop, now_ms, deliver)
+                            }
+                            Feed::Follow => Ok(()),
                         }
                     })?,
             )
         };
-        let mut follower = opts.read_only.then(|| {
+        let mut follower = opts.read_only().then(|| {
             crate::journal::follow::Follower::after(
                 &journal_dir,
                 opened.segment,
@@ -931,7 +964,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         // countdowns in one frame.
         // Re-aimed at every tick, so the monotonic timer never drifts off the
         // wall clock over days. A follower polls the journal five times a second.
-        let read_only = opts.read_only;
+        let read_only = opts.read_only();
         let next_tick = move || {
             let wait = if read_only {
                 200
@@ -942,17 +975,17 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         };
         let mut tick_at = next_tick();
         let mut caught_up = false;
-        let mut term = match &opts.console {
-            Some(operator) => {
+        let mut term = match &opts.view {
+            View::Console { operator, demo } => {
                 let mut app = crate::ui::App::new(&core.engine.config, operator.clone());
-                app.demo = opts.demo;
-                app.journal = if opts.read_only {
+                app.demo = *demo;
+                app.journal = if opts.read_only() {
                     crate::ui::JournalState::ReadOnly
                 } else {
                     crate::ui::JournalState::Ok
                 };
                 app.tui_logger = true;
-                if opts.stream.is_some() && !opts.read_only {
+                if matches!(opts.feed, Feed::Stream(_)) {
                     app.stream = Some(crate::ui::StreamState::Connected);
                 }
                 for p in &log_problems {
@@ -973,7 +1006,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 let flusher = core.journal.as_ref().map(JournalWriter::flusher);
                 Some(crate::console::Terminal::start(sync, flusher)?)
             }
-            None => None,
+            View::Once | View::Lines => None,
         };
         let deadline = opts.run_for.map(|d| tokio::time::Instant::now() + d);
         let mut frames = tokio::time::interval(crate::console::FRAME);
@@ -1008,7 +1041,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                     if let Some(t) = term.as_mut() { t.dirty = true; }
                     if batch.caught_up {
                         caught_up = true;
-                        if opts.once {
+                        if opts.once() {
                             core.tick(now_ms());
                             break;
                         }
@@ -1041,7 +1074,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                     if let Some(t) = term.as_mut() {
                         t.second(now);
                         // A follower's poll that applied records shows at once.
-                        if opts.read_only && core.engine.revision != revision {
+                        if opts.read_only() && core.engine.revision != revision {
                             t.dirty = true;
                         }
                     }
@@ -1052,7 +1085,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         }
         stop.store(true, Ordering::Relaxed);
         drop(rx);
-        if !opts.once && core.outbox.is_some() {
+        if !opts.once() && core.outbox.is_some() {
             let now = now_ms();
             let body = json!({ "dir": opts.dir.display().to_string() });
             core.notice(system(now, "console_stopped", body), &record::fmt_at(now));
@@ -1095,7 +1128,7 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
             }
         }
         tracing::info!(code, "stopped");
-        if opts.once || opts.read_only {
+        if opts.once() || opts.read_only() {
             let _ = writeln!(core.out, "{}", summary_line(&core.engine));
         }
         let _ = core.out.flush();

@@ -11,7 +11,7 @@
 
 use crate::demo::fleet::Fleet;
 use crate::demo::scenario::{self, Scenario};
-use crate::runtime::{run_headless, WatchOptions};
+use crate::runtime::{run_headless, Feed, View, WatchOptions};
 use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -78,14 +78,14 @@ pub fn run(opts: &DemoOptions) -> Result<i32> {
     );
     let watch = WatchOptions {
         dir: dir.clone(),
-        once: false,
-        read_only: false,
-        print_events: true,
-        stdin: false,
-        legacy: false,
-        stream: None,
-        console: console.then(|| opts.operator.clone()),
-        demo: true,
+        feed: Feed::Events,
+        view: match console {
+            true => View::Console {
+                operator: opts.operator.clone(),
+                demo: true,
+            },
+            false => View::Lines,
+        },
         run_for: opts.duration.map(Duration::from_secs_f64),
     };
     let fleet = Fleet::start(dir.clone(), scenario, opts.speed, Instant::now())
