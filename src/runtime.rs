@@ -108,6 +108,8 @@ pub struct Opened {
     pub torn: bool,
     /// Snapshots passed over (damaged, or not fitting the journal), and why.
     pub passed_over: Vec<String>,
+    /// The snapshot replay began from (its `seq`; 0: none).
+    pub snapshot_seq: u64,
 }
 
 /// Loads the configuration and plan and replays the journal. `repair` cuts a
@@ -130,6 +132,7 @@ pub fn open(dir: &Path, repair: bool) -> Result<Opened> {
         tail_offset: r.tail_offset,
         torn: r.torn,
         passed_over: r.passed_over,
+        snapshot_seq: r.snapshot.unwrap_or(0),
     })
 }
 
@@ -181,7 +184,7 @@ pub struct Core<W: Write> {
     /// snapshot keeps.
     pub checkpoints: Checkpoints,
     /// The last snapshot's record and when it was taken.
-    snapshot: (u64, Instant),
+    pub snapshot: (u64, Instant),
 }
 
 /// A batch's items lent to the journal writer, which writes their event records;
@@ -856,6 +859,12 @@ pub fn run_headless(opts: &WatchOptions, out: impl Write) -> Result<i32> {
         opts.view == View::Lines,
     );
     core.checkpoints = opened.checkpoints.clone();
+    // A start that replayed many records (no snapshot, or an old one) takes
+    // one now, so that the next start does not replay them again.
+    core.snapshot.0 = opened.snapshot_seq;
+    if opened.last_seq.saturating_sub(opened.snapshot_seq) >= SNAPSHOT_RECORDS {
+        core.snapshot();
+    }
     if let (Feed::Stream(url), Some(_)) = (&opts.feed, opts.console()) {
         core.actions = Some(crate::stream::sink::ActionSender::start(url.clone()));
     }
