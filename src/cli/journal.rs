@@ -51,6 +51,7 @@ impl std::fmt::Display for Place {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let from = self.first.last_good + 1;
         match self.next_good {
+            Some(next) if next == from + 1 => write!(f, "{} (record {from} lost)", self.first),
             Some(next) if next > from => {
                 write!(f, "{} (records {from}..{} lost)", self.first, next - 1)
             }
