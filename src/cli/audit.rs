@@ -26,14 +26,13 @@
 //! Exit 0, matches or not; errors (no journal) are returned for exit 2.
 
 use crate::engine::Action;
-use crate::journal::reader::{Damage, Fault, Reader};
+use crate::journal::reader::Reader;
 use crate::journal::record::{fmt_at, Record};
-use crate::journal::writer::segment_name;
 use crate::journal::Refused;
 use crate::model::event::{parse_line, Origin, ParseOptions};
 use crate::model::{Event, EventType, ParseError};
 use crate::sanitize::sanitize;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -113,13 +112,7 @@ pub fn parse_time_arg(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// Runs the query; returns the exit code (0).
 pub fn run(dir: &Path, q: &AuditQuery, json: bool, out: &mut dyn Write) -> Result<i32> {
-    let journal = dir.join("journal");
-    if !journal.is_dir() {
-        bail!(
-            "no journal in {} (has coord watch run there?)",
-            dir.display()
-        );
-    }
+    let journal = super::journal::journal_of(dir)?;
     let links = if q.agent.is_some() || q.alert.is_some() {
         links(&journal, q)?
     } else {
@@ -169,15 +162,7 @@ fn scan(journal: &Path, mut f: impl FnMut(&str, &Record<'_>)) -> Result<()> {
     let reader = Reader::open(journal).with_context(|| format!("reading {}", journal.display()))?;
     for item in reader {
         let entry = item.map_err(Refused::Damaged)?;
-        let Some(rec) = entry.record() else {
-            return Err(Refused::Damaged(Damage {
-                file: journal.join(segment_name(entry.segment)),
-                offset: entry.offset,
-                last_good: entry.seq.saturating_sub(1),
-                fault: Fault::NotARecord,
-            })
-            .into());
-        };
+        let rec = entry.decode(journal).map_err(Refused::Damaged)?;
         f(&entry.text, &rec);
     }
     Ok(())

@@ -10,7 +10,7 @@
 
 use crate::config::Config;
 use crate::engine::{Engine, Time};
-use crate::journal::reader::{Damage, Fault, Reader};
+use crate::journal::reader::{Damage, Reader};
 use crate::journal::record::{self, fmt_at};
 use crate::journal::writer::{segment_name, segments};
 use crate::journal::{snapshot, DirLock};
@@ -61,7 +61,8 @@ impl std::fmt::Display for Place {
     }
 }
 
-fn journal_of(dir: &Path) -> Result<PathBuf> {
+/// `DIR/journal`, or why there is none.
+pub(crate) fn journal_of(dir: &Path) -> Result<PathBuf> {
     let journal = dir.join("journal");
     if !journal.is_dir() {
         bail!(
@@ -81,15 +82,7 @@ fn survey(journal: &Path) -> Result<Survey> {
         Reader::open(journal).with_context(|| format!("reading {}", journal.display()))?;
     let mut open: Option<Damage> = None;
     for item in &mut reader {
-        let entry = match item {
-            Ok(e) if e.record().is_none() => Err(Damage {
-                file: journal.join(segment_name(e.segment)),
-                offset: e.offset,
-                last_good: e.seq.saturating_sub(1),
-                fault: Fault::NotARecord,
-            }),
-            other => other,
-        };
+        let entry = item.and_then(|e| e.decode(journal).err().map_or(Ok(e), Err));
         match entry {
             Ok(e) => {
                 s.records += 1;

@@ -47,9 +47,20 @@ impl Entry {
     }
 
     /// The record's fields; `None` for a line that passed its checksum but is
-    /// not a record coord writes (`Damage::not_a_record`).
+    /// not a record coord writes.
     pub fn record(&self) -> Option<Record<'_>> {
         Record::read(&self.text)
+    }
+
+    /// `record`, or the damage such a line is: what replay, audit and verify,
+    /// which read every record, take.
+    pub fn decode(&self, journal_dir: &Path) -> Result<Record<'_>, Damage> {
+        self.record().ok_or_else(|| Damage {
+            file: journal_dir.join(segment_name(self.segment)),
+            offset: self.offset,
+            last_good: self.seq.saturating_sub(1),
+            fault: Fault::NotARecord,
+        })
     }
 }
 
@@ -236,8 +247,12 @@ impl Reader {
         self.file = Some((n, path, BufReader::with_capacity(1 << 20, file)));
         Ok(true)
     }
+}
 
-    fn read_next(&mut self) -> Option<Result<Entry, Damage>> {
+impl Iterator for Reader {
+    type Item = Result<Entry, Damage>;
+
+    fn next(&mut self) -> Option<Result<Entry, Damage>> {
         if let Some(e) = self.held.take() {
             return Some(Ok(e));
         }
@@ -320,14 +335,6 @@ impl Reader {
                 None => return Some(Ok(entry)),
             }
         }
-    }
-}
-
-impl Iterator for Reader {
-    type Item = Result<Entry, Damage>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.read_next()
     }
 }
 

@@ -99,14 +99,7 @@ pub fn replay(journal_dir: &Path, engine: &mut Engine, repair: bool) -> Result<R
     let mut fx = Vec::new();
     for item in &mut reader {
         let entry = item.map_err(Refused::Damaged)?;
-        let Some(rec) = entry.record() else {
-            return Err(Refused::Damaged(Damage {
-                file: journal_dir.join(super::writer::segment_name(entry.segment)),
-                offset: entry.offset,
-                last_good: entry.seq.saturating_sub(1),
-                fault: Fault::NotARecord,
-            }));
-        };
+        let rec = entry.decode(journal_dir).map_err(Refused::Damaged)?;
         if let Some(input) = record_input(&rec, &mut out.checkpoints, &opts) {
             if let Input::Event(e) = &input {
                 engine.prefetch(e);
