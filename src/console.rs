@@ -11,7 +11,7 @@
 use crate::config::SyncOutput;
 use crate::engine::{Engine, Time};
 use crate::journal::writer::Flusher;
-use crate::runtime::Core;
+use crate::runtime::{Core, Observer};
 use crate::ui::{App, UiAction};
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
@@ -140,9 +140,9 @@ impl Drop for Terminal {
 
 /// A key, a click or a resize; returns true to quit. An operator's action is
 /// journaled and applied like any other input.
-pub fn on_input<W: Write>(core: &mut Core<W>, input: Event, now: Time) -> bool {
+pub fn on_input<V: Observer>(core: &mut Core<V>, input: Event, now: Time) -> bool {
     let blocked = core.journal_blocked();
-    let Some(app) = core.app.as_mut() else {
+    let Some(app) = core.view.console() else {
         return false;
     };
     let action = match input {
@@ -163,7 +163,11 @@ pub fn on_input<W: Write>(core: &mut Core<W>, input: Event, now: Time) -> bool {
         }
         Some(UiAction::Operator(a)) => {
             if let crate::engine::Input::Operator(op) = app.operator_input(a) {
-                core.operator(op, now);
+                if let Err(why) = core.operator(op, now) {
+                    if let Some(app) = core.view.console() {
+                        app.status = Some(why.into());
+                    }
+                }
             }
             false
         }

@@ -353,12 +353,9 @@ fn main() -> ExitCode {
                 run_for: None,
             };
             let result = if console {
-                coord::runtime::run_headless(&opts, std::io::sink())
+                coord::runtime::run(&opts, std::io::sink())
             } else {
-                coord::runtime::run_headless(
-                    &opts,
-                    std::io::BufWriter::new(std::io::stdout().lock()),
-                )
+                coord::runtime::run(&opts, std::io::BufWriter::new(std::io::stdout().lock()))
             };
             match result {
                 Ok(code) => ExitCode::from(code as u8),

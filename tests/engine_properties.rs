@@ -655,8 +655,7 @@ fn run_snapshotted(
         opened.engine,
         Some(journal),
         opened.last_seq,
-        std::io::sink(),
-        false,
+        coord::runtime::Printer::new(std::io::sink(), false),
     );
     let mut driver = Driver::new();
     let (src, file): (Arc<str>, Arc<str>) = (Arc::from("events/prop.jsonl"), Arc::from("1:2:3"));
@@ -699,7 +698,7 @@ fn run_snapshotted(
             Step::Tick => core.tick(now),
             Step::Op(operator, spec) => {
                 let op = driver.op(&core.engine, *operator, spec);
-                core.operator(op, now);
+                core.operator(op, now).unwrap();
             }
             Step::FinishPhase => {
                 let items = driver

@@ -11,7 +11,7 @@
 
 use crate::demo::fleet::Fleet;
 use crate::demo::scenario::{self, Scenario};
-use crate::runtime::{run_headless, Feed, View, WatchOptions};
+use crate::runtime::{Feed, View, WatchOptions};
 use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -91,9 +91,9 @@ pub fn run(opts: &DemoOptions) -> Result<i32> {
     let fleet = Fleet::start(dir.clone(), scenario, opts.speed, Instant::now())
         .context("starting the fleet")?;
     let result = if console {
-        run_headless(&watch, std::io::sink())
+        crate::runtime::run(&watch, std::io::sink())
     } else {
-        run_headless(&watch, std::io::BufWriter::new(std::io::stdout().lock()))
+        crate::runtime::run(&watch, std::io::BufWriter::new(std::io::stdout().lock()))
     };
     let fleet = fleet.stop();
     let code = result?;

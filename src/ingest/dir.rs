@@ -3,6 +3,7 @@
 //! dirty; a full rescan runs on notify's `Rescan` flag, when hints overflow, and
 //! on a slow timer, so nothing depends on a notification arriving.
 
+use super::source::{Pass, Source};
 use super::tailer::{fingerprint, Item, Pos, Tailer};
 use super::{event_files, is_event_file};
 use crate::journal::{Checkpoint, Checkpoints};
@@ -328,130 +329,129 @@ enum Hint {
     Rescan,
 }
 
-/// Runs a directory source on its own thread until `stop` is set, handing items
-/// to `deliver` in batches (which may block: that is the back-pressure). With
-/// `once`, reads everything there is, delivers, and returns.
-pub fn run(
-    dir: &Path,
-    checkpoints: Checkpoints,
-    max_line_bytes: usize,
+/// The directory followed: the watcher's hints and the rescan timer around a
+/// `DirSource`.
+pub struct Followed {
+    source: DirSource,
+    /// Dropped, it would stop the hints; `None` without one (no inotify
+    /// instance or descriptor left): the timed rescans alone follow the
+    /// directory, slower, nothing lost.
+    _watcher: Option<notify::RecommendedWatcher>,
+    hints: Receiver<Hint>,
+    /// Kept, so that waiting for a hint times out on the rescan timer rather
+    /// than finding the channel closed.
+    _tx: SyncSender<Hint>,
+    overflow: Arc<AtomicBool>,
+    last_rescan: Instant,
+    rescan: bool,
+    paths: Vec<PathBuf>,
     once: bool,
-    stop: Arc<AtomicBool>,
-    clock: impl Fn() -> DateTime<Utc>,
-    mut deliver: impl FnMut(Vec<Item>, bool) -> bool,
-) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut source = DirSource::new(dir, checkpoints, max_line_bytes);
-    let (tx, rx): (SyncSender<Hint>, Receiver<Hint>) = sync_channel(4096);
-    let overflow = Arc::new(AtomicBool::new(false));
-    // The watcher only marks things dirty; a lost hint is caught by the rescan.
-    // Without one (no inotify instance or descriptor left), the timed rescans
-    // alone follow the directory: slower, nothing lost.
-    let watcher = if once {
-        None
-    } else {
-        let (tx, overflow) = (tx.clone(), overflow.clone());
-        notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            let hint = match res {
-                Ok(ev) if ev.need_rescan() => {
-                    tracing::warn!(
-                        "the watcher lost events (kernel queue overflow): a full rescan"
-                    );
-                    Hint::Rescan
+    clock: fn() -> DateTime<Utc>,
+}
+
+impl Followed {
+    pub fn new(
+        dir: &Path,
+        checkpoints: Checkpoints,
+        max_line_bytes: usize,
+        once: bool,
+        clock: fn() -> DateTime<Utc>,
+    ) -> io::Result<Followed> {
+        std::fs::create_dir_all(dir)?;
+        let (tx, hints) = sync_channel(4096);
+        let overflow = Arc::new(AtomicBool::new(false));
+        // The watcher only marks things dirty; a lost hint is caught by the rescan.
+        let watcher = if once {
+            None
+        } else {
+            let (tx, overflow) = (tx.clone(), overflow.clone());
+            notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+                let hint = match res {
+                    Ok(ev) if ev.need_rescan() => {
+                        tracing::warn!(
+                            "the watcher lost events (kernel queue overflow): a full rescan"
+                        );
+                        Hint::Rescan
+                    }
+                    Ok(ev) => Hint::Paths(ev.paths),
+                    Err(e) => {
+                        tracing::warn!("the watcher failed ({e}): a full rescan");
+                        Hint::Rescan
+                    }
+                };
+                if tx.try_send(hint).is_err() && !overflow.swap(true, Ordering::Relaxed) {
+                    tracing::info!("watcher hints overflowed: a full rescan");
                 }
-                Ok(ev) => Hint::Paths(ev.paths),
-                Err(e) => {
-                    tracing::warn!("the watcher failed ({e}): a full rescan");
-                    Hint::Rescan
-                }
-            };
-            if tx.try_send(hint).is_err() && !overflow.swap(true, Ordering::Relaxed) {
-                tracing::info!("watcher hints overflowed: a full rescan");
-            }
-        })
-        .and_then(|mut w| {
-            w.watch(dir, notify::RecursiveMode::NonRecursive)?;
-            Ok(w)
-        })
-        .ok()
-    };
-    // With no watcher the sender is kept, so that waiting for a hint times out
-    // on the rescan timer instead of finding the channel closed.
-    let _tx = (watcher.is_none() && !once).then_some(tx);
-    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
-    let mut last_rescan = Instant::now() - RESCAN_EVERY;
-    let mut first = true;
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let mut rescan = first
-            || overflow.swap(false, Ordering::Relaxed)
-            || last_rescan.elapsed() >= RESCAN_EVERY;
-        let mut paths = Vec::new();
-        if !rescan {
-            let wait = RESCAN_EVERY
-                .saturating_sub(last_rescan.elapsed())
-                .min(Duration::from_millis(200));
-            match rx.recv_timeout(wait) {
-                Ok(Hint::Rescan) => rescan = true,
-                Ok(Hint::Paths(p)) => paths.extend(p),
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => rescan = true,
-            }
-            while let Ok(h) = rx.try_recv() {
-                match h {
-                    Hint::Rescan => rescan = true,
-                    Hint::Paths(p) => paths.extend(p),
-                }
-            }
-        }
-        let now = clock();
-        let mut send = |item: Item, batch: &mut Vec<Item>| -> bool {
-            batch.push(item);
-            if batch.len() >= BATCH {
-                return deliver(std::mem::replace(batch, Vec::with_capacity(BATCH)), false);
-            }
-            true
+            })
+            .and_then(|mut w| {
+                w.watch(dir, notify::RecursiveMode::NonRecursive)?;
+                Ok(w)
+            })
+            .ok()
         };
-        let mut alive = true;
-        let mut out = |item: Item| {
-            if alive {
-                alive = send(item, &mut batch);
-            }
-        };
-        if !rescan {
-            paths.sort();
-            paths.dedup();
-            rescan = !source.poll_paths(&paths, now, &mut out)?;
-        }
-        if rescan {
-            source.rescan(now, &mut out)?;
-            if once {
-                // A second look: a whole-file drop that does not parse is
-                // reported once its size has held between two looks.
-                source.rescan(now, &mut out)?;
-            }
-            last_rescan = Instant::now();
-        }
-        if !alive {
-            return Ok(());
-        }
-        if !batch.is_empty() || once || first {
-            let caught_up = once || first;
-            if !deliver(std::mem::take(&mut batch), caught_up) {
-                return Ok(());
-            }
-        }
-        first = false;
-        if once {
-            return Ok(());
+        Ok(Followed {
+            source: DirSource::new(dir, checkpoints, max_line_bytes),
+            _watcher: watcher,
+            hints,
+            _tx: tx,
+            overflow,
+            last_rescan: Instant::now(),
+            rescan: true,
+            paths: Vec::new(),
+            once,
+            clock,
+        })
+    }
+
+    fn hint(&mut self, hint: Hint) {
+        match hint {
+            Hint::Rescan => self.rescan = true,
+            Hint::Paths(p) => self.paths.extend(p),
         }
     }
 }
 
-/// Items handed over at once, at most.
-pub const BATCH: usize = 1024;
+impl Source for Followed {
+    /// The files hinted at, or every file when a rescan is due (the first
+    /// read, a lost hint, the timer).
+    fn read(&mut self, mut out: &mut dyn FnMut(Item)) -> io::Result<Pass> {
+        let now = (self.clock)();
+        let mut rescan = std::mem::take(&mut self.rescan)
+            || self.overflow.swap(false, Ordering::Relaxed)
+            || self.last_rescan.elapsed() >= RESCAN_EVERY;
+        if !rescan && !self.paths.is_empty() {
+            let mut paths = std::mem::take(&mut self.paths);
+            paths.sort();
+            paths.dedup();
+            rescan = !self.source.poll_paths(&paths, now, &mut out)?;
+        }
+        if rescan {
+            self.paths.clear();
+            self.source.rescan(now, &mut out)?;
+            if self.once {
+                // A second look: a whole-file drop that does not parse is
+                // reported once its size has held between two looks.
+                self.source.rescan(now, &mut out)?;
+            }
+            self.last_rescan = Instant::now();
+        }
+        Ok(Pass::AtEnd)
+    }
+
+    fn wait(&mut self, _stop: &AtomicBool) {
+        let wait = RESCAN_EVERY
+            .saturating_sub(self.last_rescan.elapsed())
+            .min(Duration::from_millis(200));
+        match self.hints.recv_timeout(wait) {
+            Ok(h) => self.hint(h),
+            Err(RecvTimeoutError::Timeout) => return,
+            Err(RecvTimeoutError::Disconnected) => self.rescan = true,
+        }
+        while let Ok(h) = self.hints.try_recv() {
+            self.hint(h);
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

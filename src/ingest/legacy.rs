@@ -58,6 +58,7 @@
 //! changed is read again), woken sooner by `notify` hints, and every file is read
 //! again every second whatever its metadata says.
 
+use super::source::{Pass, Source};
 use super::tailer::{Item, Pos};
 use crate::journal::Checkpoints;
 use crate::model::event::{parse_line_boxed, parse_value, Origin, ParseOptions};
@@ -69,8 +70,8 @@ use std::hash::Hasher;
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,8 +85,6 @@ pub const POLL_EVERY: Duration = Duration::from_millis(250);
 pub const RESCAN_EVERY: Duration = Duration::from_secs(1);
 /// How long content that is not JSON must stay the same before it is reported.
 pub const SETTLE: Duration = Duration::from_secs(1);
-/// Items handed over at once, at most.
-const BATCH: usize = 1024;
 
 /// The folder `--layout legacy DIR` reads: DIR itself when it is named
 /// `coordination_protocols` or already holds the seed's files, else
@@ -800,72 +799,70 @@ pub fn scan_once(
     Ok(items)
 }
 
-/// Runs the legacy source on its own thread until `stop` is set, handing items
-/// to `deliver` in batches (which may block: that is the back-pressure); the
-/// first pass is delivered with `caught_up`. With `once`, one pass, delivered,
-/// and returns. `dir` is the coordination directory or the legacy folder.
-pub fn run(
-    dir: &Path,
-    checkpoints: Checkpoints,
-    max_line_bytes: usize,
+/// The legacy folder followed: a pass when the watcher hints or every
+/// `POLL_EVERY`, a full pass every `RESCAN_EVERY`. `dir` is the coordination
+/// directory or the legacy folder.
+pub struct Followed {
+    folder: PathBuf,
+    source: LegacySource,
+    /// Hints only wake the wait early; the timers catch whatever they miss.
+    hints: Receiver<()>,
+    tx: SyncSender<()>,
+    /// Made once the folder exists.
+    watcher: Option<notify::RecommendedWatcher>,
+    last_full: Option<Instant>,
     once: bool,
-    stop: Arc<AtomicBool>,
-    clock: impl Fn() -> DateTime<Utc>,
-    mut deliver: impl FnMut(Vec<Item>, bool) -> bool,
-) -> io::Result<()> {
-    let folder = legacy_dir(dir);
-    let mut source = LegacySource::new(&folder, &checkpoints, max_line_bytes);
-    drop(checkpoints);
-    source.set_once(once);
-    // Hints only wake the loop early; the timers catch whatever they miss.
-    let (tx, rx) = sync_channel::<()>(1);
-    let mut watcher: Option<notify::RecommendedWatcher> = None;
-    let mut last_full = Instant::now();
-    let mut first = true;
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        if !first {
-            let wait = POLL_EVERY.min(RESCAN_EVERY.saturating_sub(last_full.elapsed()));
-            let _ = rx.recv_timeout(wait);
-            while rx.try_recv().is_ok() {}
-            if stop.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-        }
-        if !once && watcher.is_none() && folder.is_dir() {
-            watcher = watch(&folder, tx.clone());
-        }
-        let full = first || last_full.elapsed() >= RESCAN_EVERY;
-        let mut items = Vec::new();
-        source.pass(full, clock(), &mut |i| items.push(i))?;
-        if full {
-            last_full = Instant::now();
-        }
-        if !items.is_empty() || first {
-            let caught_up = first;
-            let mut chunks = Vec::new();
-            while items.len() > BATCH {
-                let rest = items.split_off(BATCH);
-                chunks.push(std::mem::replace(&mut items, rest));
-            }
-            chunks.push(items);
-            let last = chunks.len() - 1;
-            for (i, chunk) in chunks.into_iter().enumerate() {
-                if !deliver(chunk, caught_up && i == last) {
-                    return Ok(());
-                }
-            }
-        }
-        first = false;
-        if once {
-            return Ok(());
+    clock: fn() -> DateTime<Utc>,
+}
+
+impl Followed {
+    pub fn new(
+        dir: &Path,
+        checkpoints: &Checkpoints,
+        max_line_bytes: usize,
+        once: bool,
+        clock: fn() -> DateTime<Utc>,
+    ) -> Followed {
+        let folder = legacy_dir(dir);
+        let mut source = LegacySource::new(&folder, checkpoints, max_line_bytes);
+        source.set_once(once);
+        let (tx, hints) = sync_channel(1);
+        Followed {
+            folder,
+            source,
+            hints,
+            tx,
+            watcher: None,
+            last_full: None,
+            once,
+            clock,
         }
     }
 }
 
-fn watch(folder: &Path, tx: std::sync::mpsc::SyncSender<()>) -> Option<notify::RecommendedWatcher> {
+impl Source for Followed {
+    fn read(&mut self, mut out: &mut dyn FnMut(Item)) -> io::Result<Pass> {
+        if !self.once && self.watcher.is_none() && self.folder.is_dir() {
+            self.watcher = watch(&self.folder, self.tx.clone());
+        }
+        let full = self.last_full.is_none_or(|t| t.elapsed() >= RESCAN_EVERY);
+        self.source.pass(full, (self.clock)(), &mut out)?;
+        if full {
+            self.last_full = Some(Instant::now());
+        }
+        Ok(Pass::AtEnd)
+    }
+
+    fn wait(&mut self, _stop: &AtomicBool) {
+        let since = self.last_full.map_or(RESCAN_EVERY, |t| t.elapsed());
+        let _ = self
+            .hints
+            .recv_timeout(POLL_EVERY.min(RESCAN_EVERY.saturating_sub(since)));
+        while self.hints.try_recv().is_ok() {}
+    }
+}
+
+fn watch(folder: &Path, tx: SyncSender<()>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     let mut w = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
         let _ = tx.try_send(());
@@ -1459,13 +1456,10 @@ mod tests {
         let f = fixture();
         f.write("heartbeat_be-1.json", &heartbeat("2026-11-24T13:00:00"));
         let mut got = Vec::new();
-        run(
-            &f.root,
-            Checkpoints::new(),
-            1 << 20,
+        crate::ingest::source::drive(
+            &mut Followed::new(&f.root, &Checkpoints::new(), 1 << 20, true, now),
             true,
-            Arc::new(AtomicBool::new(false)),
-            now,
+            &AtomicBool::new(false),
             |items, caught_up| {
                 got.push((items.len(), caught_up));
                 true
@@ -1482,13 +1476,10 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel();
         let (root, stop2) = (f.root.clone(), stop.clone());
         let t = std::thread::spawn(move || {
-            run(
-                &root,
-                Checkpoints::new(),
-                1 << 20,
+            crate::ingest::source::drive(
+                &mut Followed::new(&root, &Checkpoints::new(), 1 << 20, false, now),
                 false,
-                stop2,
-                now,
+                &stop2,
                 |items, caught_up| tx.send((items, caught_up)).is_ok(),
             )
         });
@@ -1500,7 +1491,7 @@ mod tests {
             assert_eq!(events(&items).len(), 1);
             assert!(!caught_up);
         }
-        stop.store(true, Ordering::Relaxed);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
         t.join().unwrap().unwrap();
     }
 }

@@ -4,6 +4,7 @@
 pub mod dir;
 pub mod legacy;
 pub mod lines;
+pub mod source;
 pub mod stdin;
 pub mod tailer;
 

@@ -9,6 +9,7 @@
 use super::{StreamUrl, ACTION_FIELD, EVENT_FIELD};
 use crate::ingest::lines::Line;
 use crate::ingest::parse_one;
+use crate::ingest::source::{Pass, Source};
 use crate::ingest::tailer::{Item, Pos};
 use crate::journal::Checkpoints;
 use crate::model::event::{Origin, ParseOptions};
@@ -33,22 +34,9 @@ pub fn checkpoint_key(url: &StreamUrl) -> String {
     format!("stream:{}", url.stream)
 }
 
-/// Reads the stream until `stop` (or, with `once`, until it has nothing more),
-/// delivering batches; `deliver` returning false ends the run.
-pub fn run(
-    url: &StreamUrl,
-    checkpoints: Checkpoints,
-    max_line_bytes: usize,
-    once: bool,
-    stop: Arc<AtomicBool>,
-    clock: impl Fn() -> DateTime<Utc>,
-    deliver: impl FnMut(Vec<Item>, bool) -> bool,
-) -> io::Result<()> {
-    let mut reader = Reader::new(url, &checkpoints, max_line_bytes, clock);
-    reader.run(once, &stop, deliver)
-}
-
-struct Reader<C> {
+/// The stream read from its checkpoint. Each Redis call runs on this
+/// thread's own runtime.
+pub struct Reader {
     url: StreamUrl,
     src: Arc<str>,
     file: Arc<str>,
@@ -58,35 +46,30 @@ struct Reader<C> {
     count: u64,
     max: usize,
     opts: ParseOptions,
-    clock: C,
+    clock: fn() -> DateTime<Utc>,
+    once: bool,
+    rt: tokio::runtime::Runtime,
+    client: redis::Client,
+    config: redis::AsyncConnectionConfig,
+    con: Option<redis::aio::MultiplexedConnection>,
+    /// The link is down (and said so).
+    down: bool,
+    backoff: Duration,
 }
 
-impl<C: Fn() -> DateTime<Utc>> Reader<C> {
-    fn new(url: &StreamUrl, checkpoints: &Checkpoints, max: usize, clock: C) -> Self {
+impl Reader {
+    pub fn new(
+        url: &StreamUrl,
+        checkpoints: &Checkpoints,
+        max: usize,
+        once: bool,
+        clock: fn() -> DateTime<Utc>,
+    ) -> io::Result<Reader> {
         let file = checkpoint_key(url);
         let (last, count) = match checkpoints.get(&file) {
             Some(c) => (c.entry.clone().unwrap_or_else(|| "0".into()), c.line),
             None => ("0".into(), 0),
         };
-        Reader {
-            src: url.to_string().into(),
-            file: file.into(),
-            url: url.clone(),
-            last,
-            count,
-            max,
-            opts: ParseOptions::default(),
-            clock,
-        }
-    }
-
-    /// Each Redis call runs on this thread's runtime; `deliver` blocks outside it.
-    fn run(
-        &mut self,
-        once: bool,
-        stop: &AtomicBool,
-        mut deliver: impl FnMut(Vec<Item>, bool) -> bool,
-    ) -> io::Result<()> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -95,79 +78,99 @@ impl<C: Fn() -> DateTime<Utc>> Reader<C> {
             .set_response_timeout(Some(
                 Duration::from_millis(BLOCK_MS) + Duration::from_secs(5),
             ));
-        let client = self
-            .url
+        let client = url
             .client()
-            .map_err(|e| io::Error::other(format!("{}: {e}", self.url)))?;
-        let mut backoff = BACKOFF_MIN;
-        let mut down = false;
-        let mut caught_up = false;
-        while !stop.load(Ordering::Relaxed) {
-            let mut con =
-                match rt.block_on(client.get_multiplexed_async_connection_with_config(&config)) {
-                    Ok(con) => con,
-                    Err(e) => {
-                        // A one-shot run has nothing to wait for.
-                        if once {
-                            return Err(io::Error::other(format!("{}: {e}", self.url)));
-                        }
-                        if !down {
-                            down = true;
-                            tracing::warn!("{}: disconnected ({e}); retrying", self.url);
-                            if !deliver(vec![self.source("disconnected")], false) {
-                                return Ok(());
-                            }
-                        }
-                        sleep_unless_stopped(backoff, stop);
-                        backoff = (backoff * 2).min(BACKOFF_MAX);
-                        continue;
-                    }
-                };
-            if down {
-                down = false;
-                tracing::info!("{}: connected again; reading from {}", self.url, self.last);
-                if !deliver(vec![self.source("connected")], false) {
-                    return Ok(());
-                }
-            }
-            backoff = BACKOFF_MIN;
-            while !stop.load(Ordering::Relaxed) {
-                let mut cmd = redis::cmd("XREAD");
-                cmd.arg("COUNT").arg(BATCH);
-                if !once {
-                    cmd.arg("BLOCK").arg(BLOCK_MS);
-                }
-                cmd.arg("STREAMS").arg(&self.url.stream).arg(&self.last);
-                let reply: Value = match rt.block_on(cmd.query_async(&mut con)) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        if once {
-                            return Err(io::Error::other(format!("{}: {e}", self.url)));
-                        }
-                        down = true;
-                        tracing::warn!("{}: disconnected ({e}); retrying", self.url);
-                        if !deliver(vec![self.source("disconnected")], false) {
-                            return Ok(());
-                        }
-                        break;
-                    }
-                };
-                let items = self.items(reply);
-                // Fewer than asked for: the reader has reached the stream's end.
-                let at_end = items.len() < BATCH;
-                let first_end = at_end && !caught_up;
-                caught_up |= at_end;
-                if (!items.is_empty() || first_end) && !deliver(items, first_end) {
-                    return Ok(());
-                }
-                if once && at_end {
-                    return Ok(());
-                }
-            }
-        }
-        Ok(())
+            .map_err(|e| io::Error::other(format!("{url}: {e}")))?;
+        Ok(Reader {
+            src: url.to_string().into(),
+            file: file.into(),
+            url: url.clone(),
+            last,
+            count,
+            max,
+            opts: ParseOptions::default(),
+            clock,
+            once,
+            rt,
+            client,
+            config,
+            con: None,
+            down: false,
+            backoff: BACKOFF_MIN,
+        })
     }
 
+    /// The link lost (or never made): said once, as a `disconnected` item. A
+    /// one-shot run has nothing to wait for: it ends with the error.
+    fn lost(&mut self, e: redis::RedisError, out: &mut dyn FnMut(Item)) -> io::Result<Pass> {
+        if self.once {
+            return Err(io::Error::other(format!("{}: {e}", self.url)));
+        }
+        self.con = None;
+        if !self.down {
+            self.down = true;
+            tracing::warn!("{}: disconnected ({e}); retrying", self.url);
+            out(self.source("disconnected"));
+        }
+        Ok(Pass::Retry)
+    }
+}
+
+impl Source for Reader {
+    /// One `XREAD` (blocking up to `BLOCK_MS` for new entries, unless `once`),
+    /// connecting first if need be.
+    fn read(&mut self, out: &mut dyn FnMut(Item)) -> io::Result<Pass> {
+        let con = match self.con.as_mut() {
+            Some(con) => con,
+            None => {
+                let connect = self
+                    .client
+                    .get_multiplexed_async_connection_with_config(&self.config);
+                match self.rt.block_on(connect) {
+                    Ok(con) => {
+                        if std::mem::take(&mut self.down) {
+                            tracing::info!(
+                                "{}: connected again; reading from {}",
+                                self.url,
+                                self.last
+                            );
+                            out(self.source("connected"));
+                        }
+                        self.backoff = BACKOFF_MIN;
+                        self.con.insert(con)
+                    }
+                    Err(e) => return self.lost(e, out),
+                }
+            }
+        };
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("COUNT").arg(BATCH);
+        if !self.once {
+            cmd.arg("BLOCK").arg(BLOCK_MS);
+        }
+        cmd.arg("STREAMS").arg(&self.url.stream).arg(&self.last);
+        let reply: Value = match self.rt.block_on(cmd.query_async(con)) {
+            Ok(v) => v,
+            Err(e) => return self.lost(e, out),
+        };
+        let items = self.items(reply);
+        // Fewer than asked for: the reader has reached the stream's end.
+        let at_end = items.len() < BATCH;
+        items.into_iter().for_each(out);
+        Ok(if at_end { Pass::AtEnd } else { Pass::More })
+    }
+
+    /// At the end, the next `XREAD` waits for new entries itself; after a lost
+    /// link, the backoff (0.25 s doubling to 5 s).
+    fn wait(&mut self, stop: &AtomicBool) {
+        if self.con.is_none() {
+            sleep_unless_stopped(self.backoff, stop);
+            self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+}
+
+impl Reader {
     fn source(&self, what: &'static str) -> Item {
         Item::Source {
             pos: self.pos(),
