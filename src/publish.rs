@@ -7,7 +7,8 @@
 //! interleave or tear each other's lines. This module never reads events back.
 
 use crate::config::{load_config, ConfigError};
-use crate::model::event::{parse_line, parse_value, Origin, ParseOptions};
+use crate::model::event::{parse_value, Origin, ParseOptions};
+use crate::model::parse::parse_line;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 use std::io::Write;

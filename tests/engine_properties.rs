@@ -640,7 +640,8 @@ fn run_snapshotted(
 ) -> Result<(), TestCaseError> {
     use coord::ingest::tailer::{Item, Pos};
     use coord::journal::JournalWriter;
-    use coord::model::event::{parse_line, ParseOptions};
+    use coord::model::event::ParseOptions;
+    use coord::model::parse::parse_line;
     use coord::runtime::{open, Core};
     use std::sync::Arc;
 

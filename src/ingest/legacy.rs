@@ -61,7 +61,8 @@
 use super::source::{Pass, Source};
 use super::tailer::{Item, Pos};
 use crate::journal::Checkpoints;
-use crate::model::event::{parse_line_boxed, parse_value, Origin, ParseOptions};
+use crate::model::event::{parse_value, Origin, ParseOptions};
+use crate::model::parse::parse_line_boxed;
 use crate::model::{EventType, ParseError};
 use chrono::{DateTime, FixedOffset, Local, Offset, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -876,7 +877,7 @@ fn watch(folder: &Path, tx: SyncSender<()>) -> Option<notify::RecommendedWatcher
 mod tests {
     use super::*;
     use crate::journal::Checkpoint;
-    use crate::model::event::parse_line;
+    use crate::model::parse::parse_line;
     use crate::model::{Event, Level};
     use chrono::NaiveDateTime;
 

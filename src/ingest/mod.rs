@@ -8,7 +8,8 @@ pub mod source;
 pub mod stdin;
 pub mod tailer;
 
-use crate::model::event::{parse_line_boxed, Origin, ParseOptions};
+use crate::model::event::{Origin, ParseOptions};
+use crate::model::parse::parse_line_boxed;
 use crate::model::ParseError;
 use chrono::{DateTime, Utc};
 use lines::Line;

@@ -313,38 +313,9 @@ impl fmt::Display for ParseError {
     }
 }
 
-/// Parses one line (without its newline) into an event.
-pub fn parse_line(
-    bytes: &[u8],
-    origin: &Origin,
-    ingest_now: DateTime<Utc>,
-    opts: &ParseOptions,
-) -> Result<Event, ParseError> {
-    parse_line_boxed(bytes, origin, ingest_now, opts)
-        .map(|e| *e)
-        .map_err(|e| *e)
-}
-
-/// `parse_line`, the event or the error in a box as ingestion carries them
-/// (built there, not copied in: both are large).
-pub fn parse_line_boxed(
-    bytes: &[u8],
-    origin: &Origin,
-    ingest_now: DateTime<Utc>,
-    opts: &ParseOptions,
-) -> Result<Box<Event>, Box<ParseError>> {
-    if let Some(event) = super::fast_event::scan_line(bytes, origin, ingest_now, opts) {
-        return Ok(event);
-    }
-    let fail = |reason: String| Box::new(ParseError::new(origin, reason, bytes));
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| fail(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    parse_general(text, origin, ingest_now, opts).map_err(fail)
-}
-
 /// A line the fast path did not take, already known to be UTF-8; the error is
 /// its reason.
-fn parse_general(
+pub(crate) fn parse_general(
     text: &str,
     origin: &Origin,
     ingest_now: DateTime<Utc>,
@@ -864,6 +835,7 @@ impl Visitor<'_> for KeySeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::parse::parse_line;
 
     fn at() -> DateTime<Utc> {
         "2026-11-24T12:00:00Z".parse().unwrap()
@@ -1102,126 +1074,6 @@ mod tests {
                 _ => panic!("{line}: fast {fast:?}, serde {slow:?}"),
             }
         }
-    }
-
-    /// The fast path (`fast_event`) gives what the general reader gives, on
-    /// random lines near the common form: canonical keys, seed aliases, unknown
-    /// keys and `data`, duplicates, escapes, empty strings, numbers of every
-    /// form, `null`, booleans, whitespace. And it takes the common form itself.
-    #[test]
-    fn the_fast_path_reads_what_the_general_reader_reads() {
-        let origin = Origin {
-            source: "events/a.jsonl",
-            line: 3,
-            offset: 77,
-        };
-        let opts = ParseOptions::default();
-        let general =
-            |line: &str| parse_object(line).and_then(|r| r.into_event(&origin, at(), &opts));
-        let fast = |line: &str| {
-            crate::model::fast_event::scan_line(line.as_bytes(), &origin, at(), &opts).map(|e| *e)
-        };
-        let common = r#"{"type":"progress_update","ts":"2026-11-24T13:00:00.003783Z","id":"ev-1","agent":"agent-086","component":"c","task":"T-1","progress":5.0,"message":"updating documentation"}"#;
-        assert_eq!(fast(common), Some(general(common).unwrap()));
-
-        let keys = [
-            "type",
-            "ts",
-            "id",
-            "agent",
-            "task",
-            "component",
-            "phase",
-            "gate",
-            "progress",
-            "severity",
-            "status",
-            "message",
-            "event_type",
-            "agent_id",
-            "timestamp",
-            "data",
-            "cpu",
-            "progress_percentage",
-        ];
-        let values = [
-            r#""progress_update""#,
-            r#""Task_Assigned""#,
-            r#""a b""#,
-            r#""""#,
-            r#""x\"y""#,
-            r#""é""#,
-            r#""2026-11-24T13:00:00Z""#,
-            r#""2026-11-24T13:00:00.5Z""#,
-            r#""2026-11-24T13:00:00.1234567891Z""#,
-            r#""2026-11-24T13:00:60Z""#,
-            r#""2026-02-30T13:00:00Z""#,
-            r#""2026-11-24T14:00:00+01:00""#,
-            r#""2026-11-24 13:00:00""#,
-            r#""high""#,
-            r#""warning""#,
-            r#""3""#,
-            "0",
-            "5",
-            "5.0",
-            "100",
-            "100.5",
-            "99.99",
-            "007",
-            "1e2",
-            "-0",
-            "0.123456789012345678",
-            "1.23456789012345",
-            "12.3456789012345",
-            "99.9999999999999999",
-            "0.5",
-            "00",
-            "1.5e1",
-            "1E2",
-            "null",
-            "true",
-            "{}",
-            r#"{"k":1}"#,
-            "[1]",
-        ];
-        let mut seed = 0x5eed_u64;
-        let mut pick = |n: usize| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize % n
-        };
-        let mut taken = 0;
-        for _ in 0..20_000 {
-            let mut fields = vec![r#""type":"task_assigned""#.to_string()];
-            for _ in 0..pick(8) {
-                // Mostly the common keys and values, so that many lines are taken.
-                let key = keys[if pick(3) == 0 {
-                    pick(keys.len())
-                } else {
-                    pick(12)
-                }];
-                let value = values[if pick(3) == 0 {
-                    pick(values.len())
-                } else {
-                    pick(8)
-                }];
-                let colon = [":", " : ", ":\t"][pick(3)];
-                fields.push(format!(r#""{key}"{colon}{value}"#));
-            }
-            let at = pick(fields.len());
-            fields.swap(0, at);
-            let line = format!(
-                "{{{}}}{}",
-                fields.join([",", ", "][pick(2)]),
-                ["", " "][pick(2)]
-            );
-            if let Some(e) = fast(&line) {
-                taken += 1;
-                assert_eq!(Ok(e), general(&line), "{line}");
-            }
-        }
-        assert!(taken > 2_000, "the fast path took only {taken} lines");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! built straight from the line, with no per-field intermediate values;
 //! anything else — and any line that would not validate — is `None`, left to
 //! the general reader, whose result this must equal (tested against it on
-//! random lines, in `event`'s tests).
+//! random lines, below).
 
 use super::event::{event_type, parse_ts, skip_ws, Field, Name, Origin, ParseOptions, FIELDS};
 use super::quotes::Quotes;
@@ -252,6 +252,128 @@ fn scan_into<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::event::parse_general;
+
+    fn at() -> DateTime<Utc> {
+        "2026-11-24T12:00:00Z".parse().unwrap()
+    }
+
+    /// The fast path (`fast_event`) gives what the general reader gives, on
+    /// random lines near the common form: canonical keys, seed aliases, unknown
+    /// keys and `data`, duplicates, escapes, empty strings, numbers of every
+    /// form, `null`, booleans, whitespace. And it takes the common form itself.
+    #[test]
+    fn the_fast_path_reads_what_the_general_reader_reads() {
+        let origin = Origin {
+            source: "events/a.jsonl",
+            line: 3,
+            offset: 77,
+        };
+        let opts = ParseOptions::default();
+        let general = |line: &str| parse_general(line, &origin, at(), &opts).map(|e| *e);
+        let fast = |line: &str| scan_line(line.as_bytes(), &origin, at(), &opts).map(|e| *e);
+        let common = r#"{"type":"progress_update","ts":"2026-11-24T13:00:00.003783Z","id":"ev-1","agent":"agent-086","component":"c","task":"T-1","progress":5.0,"message":"updating documentation"}"#;
+        assert_eq!(fast(common), Some(general(common).unwrap()));
+
+        let keys = [
+            "type",
+            "ts",
+            "id",
+            "agent",
+            "task",
+            "component",
+            "phase",
+            "gate",
+            "progress",
+            "severity",
+            "status",
+            "message",
+            "event_type",
+            "agent_id",
+            "timestamp",
+            "data",
+            "cpu",
+            "progress_percentage",
+        ];
+        let values = [
+            r#""progress_update""#,
+            r#""Task_Assigned""#,
+            r#""a b""#,
+            r#""""#,
+            r#""x\"y""#,
+            r#""é""#,
+            r#""2026-11-24T13:00:00Z""#,
+            r#""2026-11-24T13:00:00.5Z""#,
+            r#""2026-11-24T13:00:00.1234567891Z""#,
+            r#""2026-11-24T13:00:60Z""#,
+            r#""2026-02-30T13:00:00Z""#,
+            r#""2026-11-24T14:00:00+01:00""#,
+            r#""2026-11-24 13:00:00""#,
+            r#""high""#,
+            r#""warning""#,
+            r#""3""#,
+            "0",
+            "5",
+            "5.0",
+            "100",
+            "100.5",
+            "99.99",
+            "007",
+            "1e2",
+            "-0",
+            "0.123456789012345678",
+            "1.23456789012345",
+            "12.3456789012345",
+            "99.9999999999999999",
+            "0.5",
+            "00",
+            "1.5e1",
+            "1E2",
+            "null",
+            "true",
+            "{}",
+            r#"{"k":1}"#,
+            "[1]",
+        ];
+        let mut seed = 0x5eed_u64;
+        let mut pick = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        let mut taken = 0;
+        for _ in 0..20_000 {
+            let mut fields = vec![r#""type":"task_assigned""#.to_string()];
+            for _ in 0..pick(8) {
+                // Mostly the common keys and values, so that many lines are taken.
+                let key = keys[if pick(3) == 0 {
+                    pick(keys.len())
+                } else {
+                    pick(12)
+                }];
+                let value = values[if pick(3) == 0 {
+                    pick(values.len())
+                } else {
+                    pick(8)
+                }];
+                let colon = [":", " : ", ":\t"][pick(3)];
+                fields.push(format!(r#""{key}"{colon}{value}"#));
+            }
+            let at = pick(fields.len());
+            fields.swap(0, at);
+            let line = format!(
+                "{{{}}}{}",
+                fields.join([",", ", "][pick(2)]),
+                ["", " "][pick(2)]
+            );
+            if let Some(e) = fast(&line) {
+                taken += 1;
+                assert_eq!(Ok(e), general(&line), "{line}");
+            }
+        }
+        assert!(taken > 2_000, "the fast path took only {taken} lines");
+    }
 
     /// Each name is its field, read from anywhere in a line (at its end too,
     /// where eight bytes cannot be read at once); a longer, shorter or other

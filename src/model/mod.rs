@@ -1,8 +1,9 @@
 //! Plain data: events, levels, the plan. Serde and validation, no behaviour.
 
 pub mod event;
-pub mod fast_event;
+mod fast_event;
 pub mod level;
+pub mod parse;
 pub mod plan;
 mod quotes;
 

@@ -481,7 +481,8 @@ pub fn system(at: Time, kind: &'static str, body: serde_json::Value) -> Notifica
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::{parse_line_boxed, Origin, ParseOptions};
+    use crate::model::event::{Origin, ParseOptions};
+    use crate::model::parse::parse_line_boxed;
 
     fn line(n: u64, raw: &str, now: Time) -> Item {
         let raw = raw.as_bytes().to_vec();

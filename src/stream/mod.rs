@@ -176,7 +176,8 @@ mod tests {
     #[test]
     fn an_action_names_its_alert_by_key_whatever_its_number() {
         use crate::engine::{Action, Input};
-        use crate::model::event::{parse_line, Origin, ParseOptions};
+        use crate::model::event::{Origin, ParseOptions};
+        use crate::model::parse::parse_line;
         let now = chrono::Utc::now();
         let blocker = |c: &str| {
             let line = format!(r#"{{"type":"blocker_detected","component":"{c}","id":"b-{c}"}}"#);

@@ -111,7 +111,8 @@ impl RetainedEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::{parse_line, Origin, ParseOptions};
+    use crate::model::event::{Origin, ParseOptions};
+    use crate::model::parse::parse_line;
 
     fn event(line: &str) -> Event {
         let origin = Origin {
