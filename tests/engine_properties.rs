@@ -740,6 +740,7 @@ fn run_snapshotted(
             left
         );
         let (json, ids) = replayed.engine.save();
+        let ids: Vec<Vec<u8>> = ids.iter().map(<[u8]>::to_vec).collect();
         whole.push((canonical(&json), ids));
         if let Some((_, newest)) = coord::journal::snapshot::list(&journal)
             .expect("list")

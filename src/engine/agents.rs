@@ -77,7 +77,7 @@ impl Agent {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Task {
     pub id: String,
     pub agent: Option<String>,
@@ -85,6 +85,72 @@ pub struct Task {
     pub open: bool,
     pub auto_reassignments: u32,
     pub opened: Time,
+}
+
+/// Tasks in a snapshot: their count, then a row `[id, agent, component, open,
+/// auto_reassignments, seconds, nanoseconds]` each (the count first, so the
+/// map is made at its size). Every task ever assigned is
+/// kept (a late report on finished work must not reopen it), so they are most
+/// of a long run's state; as a map of objects they were twice the bytes, and
+/// their times text to parse.
+pub(super) mod task_list {
+    use super::super::Map;
+    use super::Task;
+    use chrono::DateTime;
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::ser::SerializeSeq;
+    use serde::{Deserializer, Serializer};
+
+    type Row = (String, Option<String>, Option<String>, bool, u32, i64, u32);
+
+    pub fn serialize<S: Serializer>(tasks: &Map<String, Task>, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(tasks.len() + 1))?;
+        seq.serialize_element(&tasks.len())?;
+        for t in tasks.values() {
+            seq.serialize_element(&(
+                &t.id,
+                &t.agent,
+                &t.component,
+                t.open,
+                t.auto_reassignments,
+                t.opened.timestamp(),
+                t.opened.timestamp_subsec_nanos(),
+            ))?;
+        }
+        seq.end()
+    }
+
+    /// Row by row into the map (no list of rows in between).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Task>, D::Error> {
+        struct Rows;
+        impl<'de> Visitor<'de> for Rows {
+            type Value = Map<String, Task>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of tasks")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let n: usize = seq.next_element()?.unwrap_or(0);
+                // A count is not trusted further than the bytes that follow.
+                let mut tasks = Map::with_capacity_and_hasher(n.min(1 << 20), Default::default());
+                while let Some(row) = seq.next_element::<Row>()? {
+                    let (id, agent, component, open, auto_reassignments, secs, nanos) = row;
+                    let opened = DateTime::from_timestamp(secs, nanos)
+                        .ok_or_else(|| A::Error::custom(format!("task {id}: time out of range")))?;
+                    let task = Task {
+                        id: id.clone(),
+                        agent,
+                        component,
+                        open,
+                        auto_reassignments,
+                        opened,
+                    };
+                    tasks.insert(id, task);
+                }
+                Ok(tasks)
+            }
+        }
+        d.deserialize_seq(Rows)
+    }
 }
 
 impl Engine {

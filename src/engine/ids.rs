@@ -15,8 +15,20 @@
 //! A million ids make a table far larger than the caches, and finding a slot was
 //! most of the cost of applying an event: `prefetch` asks for the slot of an id
 //! that is about to be applied, while the ones before it are.
+//!
+//! A snapshot keeps the chunks and the table as they are (`parts`), and a start
+//! reads them in place from the snapshot file (`mapped`): the chunks as they
+//! lie in the file, the table through a private mapping that copies a page
+//! only when a slot in it is written. So a start does not hash and place a
+//! million ids again; it costs the checksum of their bytes.
 
+use memmap2::{Mmap, MmapMut};
 use std::hash::Hasher;
+use std::ops::{Deref, DerefMut, Range};
+use std::sync::Arc;
+
+// The table is written to and read from snapshots as it lies in memory.
+const _: () = assert!(cfg!(target_endian = "little"));
 
 const INDEX_BITS: u32 = 40;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
@@ -27,11 +39,80 @@ const TAG_SET: u64 = 1 << 23;
 #[derive(Clone, Debug)]
 pub struct IdSet {
     /// A power of two of them.
-    slots: Vec<u64>,
+    slots: Slots,
     len: usize,
     /// Each id as its length (LEB128) then its bytes; a chunk is filled up to
     /// `CHUNK` bytes (an id longer than that has a chunk of its own).
-    chunks: Vec<Vec<u8>>,
+    chunks: Vec<Chunk>,
+}
+
+/// A chunk of ids: filled by this run, or read in place from a snapshot
+/// (never added to).
+#[derive(Clone, Debug)]
+enum Chunk {
+    Own(Vec<u8>),
+    Mapped(Arc<Mmap>, Range<usize>),
+}
+
+impl Deref for Chunk {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Chunk::Own(v) => v,
+            Chunk::Mapped(map, range) => &map[range.clone()],
+        }
+    }
+}
+
+/// The table: this run's, or a snapshot's through a private (copy-on-write)
+/// mapping.
+enum Slots {
+    Own(Vec<u64>),
+    Mapped(MmapMut),
+}
+
+impl Deref for Slots {
+    type Target = [u64];
+    fn deref(&self) -> &[u64] {
+        match self {
+            Slots::Own(v) => v,
+            // Checked to cast when mapped (`IdSet::mapped`).
+            Slots::Mapped(m) => bytemuck::cast_slice(m),
+        }
+    }
+}
+
+impl DerefMut for Slots {
+    fn deref_mut(&mut self) -> &mut [u64] {
+        match self {
+            Slots::Own(v) => v,
+            Slots::Mapped(m) => bytemuck::cast_slice_mut(m),
+        }
+    }
+}
+
+impl Clone for Slots {
+    fn clone(&self) -> Slots {
+        Slots::Own(self.to_vec())
+    }
+}
+
+impl std::fmt::Debug for Slots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} slots", self.len())
+    }
+}
+
+/// Where a snapshot's ids lie in its file, as its header gives them.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Layout {
+    /// How many ids.
+    pub ids: u64,
+    /// Each chunk's length, in order, end to end.
+    pub chunks: Vec<u64>,
+    /// The table's length in slots, after the chunks (and zeros up to a
+    /// multiple of 8 bytes from the start of the file).
+    pub slots: u64,
 }
 
 impl Default for IdSet {
@@ -43,7 +124,7 @@ impl Default for IdSet {
 impl IdSet {
     pub fn with_capacity(n: usize) -> IdSet {
         IdSet {
-            slots: vec![0; (n.max(8) * 2).next_power_of_two()],
+            slots: Slots::Own(vec![0; (n.max(8) * 2).next_power_of_two()]),
             len: 0,
             chunks: Vec::new(),
         }
@@ -78,60 +159,82 @@ impl IdSet {
         hash as usize & (self.slots.len() - 1)
     }
 
-    /// Every id, in the order added, each after its length (LEB128), in
-    /// chunks: what `from_bytes` reads back, end to end.
-    pub fn chunks(&self) -> &[Vec<u8>] {
-        &self.chunks
+    /// Every id, in the order added.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.chunks.len()).flat_map(move |number| {
+            let mut offset = 0;
+            std::iter::from_fn(move || {
+                let at = (number as u64) << OFFSET_BITS | offset as u64;
+                let (id, end) = self.read(at)?;
+                offset = end;
+                Some(id)
+            })
+        })
     }
 
-    /// `chunks`, let go of.
-    pub fn into_chunks(self) -> Vec<Vec<u8>> {
-        self.chunks
-    }
-
-    #[cfg(test)]
-    fn to_bytes(&self) -> Vec<u8> {
-        self.chunks.concat()
-    }
-
-    /// The set `to_bytes` wrote; `None` if the bytes do not read as ids. The
-    /// bytes go into chunks as they are (an id never spans two), then every id
-    /// is placed at once, as growing the table places them.
-    pub fn from_bytes(bytes: &[u8]) -> Option<IdSet> {
-        let mut set = IdSet::default();
-        let (mut i, mut n, mut from) = (0, 0, 0);
-        while i < bytes.len() {
-            let (mut len, mut shift) = (0usize, 0);
-            let start = i;
-            loop {
-                let b = *bytes.get(i)?;
-                i += 1;
-                len |= usize::from(b & 0x7f).checked_shl(shift)?;
-                shift += 7;
-                if b & 0x80 == 0 {
-                    break;
-                }
-            }
-            // Ids are only ever compared as bytes: their UTF-8 is not read.
-            let end = i.checked_add(len).filter(|e| *e <= bytes.len())?;
-            // This id would not fit the chunk being filled: close it.
-            if end - from > CHUNK && start > from {
-                set.chunks.push(bytes[from..start].to_vec());
-                from = start;
-            }
-            i = end;
-            n += 1;
+    /// Where the ids lie in a snapshot that writes `parts`.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            ids: self.len as u64,
+            chunks: self.chunks.iter().map(|c| c.len() as u64).collect(),
+            slots: self.slots.len() as u64,
         }
-        if from < bytes.len() {
-            // The last chunk is filled further: room for a whole chunk.
-            let mut last = Vec::with_capacity(CHUNK.max(bytes.len() - from));
-            last.extend_from_slice(&bytes[from..]);
-            set.chunks.push(last);
+    }
+
+    /// What a snapshot writes, in order: the chunks end to end, then the
+    /// table (to be placed at a multiple of 8 bytes).
+    pub fn parts(&self) -> (impl Iterator<Item = &[u8]>, &[u8]) {
+        let table: &[u8] = bytemuck::cast_slice(&self.slots);
+        (self.chunks.iter().map(|c| &**c), table)
+    }
+
+    /// The set a snapshot holds: its chunks from `at` in `map`, end to end,
+    /// and its table at `table_at` of `file` (mapped privately). The bytes
+    /// are the snapshot's, checksummed; only their shape is checked here, and
+    /// a table whose entries point nowhere finds no id rather than failing.
+    pub fn mapped(
+        file: &std::fs::File,
+        map: &Arc<Mmap>,
+        at: usize,
+        layout: &Layout,
+        table_at: usize,
+    ) -> Result<IdSet, String> {
+        let n = usize::try_from(layout.slots).map_err(|e| e.to_string())?;
+        if !n.is_power_of_two() || (layout.ids as u128) * 2 > n as u128 {
+            return Err(format!("{n} slots for {} ids", layout.ids));
         }
-        set.len = n;
-        set.slots = vec![0; (n.max(8) * 2).next_power_of_two() / 2];
-        set.grow();
-        Some(set)
+        if layout.chunks.len() > 1 << (INDEX_BITS - OFFSET_BITS) {
+            return Err("too many chunks".into());
+        }
+        let mut chunks = Vec::with_capacity(layout.chunks.len());
+        let mut from = at;
+        for &len in &layout.chunks {
+            let to = from.checked_add(len as usize).filter(|to| *to <= map.len());
+            let to = to.ok_or("the ids run past the file")?;
+            chunks.push(Chunk::Mapped(map.clone(), from..to));
+            from = to;
+        }
+        if table_at < from || !table_at.is_multiple_of(8) || table_at + n * 8 != map.len() {
+            return Err("the table is not where the file ends".into());
+        }
+        // SAFETY: a private mapping of a snapshot file, which coord never
+        // writes again once renamed into place (a file cut short while mapped
+        // would fault; snapshots are not edited by hand).
+        let slots = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(table_at as u64)
+                .len(n * 8)
+                .map_copy(file)
+        }
+        .map_err(|e| format!("the table not mapped: {e}"))?;
+        if bytemuck::try_cast_slice::<u8, u64>(&slots).is_err() {
+            return Err("the table is not aligned".into());
+        }
+        Ok(IdSet {
+            slots: Slots::Mapped(slots),
+            len: layout.ids as usize,
+            chunks,
+        })
     }
 
     /// Puts an id's bytes in the chunks and returns where they are.
@@ -150,13 +253,17 @@ impl IdSet {
             }
         }
         let need = n + id.len();
-        // A chunk is never grown past its capacity (that would move it).
-        let fits = self.chunks.last().is_some_and(|c| c.len() + need <= CHUNK);
+        // A chunk is never grown past its capacity (that would move it), and a
+        // snapshot's is never added to.
+        let fits = matches!(self.chunks.last(), Some(Chunk::Own(c)) if c.len() + need <= CHUNK);
         if !fits {
-            self.chunks.push(Vec::with_capacity(need.max(CHUNK)));
+            self.chunks
+                .push(Chunk::Own(Vec::with_capacity(need.max(CHUNK))));
         }
         let number = self.chunks.len() - 1;
-        let chunk = self.chunks.last_mut().expect("a chunk");
+        let Some(Chunk::Own(chunk)) = self.chunks.last_mut() else {
+            unreachable!("the last chunk is this run's")
+        };
         let at = (number as u64) << OFFSET_BITS | chunk.len() as u64;
         assert!(at <= INDEX_MASK, "more event ids than the id set can hold");
         chunk.extend_from_slice(&head[..n]);
@@ -169,21 +276,24 @@ impl IdSet {
         crate::prefetch::lines(&self.slots[self.home(hash)]);
     }
 
-    /// The bytes of the id at `at`, and the offset in its chunk just past them.
-    fn read(&self, at: u64) -> (&[u8], usize) {
-        let chunk = &self.chunks[(at >> OFFSET_BITS) as usize];
+    /// The bytes of the id at `at`, and the offset in its chunk just past
+    /// them; `None` where no id is (a snapshot's table is not trusted to
+    /// point at one).
+    fn read(&self, at: u64) -> Option<(&[u8], usize)> {
+        let chunk = self.chunks.get((at >> OFFSET_BITS) as usize)?;
         let mut i = (at & (CHUNK as u64 - 1)) as usize;
-        let (mut len, mut shift) = (0usize, 0);
+        let (mut len, mut shift) = (0usize, 0u32);
         loop {
-            let b = chunk[i];
+            let b = *chunk.get(i)?;
             i += 1;
-            len |= usize::from(b & 0x7f) << shift;
+            len |= usize::from(b & 0x7f).checked_shl(shift)?;
             shift += 7;
             if b & 0x80 == 0 {
                 break;
             }
         }
-        (&chunk[i..i + len], i + len)
+        let end = i.checked_add(len)?;
+        Some((chunk.get(i..end)?, end))
     }
 
     pub fn contains(&self, hash: u64, id: &str) -> bool {
@@ -195,7 +305,9 @@ impl IdSet {
             if e == 0 {
                 return false;
             }
-            if e >> INDEX_BITS == tag && self.read(e & INDEX_MASK).0 == id.as_bytes() {
+            if e >> INDEX_BITS == tag
+                && self.read(e & INDEX_MASK).is_some_and(|(bytes, _)| bytes == id.as_bytes())
+            {
                 return true;
             }
             i = (i + 1) & mask;
@@ -227,14 +339,16 @@ impl IdSet {
     /// slot asked for (prefetched) `AHEAD` ids before it is written.
     fn grow(&mut self) {
         const AHEAD: usize = 16;
-        self.slots = vec![0; self.slots.len() * 2];
+        self.slots = Slots::Own(vec![0; self.slots.len() * 2]);
         let mut waiting = [(0u64, 0u64); AHEAD];
         let mut n = 0;
         for number in 0..self.chunks.len() {
             let mut offset = 0;
             while offset < self.chunks[number].len() {
                 let at = (number as u64) << OFFSET_BITS | offset as u64;
-                let (id, end) = self.read(at);
+                // A snapshot's chunk that does not read to its end: what
+                // follows is not ids.
+                let Some((id, end)) = self.read(at) else { break };
                 let hash = IdSet::hash_bytes(id);
                 offset = end;
                 self.prefetch(hash);
@@ -256,8 +370,29 @@ impl IdSet {
 mod tests {
     use super::*;
 
+    /// The set written as a snapshot writes it (after other bytes), then
+    /// read in place: every id is in it, new ids go in, and it grows.
+    fn round_trip(set: &IdSet, head: &[u8]) -> (tempfile::NamedTempFile, IdSet) {
+        use std::io::Write;
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(head).unwrap();
+        let (chunks, table) = set.parts();
+        let mut at = head.len();
+        for c in chunks {
+            f.write_all(c).unwrap();
+            at += c.len();
+        }
+        let table_at = at.next_multiple_of(8);
+        f.write_all(&vec![0; table_at - at]).unwrap();
+        f.write_all(table).unwrap();
+        let file = f.reopen().unwrap();
+        let map = Arc::new(unsafe { Mmap::map(&file) }.unwrap());
+        let back = IdSet::mapped(&file, &map, head.len(), &set.layout(), table_at).unwrap();
+        (f, back)
+    }
+
     #[test]
-    fn the_bytes_read_back_as_the_same_set() {
+    fn a_set_read_in_place_is_the_same_set_and_takes_more() {
         let mut set = IdSet::default();
         let long = "x".repeat(300);
         let ids: Vec<String> = (0..20_000)
@@ -267,12 +402,67 @@ mod tests {
         for id in &ids {
             set.insert(IdSet::hash(id), id);
         }
-        let back = IdSet::from_bytes(&set.to_bytes()).unwrap();
+        let (_file, mut back) = round_trip(&set, b"header\nstate");
         assert_eq!(back.len, ids.len());
         assert!(ids.iter().all(|id| back.contains(IdSet::hash(id), id)));
         assert!(!back.contains(IdSet::hash("ev-20000"), "ev-20000"));
-        assert!(IdSet::from_bytes(&[5, b'a']).is_none());
-        assert_eq!(IdSet::from_bytes(&[]).unwrap().len, 0);
+        // Added to: first into the mapped table, then through a growth.
+        let more: Vec<String> = (20_000..60_000).map(|i| format!("ev-{i}")).collect();
+        for id in &more {
+            let h = IdSet::hash(id);
+            assert!(!back.contains(h, id));
+            back.insert(h, id);
+        }
+        assert!(matches!(back.slots, Slots::Own(_)), "it grew");
+        assert!(ids.iter().chain(&more).all(|id| back.contains(IdSet::hash(id), id)));
+        // And written again, from mapped chunks and its own.
+        let (_file, again) = round_trip(&back, b"");
+        assert_eq!(again.len, ids.len() + more.len());
+        assert!(ids.iter().chain(&more).all(|id| again.contains(IdSet::hash(id), id)));
+        let (_file, empty) = round_trip(&IdSet::default(), b"h");
+        assert_eq!(empty.len, 0);
+    }
+
+    /// A table or layout that does not fit its file is refused; entries that
+    /// point nowhere find nothing, and growing past them does not fail.
+    #[test]
+    fn a_damaged_layout_is_refused_and_a_wild_table_finds_nothing() {
+        use std::io::Write;
+        let mut set = IdSet::with_capacity(4);
+        for id in ["a", "b", "c"] {
+            set.insert(IdSet::hash(id), id);
+        }
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let (chunks, table) = set.parts();
+        let chunk: Vec<u8> = chunks.flatten().copied().collect();
+        f.write_all(&chunk).unwrap();
+        let table_at = chunk.len().next_multiple_of(8);
+        f.write_all(&vec![0; table_at - chunk.len()]).unwrap();
+        // Every entry points past its chunk.
+        let wild: Vec<u64> = bytemuck::cast_slice::<u8, u64>(table)
+            .iter()
+            .map(|e| if *e == 0 { 0 } else { e | (CHUNK as u64 - 1) })
+            .collect();
+        f.write_all(bytemuck::cast_slice(&wild)).unwrap();
+        let file = f.reopen().unwrap();
+        let map = Arc::new(unsafe { Mmap::map(&file) }.unwrap());
+        let layout = set.layout();
+        let mut bad = layout.clone();
+        bad.slots = 3;
+        assert!(IdSet::mapped(&file, &map, 0, &bad, table_at).is_err());
+        bad = layout.clone();
+        bad.chunks = vec![1 << 40];
+        assert!(IdSet::mapped(&file, &map, 0, &bad, table_at).is_err());
+        assert!(IdSet::mapped(&file, &map, 0, &layout, table_at + 8).is_err());
+        let mut back = IdSet::mapped(&file, &map, 0, &layout, table_at).unwrap();
+        assert!(!back.contains(IdSet::hash("a"), "a"));
+        for i in 0..100 {
+            let id = format!("n{i}");
+            back.insert(IdSet::hash(&id), &id);
+        }
+        // Grown from the bytes themselves: the wild table is gone.
+        assert!(back.contains(IdSet::hash("a"), "a"));
+        assert!(back.contains(IdSet::hash("n99"), "n99"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use agents::{Agent, Liveness, Task};
 use alerts::{AlertBook, Resolution};
 use chrono::{DateTime, TimeDelta, Utc};
 use classify::classify;
-use ids::IdSet;
+pub use ids::{IdSet, Layout as IdLayout};
 use matrix::{Matrix, Trigger};
 use metrics::Counters;
 use phases::{Component, Phase};
@@ -299,6 +299,7 @@ pub struct Engine {
     #[serde(skip)]
     pub planned: bool,
     pub agents: Map<String, Agent>,
+    #[serde(with = "agents::task_list")]
     pub tasks: Map<String, Task>,
     /// How many of `tasks` are open.
     pub open_tasks: usize,
@@ -368,25 +369,26 @@ impl Engine {
         engine
     }
 
-    /// The state for a snapshot: JSON, and the event ids as the chunks of
-    /// bytes `IdSet::from_bytes` reads back (end to end).
-    pub fn save(&self) -> (Vec<u8>, Vec<Vec<u8>>) {
+    /// The state for a snapshot: the engine's JSON (without the
+    /// configuration and plan), and a copy of its event ids.
+    pub fn save(&self) -> (Vec<u8>, IdSet) {
         let json = serde_json::to_vec(self).expect("the engine's state serialises");
-        (json, self.seen_ids.chunks().to_vec())
+        (json, self.seen_ids.clone())
     }
 
     /// `save` for the last time: the ids are moved out, not copied (a million
-    /// of them are 13 MB), and the engine knows none after.
-    pub fn save_last(&mut self) -> (Vec<u8>, Vec<Vec<u8>>) {
+    /// of them are 13 MB, and their table 16 MB), and the engine knows none
+    /// after.
+    pub fn save_last(&mut self) -> (Vec<u8>, IdSet) {
         let json = serde_json::to_vec(self).expect("the engine's state serialises");
-        (json, std::mem::take(&mut self.seen_ids).into_chunks())
+        (json, std::mem::take(&mut self.seen_ids))
     }
 
     /// Takes the state `save` gave; the configuration and plan stay this
     /// engine's. On error the engine is as it was.
-    pub fn restore(&mut self, json: &[u8], ids: &[u8]) -> Result<(), String> {
+    pub fn restore(&mut self, json: &[u8], ids: IdSet) -> Result<(), String> {
         let mut saved: Engine = serde_json::from_slice(json).map_err(|e| e.to_string())?;
-        saved.seen_ids = IdSet::from_bytes(ids).ok_or("the event ids do not read")?;
+        saved.seen_ids = ids;
         saved.config = self.config.clone();
         saved.matrix = self.matrix.clone();
         saved.timing = self.timing.clone();

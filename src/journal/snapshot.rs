@@ -3,11 +3,13 @@
 //! records after it: restart does not grow with the journal.
 //!
 //! `journal/snapshots/<seq>.snap` is one JSON header line, then the engine's
-//! state (JSON) and its event ids (bytes, `IdSet::chunks` end to end). The header names
-//! the record the snapshot is as of (`seq`, and the segment and offset just past
-//! it), a mark of every segment up to it (its first `seq`, its length and its
-//! modification time), the checkpoints and the lengths of the two parts; its
-//! last field, `crc`, is the CRC-32 of the header before it and of both parts.
+//! state (JSON), its event ids (`IdSet::parts`: the ids end to end, then zeros
+//! up to a multiple of 8 bytes, then their hash table), read in place
+//! (`IdSet::mapped`). The header names the record the snapshot is as of
+//! (`seq`, and the segment and offset just past it), a mark of every segment
+//! up to it (its first `seq`, its length and its modification time), the
+//! checkpoints, the state's length and where the ids lie; its last field,
+//! `crc`, is the CRC-32 of the header before it and of everything after it.
 //! A snapshot is written to a temporary name, synced, and renamed, only once
 //! the records it is as of are durable. One that fails its checksum or is of
 //! another version is passed over for the one before it, and past the oldest,
@@ -24,7 +26,7 @@
 
 use super::replay::Checkpoints;
 use super::writer::segments;
-use crate::engine::Engine;
+use crate::engine::{Engine, IdLayout, IdSet};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -32,7 +34,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The snapshot format; another is passed over (a full replay reads it).
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Snapshots kept: the newest and the ones a damaged newest falls back to.
 const KEEP: usize = 3;
 
@@ -41,8 +43,8 @@ pub struct Job {
     pub seq: u64,
     pub checkpoints: Checkpoints,
     pub state: Vec<u8>,
-    /// The event ids, in chunks (`Engine::save`), written end to end.
-    pub ids: Vec<Vec<u8>>,
+    /// The event ids (`Engine::save`).
+    pub ids: IdSet,
 }
 
 /// What a start takes from a snapshot besides the engine's state.
@@ -103,7 +105,7 @@ struct Header {
     segments: Vec<Mark>,
     checkpoints: Checkpoints,
     state_bytes: u64,
-    ids_bytes: u64,
+    ids: IdLayout,
     #[serde(default, skip_serializing)]
     crc: String,
 }
@@ -146,16 +148,24 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
         segments: marks,
         checkpoints: job.checkpoints.clone(),
         state_bytes: job.state.len() as u64,
-        ids_bytes: job.ids.iter().map(|c| c.len() as u64).sum(),
+        ids: job.ids.layout(),
         crc: String::new(),
     };
     let mut head = serde_json::to_vec(&header).map_err(io::Error::other)?;
     head.pop(); // the closing brace: the checksum goes before it
+    // The header's length is known only with its checksum written; the
+    // checksum's text is of fixed length, so the padding before the table is
+    // too.
+    let ids_at = head.len() + ",\"crc\":\"00000000\"}\n".len() + job.state.len();
+    let (chunks, table) = job.ids.parts();
+    let chunks: Vec<&[u8]> = chunks.collect();
+    let ids_end = ids_at + chunks.iter().map(|c| c.len()).sum::<usize>();
+    let pad = vec![0u8; ids_end.next_multiple_of(8) - ids_end];
     let mut crc = crc32fast::Hasher::new();
     crc.update(&head);
     crc.update(&job.state);
-    for chunk in &job.ids {
-        crc.update(chunk);
+    for part in chunks.iter().copied().chain([&pad[..], table]) {
+        crc.update(part);
     }
     writeln!(head, ",\"crc\":\"{:08x}\"}}", crc.finalize())?;
 
@@ -164,18 +174,19 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
     let path = dir.join(format!("{:020}.snap", job.seq));
     let tmp = dir.join(format!(".{:020}.snap.tmp", job.seq));
     let written = (|| {
-        let mut f = OpenOptions::new()
+        let f = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
             .open(&tmp)?;
+        let mut f = io::BufWriter::with_capacity(1 << 20, f);
         f.write_all(&head)?;
         f.write_all(&job.state)?;
-        for chunk in &job.ids {
-            f.write_all(chunk)?;
+        for part in chunks.iter().copied().chain([&pad[..], table]) {
+            f.write_all(part)?;
         }
-        f.sync_all()
+        f.flush()
     })();
     if let Err(e) = written {
         // A full disk: nothing half-written is left behind.
@@ -183,7 +194,6 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
         return Err(e);
     }
     std::fs::rename(&tmp, &path)?;
-    File::open(&dir)?.sync_all()?;
     for (_, old) in list(journal_dir)?.into_iter().skip(KEEP) {
         let _ = std::fs::remove_file(old);
     }
@@ -243,8 +253,12 @@ fn fits(journal_dir: &Path, loaded: &Loaded) -> Result<(), String> {
 }
 
 fn read(path: &Path, engine: &mut Engine) -> Result<Loaded, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let nl = memchr::memchr(b'\n', &bytes).ok_or("no header")?;
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    // SAFETY: snapshots are written to a temporary name and renamed; coord
+    // never writes one in place (see `IdSet::mapped`).
+    let map = std::sync::Arc::new(unsafe { memmap2::Mmap::map(&file) }.map_err(|e| e.to_string())?);
+    let bytes = &map[..];
+    let nl = memchr::memchr(b'\n', bytes).ok_or("no header")?;
     let header: Header =
         serde_json::from_slice(&bytes[..nl]).map_err(|e| format!("header: {e}"))?;
     if header.coord_snapshot != VERSION {
@@ -254,24 +268,39 @@ fn read(path: &Path, engine: &mut Engine) -> Result<Loaded, String> {
         ));
     }
     let signed = memchr::memmem::rfind(&bytes[..nl], b",\"crc\":").ok_or("no checksum")?;
-    let body = &bytes[nl + 1..];
-    let (state_len, ids_len) = (header.state_bytes as usize, header.ids_bytes as usize);
-    if body.len() != state_len.saturating_add(ids_len) {
+    let state_at = nl + 1;
+    let ids_at = usize::try_from(header.state_bytes)
+        .ok()
+        .and_then(|n| state_at.checked_add(n))
+        .filter(|end| *end <= bytes.len())
+        .ok_or("the state runs past the file")?;
+    let ids_end = header
+        .ids
+        .chunks
+        .iter()
+        .try_fold(ids_at, |at, n| at.checked_add(usize::try_from(*n).ok()?))
+        .ok_or("the ids run past the file")?;
+    let table_at = ids_end.next_multiple_of(8);
+    let expected = usize::try_from(header.ids.slots)
+        .ok()
+        .and_then(|n| n.checked_mul(8)?.checked_add(table_at));
+    if expected != Some(bytes.len()) {
         return Err(format!(
-            "{} bytes after the header, {} expected",
-            body.len(),
-            state_len + ids_len
+            "{} bytes, {} expected",
+            bytes.len(),
+            expected.map_or("more".into(), |n| n.to_string())
         ));
     }
     let mut crc = crc32fast::Hasher::new();
     crc.update(&bytes[..signed]);
-    crc.update(body);
+    crc.update(&bytes[state_at..]);
     if format!("{:08x}", crc.finalize()) != header.crc {
         return Err("fails its checksum".into());
     }
-    let (state, ids) = body.split_at(state_len);
+    let ids = IdSet::mapped(&file, &map, ids_at, &header.ids, table_at)
+        .map_err(|e| format!("event ids: {e}"))?;
     engine
-        .restore(state, ids)
+        .restore(&bytes[state_at..ids_at], ids)
         .map_err(|e| format!("state: {e}"))?;
     Ok(Loaded {
         seq: header.seq,

@@ -258,7 +258,7 @@ impl<V: Observer> Core<V> {
         self.snapshot_as(Engine::save_last);
     }
 
-    fn snapshot_as(&mut self, save: impl FnOnce(&mut Engine) -> (Vec<u8>, Vec<Vec<u8>>)) {
+    fn snapshot_as(&mut self, save: impl FnOnce(&mut Engine) -> (Vec<u8>, crate::engine::IdSet)) {
         self.commit();
         let Some(j) = &self.journal else { return };
         if self.seq <= self.snapshot.0 || j.error().is_some() {
