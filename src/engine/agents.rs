@@ -78,8 +78,8 @@ impl Agent {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// A task, under its id in `Engine::tasks`.
 pub struct Task {
-    pub id: String,
     pub agent: Option<String>,
     pub component: Option<String>,
     pub open: bool,
@@ -106,9 +106,9 @@ pub(super) mod task_list {
     pub fn serialize<S: Serializer>(tasks: &Map<String, Task>, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(tasks.len() + 1))?;
         seq.serialize_element(&tasks.len())?;
-        for t in tasks.values() {
+        for (id, t) in tasks {
             seq.serialize_element(&(
-                &t.id,
+                id,
                 &t.agent,
                 &t.component,
                 t.open,
@@ -137,7 +137,6 @@ pub(super) mod task_list {
                     let opened = DateTime::from_timestamp(secs, nanos)
                         .ok_or_else(|| A::Error::custom(format!("task {id}: time out of range")))?;
                     let task = Task {
-                        id: id.clone(),
                         agent,
                         component,
                         open,
@@ -521,7 +520,6 @@ impl Engine {
         let t = self.tasks.entry_ref(task).or_insert_with(|| {
             new = true;
             Task {
-                id: task.to_string(),
                 agent: None,
                 component: None,
                 open: true,

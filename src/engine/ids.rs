@@ -306,7 +306,9 @@ impl IdSet {
                 return false;
             }
             if e >> INDEX_BITS == tag
-                && self.read(e & INDEX_MASK).is_some_and(|(bytes, _)| bytes == id.as_bytes())
+                && self
+                    .read(e & INDEX_MASK)
+                    .is_some_and(|(bytes, _)| bytes == id.as_bytes())
             {
                 return true;
             }
@@ -348,7 +350,9 @@ impl IdSet {
                 let at = (number as u64) << OFFSET_BITS | offset as u64;
                 // A snapshot's chunk that does not read to its end: what
                 // follows is not ids.
-                let Some((id, end)) = self.read(at) else { break };
+                let Some((id, end)) = self.read(at) else {
+                    break;
+                };
                 let hash = IdSet::hash_bytes(id);
                 offset = end;
                 self.prefetch(hash);
@@ -414,11 +418,17 @@ mod tests {
             back.insert(h, id);
         }
         assert!(matches!(back.slots, Slots::Own(_)), "it grew");
-        assert!(ids.iter().chain(&more).all(|id| back.contains(IdSet::hash(id), id)));
+        assert!(ids
+            .iter()
+            .chain(&more)
+            .all(|id| back.contains(IdSet::hash(id), id)));
         // And written again, from mapped chunks and its own.
         let (_file, again) = round_trip(&back, b"");
         assert_eq!(again.len, ids.len() + more.len());
-        assert!(ids.iter().chain(&more).all(|id| again.contains(IdSet::hash(id), id)));
+        assert!(ids
+            .iter()
+            .chain(&more)
+            .all(|id| again.contains(IdSet::hash(id), id)));
         let (_file, empty) = round_trip(&IdSet::default(), b"h");
         assert_eq!(empty.len, 0);
     }

@@ -294,9 +294,9 @@ impl Engine {
         }
         let mut done: Vec<String> = self
             .tasks
-            .values()
-            .filter(|t| t.open && t.component.as_deref() == Some(id))
-            .map(|t| t.id.clone())
+            .iter()
+            .filter(|(_, t)| t.open && t.component.as_deref() == Some(id))
+            .map(|(task, _)| task.clone())
             .collect();
         done.sort();
         for t in done {

@@ -140,9 +140,9 @@ impl Engine {
         agents.sort_by(|a, b| a.id.cmp(&b.id));
         let mut tasks: Vec<TaskSummary> = self
             .tasks
-            .values()
-            .map(|t| TaskSummary {
-                id: t.id.clone(),
+            .iter()
+            .map(|(id, t)| TaskSummary {
+                id: id.clone(),
                 agent: t.agent.clone(),
                 component: t.component.clone(),
                 open: t.open,

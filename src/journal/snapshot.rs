@@ -153,9 +153,9 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
     };
     let mut head = serde_json::to_vec(&header).map_err(io::Error::other)?;
     head.pop(); // the closing brace: the checksum goes before it
-    // The header's length is known only with its checksum written; the
-    // checksum's text is of fixed length, so the padding before the table is
-    // too.
+                // The header's length is known only with its checksum written; the
+                // checksum's text is of fixed length, so the padding before the table is
+                // too.
     let ids_at = head.len() + ",\"crc\":\"00000000\"}\n".len() + job.state.len();
     let (chunks, table) = job.ids.parts();
     let chunks: Vec<&[u8]> = chunks.collect();
