@@ -2,7 +2,7 @@
 # A/B of cold ingest between coord binaries (how the README's "against the tree
 # before" figures were measured).
 #
-#   bench/ab.sh [--threads] EVENTS_FILE LABEL=BINARY [LABEL=BINARY ...]
+#   bench/ab.sh [--threads|--restart] EVENTS_FILE LABEL=BINARY [LABEL=BINARY ...]
 #
 # e.g. build two commits into two target directories, then
 #   python3 bench/gen_events.py /tmp/ev.jsonl 1000000
@@ -17,13 +17,20 @@
 #
 # --threads: under `perf sched record` instead, each thread's CPU (medians);
 # perf slows every thread, so compare these figures with each other only.
+# --restart: each binary first ingests its own copy once; each round is then a
+# restart on it (the same command again: its snapshot, nothing new to read),
+# wall clock from bash's $EPOCHREALTIME (GNU time's is in hundredths).
 # AB_TMP: where the copies go (default $TMPDIR or /tmp; a real disk: coord fsyncs).
 set -euo pipefail
 export LC_ALL=C
 
 THREADS=
+RESTART=
 if [ "${1:-}" = --threads ]; then
     THREADS=1
+    shift
+elif [ "${1:-}" = --restart ]; then
+    RESTART=1
     shift
 fi
 [ $# -ge 2 ] || { sed -n '2,22p' "$0"; exit 2; }
@@ -45,10 +52,30 @@ WORK=$(mktemp -d "${AB_TMP:-${TMPDIR:-/tmp}}/coord-ab.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 RESULTS=$WORK/results
 
+if [ -n "$RESTART" ]; then
+    for spec in "$@"; do
+        label=${spec%%=*}
+        mkdir -p "$WORK/r-$label/events"
+        cp "$EVENTS" "$WORK/r-$label/events/"
+        "${spec#*=}" watch "$WORK/r-$label" --headless --once >/dev/null 2>&1
+        echo "ab: $label ingested" >&2
+    done
+fi
+
 for round in $(seq "$RUNS"); do
     for spec in "$@"; do
         label=${spec%%=*}
         bin=${spec#*=}
+        if [ -n "$RESTART" ]; then
+            sync
+            sleep "$PAUSE"
+            start=$EPOCHREALTIME
+            /usr/bin/time -o "$WORK/t" -f "%U %S %R %M" "$bin" watch "$WORK/r-$label" --headless --once >/dev/null 2>&1
+            end=$EPOCHREALTIME
+            echo "$label $(python3 -c "print(f'{$end - $start:.4f}')") $(cat "$WORK/t")" >>"$RESULTS"
+            echo "ab: round $round/$RUNS $label done" >&2
+            continue
+        fi
         rm -rf "$WORK/d"
         mkdir -p "$WORK/d/events"
         cp "$EVENTS" "$WORK/d/events/"
@@ -96,7 +123,7 @@ else:
         d[label].append([float(x) for x in v])
     for l, v in d.items():
         col = lambda i: med([x[i] for x in v])
-        print(f"ab: {l:10s} n={len(v)} wall {col(0):.3f} s (min {min(x[0] for x in v):.3f})"
+        print(f"ab: {l:10s} n={len(v)} wall {col(0):.4f} s (min {min(x[0] for x in v):.4f})"
               f" cpu {med([x[1] + x[2] for x in v]):.2f} s (user {col(1):.2f}, sys {col(2):.2f})"
               f" minflt {col(3):.0f} rss {col(4) / 1024:.0f} MB")
 PY

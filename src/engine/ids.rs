@@ -20,7 +20,10 @@
 //! reads them in place from the snapshot file (`mapped`): the chunks as they
 //! lie in the file, the table through a private mapping that copies a page
 //! only when a slot in it is written. So a start does not hash and place a
-//! million ids again; it costs the checksum of their bytes.
+//! million ids again; it costs the checksum of their bytes. Restart after a
+//! million events, `bench/ab.sh --restart`, 8 alternating rounds: 0.096 s
+//! with the ids placed again (and tasks as objects), 0.029 s read in place
+//! (and tasks as rows); peak RSS 66 MB and 47 MB.
 
 use memmap2::{Mmap, MmapMut};
 use std::hash::Hasher;

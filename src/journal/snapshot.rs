@@ -13,7 +13,10 @@
 //! A snapshot is written to a temporary name, synced, and renamed, only once
 //! the records it is as of are durable. One that fails its checksum or is of
 //! another version is passed over for the one before it, and past the oldest,
-//! replay starts from the first record.
+//! replay starts from the first record. (Syncing is what a cold ingest pays
+//! most for its stop's snapshot: `bench/ab.sh`, 8 rounds, 0.710 s synced
+//! against 0.640 s not; it stays, so that a snapshot renamed into place is
+//! whole.)
 //!
 //! The marks let a start find damage before the snapshot without reading the
 //! whole journal (`replay::check_marked`): a closed segment whose length or
@@ -186,7 +189,7 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
         for part in chunks.iter().copied().chain([&pad[..], table]) {
             f.write_all(part)?;
         }
-        f.flush()
+        f.into_inner().map_err(|e| e.into_error())?.sync_all()
     })();
     if let Err(e) = written {
         // A full disk: nothing half-written is left behind.
@@ -194,6 +197,7 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
         return Err(e);
     }
     std::fs::rename(&tmp, &path)?;
+    File::open(&dir)?.sync_all()?;
     for (_, old) in list(journal_dir)?.into_iter().skip(KEEP) {
         let _ = std::fs::remove_file(old);
     }
