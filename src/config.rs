@@ -535,6 +535,19 @@ pub struct UiConfig {
     pub keys: BTreeMap<String, String>,
     pub theme: Theme,
     pub sync_output: SyncOutput,
+    pub bell: Bell,
+}
+
+/// When the console rings the terminal's bell (so that tmux flags its window):
+/// on a new Critical alert and on an escalation to a human (`critical`), only
+/// on an escalation to a human (`human`), or never (`off`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bell {
+    #[default]
+    Critical,
+    Human,
+    Off,
 }
 
 /// Colour scheme. `Auto` picks from the terminal and `NO_COLOR`.

@@ -111,6 +111,11 @@ impl Terminal {
         if self.sync {
             execute!(self.term.backend_mut(), EndSynchronizedUpdate)?;
         }
+        if std::mem::take(&mut app.bell_due) {
+            // BEL: tmux marks the window, a terminal beeps or flashes.
+            self.term.backend_mut().write_all(b"\x07")?;
+            self.term.backend_mut().flush()?;
+        }
         self.dirty = false;
         self.last_second = second;
         if self.panic_when.as_ref().is_some_and(|p| p.exists()) {

@@ -23,4 +23,5 @@ pub mod runtime;
 pub mod sanitize;
 pub mod signals;
 pub mod stream;
+pub mod text;
 pub mod ui;

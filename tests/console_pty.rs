@@ -209,6 +209,38 @@ fn appended_events_appear_on_screen() {
     assert!(c.wait_exit().success());
 }
 
+/// The bell (`ui.bell`, default `critical`): a BEL byte when a Critical alert
+/// opens, none before it.
+#[test]
+fn a_new_critical_alert_rings_the_bell() {
+    let dir = tempfile::tempdir().unwrap();
+    append(
+        dir.path(),
+        "alpha.jsonl",
+        &[json!({"type": "agent_heartbeat", "id": "hb-a", "ts": ago(1), "agent": "alpha"})],
+    );
+    let mut c = console(dir.path(), 100, 30);
+    c.wait_for_text("1 agent · 1 healthy");
+    let bells = |c: &Console| c.raw().iter().filter(|b| **b == 0x07).count();
+    assert_eq!(bells(&c), 0, "no bell before anything is wrong");
+    append(
+        dir.path(),
+        "ops.jsonl",
+        &[
+            json!({"type": "system_failure", "id": "sys-1", "ts": ago(0),
+                 "message": "database cluster down"}),
+        ],
+    );
+    c.wait_for_text("1 open");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bells(&c) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(bells(&c), 1, "one bell for one new Critical alert");
+    c.keys("q");
+    assert!(c.wait_exit().success());
+}
+
 #[test]
 fn the_log_pane_shows_diagnostics_as_they_are_logged() {
     let dir = tempfile::tempdir().unwrap();

@@ -135,7 +135,9 @@ fn hostile_dir() -> tempfile::TempDir {
     let gate = format!("gate{all}");
     std::fs::write(
         dir.join("coord.json"),
-        json!({"ui": {"keys": {format!("k\x1b]0;PWKY\x07\u{202e}"): "f9"}}}).to_string(),
+        // The bell off: any BEL on the terminal is then one that was injected.
+        json!({"ui": {"bell": "off", "keys": {format!("k\x1b]0;PWKY\x07\u{202e}"): "f9"}}})
+            .to_string(),
     )
     .unwrap();
     std::fs::write(

@@ -425,6 +425,48 @@ fn never_panics_at_any_small_size_with_any_pane_focused() {
     }
 }
 
+/// Heartbeats never move the selection off its agent, and the grid's order is
+/// liveness, then name: an agent that goes late moves up, the cursor with it.
+#[test]
+fn the_selected_agent_stays_selected_through_heartbeats_and_re_sorts() {
+    let mut w = World::new();
+    w.at(0);
+    for a in ["backend-1", "backend-2", "data-1", "frontend-1", "qa-1"] {
+        w.push(json!({"type": "agent_heartbeat", "agent": a}));
+    }
+    w.app.focus_pane(Pane::Agents);
+    w.app.sync(&w.engine, w.now);
+    let i = w
+        .app
+        .agent_order
+        .iter()
+        .position(|a| a == "data-1")
+        .unwrap();
+    w.app.agents_sel = i;
+    let mut by_name = w.app.agent_order.clone();
+    by_name.sort();
+    assert_eq!(w.app.agent_order, by_name, "healthy agents by name");
+    // Ten seconds of heartbeats, the others' newest: the order holds.
+    for s in 1..=10 {
+        w.at(s);
+        for a in ["backend-1", "backend-2", "frontend-1", "qa-1", "data-1"] {
+            w.push(json!({"type": "agent_heartbeat", "agent": a}));
+        }
+        w.app.sync(&w.engine, w.now);
+        assert_eq!(w.app.agent_order, by_name, "at {s} s");
+        assert_eq!(w.app.agent_order[w.app.agents_sel], "data-1", "at {s} s");
+    }
+    // data-1 falls silent and goes late: it moves to the top, the selection with it.
+    w.at(130);
+    for a in ["backend-1", "backend-2", "frontend-1", "qa-1"] {
+        w.push(json!({"type": "agent_heartbeat", "agent": a}));
+    }
+    w.tick();
+    w.app.sync(&w.engine, w.now);
+    assert_ne!(w.app.agent_order, by_name, "a late agent sorts first");
+    assert_eq!(w.app.agent_order[w.app.agents_sel], "data-1");
+}
+
 #[test]
 fn sanitised_on_screen() {
     let w = scenario();

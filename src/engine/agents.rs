@@ -295,7 +295,7 @@ impl Engine {
                 e.agent = Some(id.as_str().into());
                 e.message = Some(compact_str::format_compact!(
                     "no heartbeat for {}",
-                    super::alerts::fmt_span(timeout)
+                    crate::text::fmt_span(timeout)
                 ));
                 self.derive(e, fx);
             } else {

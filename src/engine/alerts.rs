@@ -10,6 +10,7 @@ use super::matrix::Trigger;
 use super::{Action, Actor, AutoAction, Effect, Engine, NotifyClass, OperatorAction, Time};
 use crate::model::event::Name;
 use crate::model::{Escalation, Event, EventType, Level};
+use crate::text::{fmt_span, plural};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -187,21 +188,6 @@ fn key_of(kind: &str, e: &Event) -> String {
     parts.join("\u{1f}")
 }
 
-/// A duration for people: `10 s`, `5 min`, `1 min 30 s`, `2 h 5 min`.
-pub(crate) fn fmt_span(d: TimeDelta) -> String {
-    let s = d.num_seconds().max(0);
-    let parts: Vec<String> = [(s / 3600, "h"), (s % 3600 / 60, "min"), (s % 60, "s")]
-        .into_iter()
-        .filter(|&(n, _)| n > 0)
-        .map(|(n, unit)| format!("{n} {unit}"))
-        .collect();
-    if parts.is_empty() {
-        "0 s".into()
-    } else {
-        parts.join(" ")
-    }
-}
-
 impl Engine {
     /// Rules 1–3: a trigger event opens, repeats or reopens the alert of its key.
     pub(super) fn trigger(
@@ -350,9 +336,14 @@ impl Engine {
             Trigger::BlockerDetected => {
                 let (components, open_tasks, idle) = self.alternative_paths(e.component.as_deref());
                 actions.push(format!(
-                    "alternative paths: {} unblocked components, {open_tasks} open tasks, {} idle agents",
-                    components.len(),
-                    idle.len()
+                    "alternative paths: {}, {}, {}",
+                    plural(
+                        components.len(),
+                        "unblocked component",
+                        "unblocked components"
+                    ),
+                    plural(open_tasks, "open task", "open tasks"),
+                    plural(idle.len(), "idle agent", "idle agents")
                 ));
                 fx.push(Effect::Action(AutoAction::AlternativePaths {
                     alert: id,
@@ -1057,27 +1048,4 @@ fn next_due(a: &Alert, now: Time) -> Option<(Time, Due)> {
         .into_iter()
         .filter_map(|(t, d)| t.filter(|t| *t <= now).map(|t| (t, d)))
         .min_by_key(|(t, _)| *t)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fmt_span;
-    use chrono::TimeDelta;
-
-    #[test]
-    fn spans_read_as_people_write_them() {
-        for (secs, text) in [
-            (0, "0 s"),
-            (10, "10 s"),
-            (60, "1 min"),
-            (90, "1 min 30 s"),
-            (300, "5 min"),
-            (3600, "1 h"),
-            (7500, "2 h 5 min"),
-            (7505, "2 h 5 min 5 s"),
-            (-5, "0 s"),
-        ] {
-            assert_eq!(fmt_span(TimeDelta::seconds(secs)), text, "{secs} s");
-        }
-    }
 }

@@ -1,6 +1,6 @@
 //! The Agents pane: the heartbeat grid. One cell per agent — name, liveness as a
 //! word, a symbol and a colour, seconds since last seen, current task, open
-//! tasks — sorted worst first (the order `App::sync` keeps), wrapping into
+//! tasks — worst first, then by name (the order `App::sync` keeps), wrapping into
 //! columns and scrolling by rows. Only the visible cells are built.
 
 use super::app::App;
@@ -140,7 +140,11 @@ pub fn render(
 /// Counts for the title: how many agents, and the unwell ones.
 pub fn title_note(app: &App) -> String {
     let counts = app.liveness_counts;
-    let mut parts = vec![format!("{} agents", counts.iter().sum::<usize>())];
+    let mut parts = vec![crate::text::plural(
+        counts.iter().sum::<usize>(),
+        "agent",
+        "agents",
+    )];
     for (l, n) in [
         (Liveness::TimedOut, counts[Liveness::TimedOut as usize]),
         (Liveness::Late, counts[Liveness::Late as usize]),

@@ -374,6 +374,10 @@ pub struct App {
     rate: VecDeque<(Time, u64)>,
     /// Geometry of the last frame (for the mouse and page sizes).
     pub view: RefCell<ViewCache>,
+    /// When to ring the terminal's bell (`ui.bell`).
+    pub bell: crate::config::Bell,
+    /// An alert called for the bell since the last frame: the console rings it.
+    pub bell_due: bool,
     /// The engine revision the orders were built from; `stale` after a key.
     synced: Option<u64>,
     stale: bool,
@@ -388,6 +392,8 @@ impl App {
         let status =
             (!key_errors.is_empty()).then(|| format!("coord.json: {}", key_errors.join("; ")));
         App {
+            bell: config.ui.bell,
+            bell_due: false,
             focus: Pane::Alerts,
             zoom: false,
             zoom_for_size: false,
@@ -489,16 +495,31 @@ impl App {
         self.capacity
     }
 
-    /// Retains a derived event (e.g. `agent_timeout`) from the engine's effects.
+    /// Retains a derived event (e.g. `agent_timeout`) from the engine's effects;
+    /// a new Critical alert or an escalation to a human calls for the bell.
     pub fn push_effects(&mut self, effects: &[Effect], engine: &Engine) {
         for e in effects {
             match e {
+                Effect::Transition(t) => self.bell_due |= self.rings(t),
                 Effect::Derived { event } => {
                     self.push_event(event, engine, Arc::from(DERIVED), 0, 0)
                 }
                 Effect::Rejected { reason } => self.status = Some(format!("refused: {reason}")),
                 _ => {}
             }
+        }
+    }
+
+    /// Whether `ui.bell` rings for this transition.
+    fn rings(&self, t: &crate::engine::alerts::Transition) -> bool {
+        use crate::config::Bell;
+        let human = t.escalation == crate::model::Escalation::Human
+            && matches!(t.what, "opened" | "escalated");
+        let critical = t.what == "opened" && t.level == Level::Critical;
+        match self.bell {
+            Bell::Critical => critical || human,
+            Bell::Human => human,
+            Bell::Off => false,
         }
     }
 
@@ -656,26 +677,28 @@ impl App {
         self.stale = false;
         self.synced = Some(engine.revision);
         // Agents: liveness worst first (timed out, late, offline, healthy, standby),
-        // then the longest silent, then by name.
+        // then by name: an order that heartbeats do not shuffle. The selection
+        // stays on its agent wherever the agent goes.
         // The keys are sorted side by side (10k agents: no pointer chasing), and
         // the names are copied only where the order changed.
-        let mut agents: Vec<(Liveness, i64, &str)> = engine
+        let keep_agent = self.agent_order.get(self.agents_sel).cloned();
+        let mut agents: Vec<(Liveness, &str)> = engine
             .agents
             .values()
             .filter(|a| self.filter.matches_agent(a))
-            .map(|a| {
-                let seen = a.last_seen.map_or(i64::MIN, |t| t.timestamp_millis());
-                (a.liveness, seen, a.id.as_str())
-            })
+            .map(|a| (a.liveness, a.id.as_str()))
             .collect();
         agents.sort_unstable();
         self.agent_order.truncate(agents.len());
-        for (i, (_, _, id)) in agents.iter().enumerate() {
+        for (i, (_, id)) in agents.iter().enumerate() {
             match self.agent_order.get_mut(i) {
                 Some(have) if have == id => {}
                 Some(have) => (*id).clone_into(have),
                 None => self.agent_order.push(id.to_string()),
             }
+        }
+        if let Some(i) = keep_agent.and_then(|id| self.agent_order.iter().position(|a| *a == id)) {
+            self.agents_sel = i;
         }
         self.agents_sel = self
             .agents_sel
