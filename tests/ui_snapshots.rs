@@ -767,7 +767,10 @@ fn view_keys() {
     w.key(KeyCode::Char('k'));
     assert!(!w.app.follow);
     let kept = w.app.events_selected();
-    w.at(430).beat(&["qa-1"]);
+    // (A heartbeat would not do: heartbeats are folded out of the pane.)
+    w.at(430).push(
+        json!({"type": "progress_update", "agent": "qa-1", "component": "docs", "progress": 5}),
+    );
     assert_eq!(
         w.app.events_selected(),
         kept + 1,
@@ -783,7 +786,7 @@ fn view_keys() {
     // Filter: typed live, Esc restores, Enter keeps.
     w.key(KeyCode::Char('/'));
     w.typed("type:parse");
-    assert_eq!(w.app.filter.types, vec!["parse"]);
+    assert_eq!(w.app.filter.want.types, vec!["parse"]);
     w.key(KeyCode::Esc);
     assert!(w.app.filter.is_empty());
     w.key(KeyCode::Char('/'));

@@ -154,8 +154,12 @@ pub fn title_note(app: &App) -> String {
             parts.push(format!("{n} {}", liveness_word(l).to_lowercase()));
         }
     }
-    if !app.filter.agents.is_empty() || !app.filter.text.is_empty() {
-        parts.push(format!("{} shown", app.agent_order.len()));
+    let total: usize = counts.iter().sum();
+    if app.agent_order.len() < total {
+        parts.push(format!(
+            "{} of {total} shown (filter)",
+            app.agent_order.len()
+        ));
     }
     parts.join(" · ")
 }

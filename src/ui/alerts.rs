@@ -342,5 +342,8 @@ pub fn title_note(app: &App) -> String {
     if app.show_resolved {
         s.push_str(" · with resolved");
     }
+    if !app.filter.is_empty() {
+        s.push_str(&format!(" · {} shown (filter)", app.alert_order.len()));
+    }
     s
 }

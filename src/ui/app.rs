@@ -5,12 +5,13 @@
 //! apply to the engine. Never does I/O and never mutates the engine.
 
 use super::dialogs::{self, Dialog, InputPurpose};
+pub use super::filter::Filter;
 use super::keys::{Command, KeyMap};
 use super::layout::Mode;
 use super::retained::RetainedEvent;
 use super::theme::Theme;
 use crate::config::Config;
-use crate::engine::agents::{Agent, Liveness};
+use crate::engine::agents::Liveness;
 use crate::engine::alerts::{Alert, Status};
 use crate::engine::classify::classify;
 use crate::engine::{Action, Effect, Engine, Input, OperatorAction, Time};
@@ -100,152 +101,8 @@ impl StreamEntry {
     }
 }
 
-/// The parsed filter: `type:` `agent:` `level:` `component:` and free text.
-/// Values of one field are alternatives; fields and words must all match.
-/// Case-insensitive substring matches, like k9s and lnav.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Filter {
-    pub types: Vec<String>,
-    pub agents: Vec<String>,
-    pub components: Vec<String>,
-    pub levels: Vec<Level>,
-    pub text: Vec<String>,
-    /// Tokens that could not be read (`level:urgent`).
-    pub errors: Vec<String>,
-}
-
-fn contains_ci(hay: &str, needle_lower: &str) -> bool {
-    if needle_lower.is_empty() {
-        return true;
-    }
-    let (h, n) = (hay.as_bytes(), needle_lower.as_bytes());
-    h.len() >= n.len()
-        && h.windows(n.len())
-            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
-}
-
-fn any_ci(field: Option<&str>, wants: &[String]) -> bool {
-    wants.is_empty() || field.is_some_and(|f| wants.iter().any(|w| contains_ci(f, w)))
-}
-
-impl Filter {
-    pub fn parse(s: &str) -> Filter {
-        let mut f = Filter::default();
-        for tok in s.split_whitespace() {
-            let lower = tok.to_lowercase();
-            let (key, value) = match lower.split_once(':') {
-                Some((k, v))
-                    if matches!(
-                        k,
-                        "type" | "t" | "agent" | "a" | "level" | "l" | "component" | "c"
-                    ) =>
-                {
-                    (k.to_string(), v.to_string())
-                }
-                _ => {
-                    f.text.push(lower);
-                    continue;
-                }
-            };
-            match key.as_str() {
-                "type" | "t" => f.types.push(value),
-                "agent" | "a" => f.agents.push(value),
-                "component" | "c" => f.components.push(value),
-                _ => match Level::parse(&value) {
-                    Some(l) => f.levels.push(l),
-                    None => f.errors.push(format!("{tok}: not a level")),
-                },
-            }
-        }
-        f
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.types.is_empty()
-            && self.agents.is_empty()
-            && self.components.is_empty()
-            && self.levels.is_empty()
-            && self.text.is_empty()
-    }
-
-    fn level_ok(&self, level: Option<Level>) -> bool {
-        self.levels.is_empty() || level.is_some_and(|l| self.levels.contains(&l))
-    }
-
-    fn text_ok(&self, fields: &[Option<&str>]) -> bool {
-        self.text
-            .iter()
-            .all(|w| fields.iter().flatten().any(|f| contains_ci(f, w)))
-    }
-
-    pub fn matches_entry(&self, e: &StreamEntry) -> bool {
-        if self.is_empty() {
-            return true;
-        }
-        match &e.body {
-            EntryBody::Event(ev) => {
-                any_ci(Some(ev.kind.as_str()), &self.types)
-                    && any_ci(ev.agent(), &self.agents)
-                    && any_ci(ev.component(), &self.components)
-                    && self.level_ok(e.level)
-                    && self.text_ok(&[
-                        Some(ev.kind.as_str()),
-                        ev.agent(),
-                        ev.component(),
-                        ev.task(),
-                        ev.gate(),
-                        ev.phase(),
-                        ev.message(),
-                        Some(ev.id()),
-                    ])
-            }
-            EntryBody::ParseError(p) => {
-                any_ci(Some("parse_error"), &self.types)
-                    && self.agents.is_empty()
-                    && self.components.is_empty()
-                    && self.levels.is_empty()
-                    && self.text_ok(&[
-                        Some("parse_error"),
-                        Some(&p.source),
-                        Some(&p.reason),
-                        Some(&p.excerpt),
-                    ])
-            }
-        }
-    }
-
-    pub fn matches_alert(&self, a: &Alert) -> bool {
-        if self.is_empty() {
-            return true;
-        }
-        let label = a.label();
-        any_ci(Some(a.trigger.as_str()), &self.types)
-            && any_ci(a.agent.as_deref(), &self.agents)
-            && any_ci(a.component.as_deref(), &self.components)
-            && self.level_ok(Some(a.level))
-            && self.text_ok(&[
-                Some(a.trigger.as_str()),
-                Some(&label),
-                a.agent.as_deref(),
-                a.component.as_deref(),
-                a.gate.as_deref(),
-                a.task.as_deref(),
-                a.message.as_deref(),
-                a.assignee.as_deref(),
-                a.ack_owner.as_deref(),
-            ])
-    }
-
-    /// Agents are filtered by `agent:` and free text; the other fields do not
-    /// apply to them.
-    pub fn matches_agent(&self, a: &Agent) -> bool {
-        any_ci(Some(&a.id), &self.agents)
-            && self.text_ok(&[
-                Some(&a.id),
-                Some(a.liveness.as_str()),
-                a.current_task.as_deref(),
-            ])
-    }
+fn is_heartbeat(e: &StreamEntry) -> bool {
+    matches!(&e.body, EntryBody::Event(ev) if ev.kind == crate::model::EventType::AgentHeartbeat)
 }
 
 /// What the loop should do after a key or a click.
@@ -324,6 +181,10 @@ pub struct App {
     /// With a filter: the `seq`s of the matching retained entries, oldest first,
     /// kept as entries come and go, so a frame never scans the stream.
     filtered: Option<VecDeque<u64>>,
+    /// Heartbeats are folded out of the Events pane unless this is on (`H`).
+    pub show_heartbeats: bool,
+    /// Heartbeats among the retained entries.
+    heartbeats: usize,
     /// The filter being edited (`/`), applied live; `Esc` restores `filter_text`.
     pub filter_edit: Option<String>,
     pub dialog: Option<Dialog>,
@@ -402,7 +263,10 @@ impl App {
             show_resolved: false,
             filter_text: String::new(),
             filter: Filter::default(),
-            filtered: None,
+            // Heartbeats folded: the index of what is shown starts empty.
+            filtered: Some(VecDeque::new()),
+            show_heartbeats: false,
+            heartbeats: 0,
             filter_edit: None,
             dialog: None,
             operator: operator.into(),
@@ -548,6 +412,7 @@ impl App {
     ) {
         if self.events.len() == self.capacity {
             if let Some(gone) = self.events.pop_front() {
+                self.heartbeats -= usize::from(is_heartbeat(&gone));
                 if let Some(list) = &mut self.filtered {
                     if list.front() == Some(&gone.seq) {
                         list.pop_front();
@@ -565,7 +430,8 @@ impl App {
             body,
         };
         self.next_seq += 1;
-        let shown = self.filter.matches_entry(&entry);
+        self.heartbeats += usize::from(is_heartbeat(&entry));
+        let shown = self.shows(&entry);
         if let (true, Some(list)) = (shown, &mut self.filtered) {
             list.push_back(entry.seq);
         }
@@ -612,24 +478,47 @@ impl App {
         out
     }
 
-    fn stream_count(&self) -> usize {
+    pub(crate) fn stream_count(&self) -> usize {
         match &self.filtered {
             None => self.events.len(),
             Some(list) => list.len(),
         }
     }
 
-    /// Sets the filter and indexes the retained entries it matches (one pass).
+    /// Whether the Events pane shows an entry: the filter's, and heartbeats
+    /// only when asked for.
+    fn shows(&self, e: &StreamEntry) -> bool {
+        (self.show_heartbeats || !is_heartbeat(e)) && self.filter.matches_entry(e)
+    }
+
+    /// Sets the filter and indexes the retained entries shown (one pass).
     pub fn set_filter(&mut self, filter: Filter) {
         self.stale = true;
-        self.filtered = (!filter.is_empty()).then(|| {
+        self.filter = filter;
+        self.filtered = (!self.filter.is_empty() || !self.show_heartbeats).then(|| {
             self.events
                 .iter()
-                .filter(|e| filter.matches_entry(e))
+                .filter(|e| self.shows(e))
                 .map(|e| e.seq)
                 .collect()
         });
-        self.filter = filter;
+    }
+
+    /// Heartbeats retained, and how many of them the Events pane folds away.
+    pub fn heartbeats(&self) -> (usize, usize) {
+        (
+            self.heartbeats,
+            if self.show_heartbeats {
+                0
+            } else {
+                self.heartbeats
+            },
+        )
+    }
+
+    /// Entries the Events pane shows, of those retained.
+    pub fn shown(&self) -> usize {
+        self.stream_count()
     }
 
     pub fn events_selected(&self) -> usize {
@@ -937,6 +826,15 @@ impl App {
                     self.events_bottom.set(0);
                 }
             }
+            Heartbeats => {
+                self.show_heartbeats = !self.show_heartbeats;
+                self.set_filter(self.filter.clone());
+                self.status = Some(if self.show_heartbeats {
+                    "showing heartbeats in Events".into()
+                } else {
+                    "heartbeats folded out of Events (H shows them)".into()
+                });
+            }
             ShowResolved => {
                 self.show_resolved = !self.show_resolved;
                 self.status = Some(if self.show_resolved {
@@ -951,7 +849,7 @@ impl App {
                     self.zoom = false;
                 } else if !self.filter_text.is_empty() {
                     self.filter_text.clear();
-                    self.set_filter(crate::ui::app::Filter::default());
+                    self.set_filter(super::filter::Filter::default());
                 } else {
                     self.status = None;
                 }
@@ -1247,12 +1145,51 @@ mod tests {
         e
     }
 
+    /// Heartbeats are folded out of the Events pane by default, counted, and
+    /// shown on `H`; a filter's count leaves them out while they are folded.
+    #[test]
+    fn heartbeats_are_folded_by_default_and_shown_on_a_key() {
+        let config = Config::default();
+        let engine = Engine::new(config.clone(), None);
+        let mut app = App::new(&config, "op");
+        let src: Arc<str> = Arc::from("events/x.jsonl");
+        for (n, kind) in ["agent_heartbeat", "task_assigned", "agent_heartbeat"]
+            .into_iter()
+            .enumerate()
+        {
+            let n = n as u64;
+            app.push_event(&event(kind, "be-1", n), &engine, src.clone(), n, 0);
+        }
+        let kinds = |app: &App| -> Vec<String> {
+            app.stream_window(0, 10)
+                .iter()
+                .map(|e| e.type_name().to_string())
+                .collect()
+        };
+        assert_eq!(kinds(&app), ["task_assigned"]);
+        assert_eq!(app.heartbeats(), (2, 2));
+        assert!(super::super::events::title_note(&app).contains("2 heartbeats folded (H)"));
+        app.handle_key(KeyEvent::new(KeyCode::Char('H'), KeyModifiers::NONE));
+        assert_eq!(
+            kinds(&app),
+            ["agent_heartbeat", "task_assigned", "agent_heartbeat"]
+        );
+        assert_eq!(app.heartbeats(), (2, 0));
+        app.filter_text = "-type:agent_heartbeat".into();
+        app.set_filter(Filter::parse(&app.filter_text));
+        assert_eq!(kinds(&app), ["task_assigned"]);
+        assert!(super::super::events::title_note(&app).contains("1 of 3 shown"));
+    }
+
     #[test]
     fn ring_and_filter_index_stay_in_step() {
         let mut config = Config::default();
         config.ingest.retention_events = 4;
         let engine = Engine::new(config.clone(), None);
         let mut app = App::new(&config, "op");
+        // Heartbeats shown: this is about the ring and the index.
+        app.handle_key(KeyEvent::new(KeyCode::Char('H'), KeyModifiers::NONE));
+        assert!(app.show_heartbeats);
         let src: Arc<str> = Arc::from("events/x.jsonl");
         for n in 0..6 {
             let agent = if n % 2 == 0 { "even" } else { "odd" };
@@ -1299,18 +1236,5 @@ mod tests {
         // A matching one arrives: the selection stays on the same entry.
         app.push_event(&event("agent_heartbeat", "even", 9), &engine, src, 9, 0);
         assert_eq!(app.selected_entry().map(|e| e.seq), Some(6));
-    }
-
-    #[test]
-    fn filter_tokens() {
-        let f = Filter::parse("type:blocker agent:BE level:high level:crit-ish tests green");
-        assert_eq!(f.types, vec!["blocker"]);
-        assert_eq!(f.agents, vec!["be"]);
-        assert_eq!(f.levels, vec![Level::High]);
-        assert_eq!(f.text, vec!["tests", "green"]);
-        assert_eq!(f.errors.len(), 1);
-        assert!(Filter::parse("  ").is_empty());
-        assert!(contains_ci("Backend-1", "backend"));
-        assert!(!contains_ci("be", "backend"));
     }
 }

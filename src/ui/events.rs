@@ -159,8 +159,18 @@ pub fn title_note(app: &App) -> String {
         format!("paused, {} newer ↓ (F follows)", app.events_selected())
     };
     s.push_str(&format!(" · {} kept", app.retained()));
+    let (_, folded) = app.heartbeats();
+    if folded > 0 {
+        let beats = crate::text::plural(folded, "heartbeat", "heartbeats");
+        s.push_str(&format!(" · {beats} folded (H)"));
+    }
     if !app.filter_text.is_empty() {
-        s.push_str(&format!(" · filter: {}", sanitize(&app.filter_text)));
+        s.push_str(&format!(
+            " · filter: {} · {} of {} shown",
+            sanitize(&app.filter_text),
+            app.shown(),
+            app.retained() - folded
+        ));
     }
     s
 }

@@ -39,13 +39,14 @@ pub enum Command {
     AcknowledgeAll,
     Follow,
     ShowResolved,
+    Heartbeats,
     Logs,
     Help,
     Quit,
 }
 
 impl Command {
-    pub const ALL: [Command; 32] = [
+    pub const ALL: [Command; 33] = [
         Command::FocusNext,
         Command::FocusPrev,
         Command::FocusEvents,
@@ -75,6 +76,7 @@ impl Command {
         Command::AcknowledgeAll,
         Command::Follow,
         Command::ShowResolved,
+        Command::Heartbeats,
         Command::Logs,
         Command::Help,
         Command::Quit,
@@ -113,6 +115,7 @@ impl Command {
             AcknowledgeAll => "acknowledge_all",
             Follow => "follow",
             ShowResolved => "show_resolved",
+            Heartbeats => "heartbeats",
             Logs => "logs",
             Help => "help",
             Quit => "quit",
@@ -143,7 +146,7 @@ impl Command {
             PageUp => "page up",
             PageDown => "page down",
             Details => "details of the selection",
-            Filter => "filter: text, type: agent: level: component:",
+            Filter => "filter: words, type: agent: level: component:; -term hides",
             Back => "back: close dialog, clear filter, unzoom",
             Zoom => "zoom the focused pane",
             Acknowledge => "acknowledge the selected alert",
@@ -156,6 +159,7 @@ impl Command {
             AcknowledgeAll => "acknowledge every alert in view (storms)",
             Follow => "follow the stream on/off",
             ShowResolved => "show resolved alerts on/off",
+            Heartbeats => "show heartbeats in Events, or fold them (the grid has liveness)",
             Logs => "show or hide the log pane",
             Help => "this help",
             Quit => "quit",
@@ -195,6 +199,7 @@ impl Command {
             AcknowledgeAll => &["A"],
             Follow => &["F"],
             ShowResolved => &["R"],
+            Heartbeats => &["H"],
             Logs => &["l"],
             Help => &["?", "f1"],
             Quit => &["q", "ctrl-c"],

@@ -44,6 +44,7 @@ pub mod alerts;
 pub mod app;
 pub mod dialogs;
 pub mod events;
+pub mod filter;
 pub mod keys;
 pub mod layout;
 pub mod progress;
