@@ -209,6 +209,68 @@ fn appended_events_appear_on_screen() {
     assert!(c.wait_exit().success());
 }
 
+/// The agent whose name is drawn reversed (the selection), if any.
+fn selected_agent(s: &vt100::Screen) -> Option<String> {
+    let (rows, cols) = s.size();
+    let (rows, cols) = (rows.get(), cols.get());
+    (0..rows).find_map(|r| {
+        let text: String = (0..cols)
+            .filter_map(|c| s.cell(r, c))
+            .filter(|cell| cell.inverse())
+            .map(|cell| cell.contents().to_string())
+            .collect();
+        let name = text.trim();
+        (HEALTHY.contains(&name) || name == "dead-1").then(|| name.to_string())
+    })
+}
+
+/// Ten seconds of heartbeats from every agent, in a changing order: the
+/// selected agent stays selected (the grid is ordered by liveness, then name),
+/// and no heartbeat row shows in the Events pane (they are folded, counted in
+/// its title).
+#[test]
+fn the_selected_agent_stays_selected_through_heartbeats() {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    let mut c = console(dir.path(), 120, 40);
+    wait_for_fleet(&mut c);
+    c.keys("2");
+    c.keys("j");
+    c.keys("j");
+    c.wait_for("an agent selected", |s| selected_agent(s).is_some());
+    let chosen = selected_agent(&c.screen()).unwrap();
+    for round in 0..10 {
+        let mut order = HEALTHY.to_vec();
+        order.rotate_left(round % HEALTHY.len());
+        for agent in order {
+            append(
+                dir.path(),
+                &format!("{agent}.jsonl"),
+                &[
+                    json!({"type": "agent_heartbeat", "id": format!("hb-{agent}-{round}"),
+                         "ts": ago(0), "agent": agent}),
+                ],
+            );
+            std::thread::sleep(Duration::from_millis(1000 / HEALTHY.len() as u64));
+        }
+        assert_eq!(
+            selected_agent(&c.screen()).as_deref(),
+            Some(chosen.as_str()),
+            "after {} s of heartbeats:\n{}",
+            round + 1,
+            c.screen_text()
+        );
+    }
+    let text = c.screen_text();
+    assert!(
+        !text.contains("agent_heartbeat"),
+        "a heartbeat row:\n{text}"
+    );
+    assert!(text.contains("heartbeats folded (H)"), "{text}");
+    c.keys("q");
+    assert!(c.wait_exit().success());
+}
+
 /// The bell (`ui.bell`, default `critical`): a BEL byte when a Critical alert
 /// opens, none before it.
 #[test]

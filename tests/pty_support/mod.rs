@@ -154,6 +154,11 @@ impl Pty {
         lock(&self.seen).parser.screen().contents()
     }
 
+    /// The screen as parsed so far, cells and attributes.
+    pub fn screen(&self) -> vt100::Screen {
+        lock(&self.seen).parser.screen().clone()
+    }
+
     pub fn raw(&self) -> Vec<u8> {
         lock(&self.seen).raw.clone()
     }
