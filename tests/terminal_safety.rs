@@ -265,7 +265,7 @@ fn no_injected_sequence_reaches_the_console() {
 
     // Every alert's detail.
     c.keys("3");
-    c.wait_for("Alerts focused", |s| s.contents().contains("TRIGGER"));
+    c.wait_for("Alerts focused", |s| s.contents().contains("OWNER"));
     screens.push_str(&c.screen_text());
     c.keys("R"); // resolved ones too
     c.keys("g");

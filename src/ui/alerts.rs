@@ -1,13 +1,15 @@
 //! The Alerts pane: the crisis matrix. One row per open alert, worst first —
-//! level, id, trigger, agent/component/gate, age, countdowns to the response
-//! deadline and to the next escalation, escalation tier, ack owner, count,
-//! badges (FLAP, SNOOZED, SLA), automatic actions — with resolved alerts behind
-//! a toggle. Columns give way on narrow panes; only visible rows are built.
+//! level, id, trigger, subject (cut in the middle), age, the response SLA
+//! (time left, `MISSED`, `met`), the countdown to the next escalation, tier,
+//! owner (ack by, or →assignee), count, badges (FLAP, SNOOZED, how a resolved
+//! one ended), the message, automatic actions — with resolved alerts behind a
+//! toggle. Columns give way on narrow panes, owner and message last; only
+//! visible rows are built.
 
 use super::app::App;
 use super::events::level_word;
-use super::render::{clip, clip_words, fmt_age, fmt_countdown};
-use crate::engine::alerts::{Alert, Status};
+use super::render::{clip, fmt_age, fmt_countdown};
+use crate::engine::alerts::{Alert, Resolution, Status};
 use crate::engine::{Engine, Time};
 use crate::model::{Escalation, EventType};
 use crate::sanitize::sanitize;
@@ -109,41 +111,46 @@ pub fn render(
     if width == Width::Tiny {
         return render_list(frame, inner, app, engine, now, focused);
     }
-    let short = width <= Width::Narrow;
-    let with_age = width >= Width::Medium || inner.width >= 86;
-    let mut header: Vec<&str> = vec!["LVL", "ID", "TRIGGER", "SUBJECT"];
-    // SUBJECT's width is settled below, once the other columns are known.
-    let mut widths: Vec<Constraint> = vec![
-        Constraint::Length(4),
-        Constraint::Length(5),
-        Constraint::Length(14),
-        Constraint::Length(0),
-    ];
-    if width >= Width::Narrow {
-        if with_age {
-            header.push("AGE");
-            widths.push(Constraint::Length(6));
-        }
-        header.extend(["RESPOND", "ESCAL", "TIER"]);
-        let tier_w = if width == Width::Wide { 9 } else { 5 };
-        widths.extend([
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(tier_w),
-        ]);
-        if width >= Width::Medium {
-            header.extend(["ACK", "×"]);
-            widths.extend([Constraint::Length(8), Constraint::Length(3)]);
-        }
-        header.push("BADGES");
-        widths.push(Constraint::Length(if short { 8 } else { 12 }));
-        if width == Width::Wide {
-            header.push("ACTIONS");
-            widths.push(Constraint::Fill(1));
-        }
+    // Columns by width. They give way in this order as the pane narrows:
+    // ACTIONS (200), AGE and × (130), TRIGGER and ESCAL (100; BADGES shrinks to
+    // its first, in short); the level, id, subject, SLA, tier, owner and
+    // message stay at every width from 60 (SPEC 14.1), the message taking what
+    // is left.
+    let (medium, wide) = (width >= Width::Medium, width == Width::Wide);
+    let actions = inner.width >= 200;
+    let mut header: Vec<&str> = vec!["LVL", "ID"];
+    let mut widths: Vec<Constraint> = vec![Constraint::Length(4), Constraint::Length(5)];
+    let mut add = |h: &'static str, w: u16| {
+        header.push(h);
+        widths.push(Constraint::Length(w));
+    };
+    if medium {
+        add("TRIGGER", 14);
+    }
+    add("SUBJECT", 0); // settled below
+    let subject_col = if medium { 3 } else { 2 };
+    if wide {
+        add("AGE", 6);
+    }
+    add("SLA", 7);
+    if medium {
+        add("ESCAL", 7);
+    }
+    add("TIER", if wide { 9 } else { 5 });
+    add("OWNER", 10);
+    if wide {
+        add("×", 3);
+    }
+    if medium {
+        add("BADGES", if wide { 12 } else { 8 });
     } else {
-        header.push("RESPOND");
-        widths.push(Constraint::Length(7));
+        add("FLAG", 4);
+    }
+    header.push("MESSAGE");
+    widths.push(Constraint::Fill(2));
+    if actions {
+        header.push("ACTIONS");
+        widths.push(Constraint::Fill(1));
     }
     let fixed: u16 = widths
         .iter()
@@ -154,12 +161,11 @@ pub fn render(
         .sum::<u16>()
         + widths.len() as u16
         - 1;
-    let subject_w = if width == Width::Wide {
-        32.min(inner.width.saturating_sub(fixed + 20))
-    } else {
-        inner.width.saturating_sub(fixed)
-    };
-    widths[3] = Constraint::Length(subject_w);
+    // The subject gets two fifths of what is left, between 12 and 32.
+    let rest = inner.width.saturating_sub(fixed);
+    let subject_w = (rest * 2 / 5).clamp(12.min(rest), 32);
+    widths[subject_col] = Constraint::Length(subject_w);
+    let message_w = rest.saturating_sub(subject_w) as usize;
     let vis = (inner.height as usize).saturating_sub(1).max(1);
     let sel = app.alerts_sel;
     let mut top = app
@@ -193,75 +199,65 @@ pub fn render(
         let mut cells: Vec<Cell> = vec![
             Cell::from(Span::styled(level_word(a.level), lvl)),
             Cell::from(a.label()),
-            Cell::from(clip(&trigger_words(&a.trigger), 14)),
-            Cell::from(clip_words(&subject(a), subject_w as usize)),
         ];
-        let respond = || -> Span {
-            if !open {
-                let how = a
-                    .resolution
-                    .map_or("resolved".to_string(), |r| format!("{r:?}").to_lowercase());
-                return Span::styled(how, theme.dim());
-            }
-            match a.response_due {
-                Some(due) if due < now => {
-                    Span::styled(format!("-{}", fmt_countdown(now - due)), theme.bad())
-                }
-                Some(due) => Span::styled(fmt_countdown(due - now), theme.warn()),
-                None => Span::styled("done", theme.good()),
-            }
-        };
-        if width >= Width::Narrow {
-            if with_age {
-                cells.push(Cell::from(fmt_age(now - a.first_seen)));
-            }
-            cells.push(Cell::from(respond()));
+        if medium {
+            cells.push(Cell::from(clip(&trigger_words(&a.trigger), 14)));
+        }
+        cells.push(Cell::from(clip_middle(&subject(a), subject_w as usize)));
+        if wide {
+            cells.push(Cell::from(fmt_age(now - a.first_seen)));
+        }
+        let (sla_text, sla_style) = sla(a, now);
+        cells.push(Cell::from(Span::styled(sla_text, sla_style.style(theme))));
+        if medium {
             let esc = match (open, next_escalation(a)) {
                 (false, _) | (_, None) => Span::styled("-", theme.dim()),
                 (true, Some(t)) if t <= now => Span::styled("due", theme.bad()),
                 (true, Some(t)) => Span::raw(fmt_countdown(t - now)),
             };
             cells.push(Cell::from(esc));
-            let tier_style = if a.escalation == Escalation::Human {
-                theme.bad()
-            } else {
-                Style::new()
-            };
-            cells.push(Cell::from(Span::styled(
-                tier(a.escalation, width != Width::Wide),
-                tier_style,
-            )));
-            if width >= Width::Medium {
-                let ack = match (&a.ack_owner, a.status) {
-                    (Some(o), Status::Acknowledged) => sanitize(o).into_owned(),
-                    _ if open => "-".into(),
-                    _ => "".into(),
-                };
-                cells.push(Cell::from(ack));
-                cells.push(Cell::from(if a.count > 1 {
-                    a.count.to_string()
-                } else {
-                    "1".into()
-                }));
-            }
-            let mut badges: Vec<&str> = Vec::new();
-            if a.sla_breached {
-                badges.push("SLA");
-            }
-            if a.flapping {
-                badges.push("FLAP");
-            }
-            if a.snoozed_until.is_some_and(|t| t > now) {
-                badges.push(if short { "SNZ" } else { "SNOOZED" });
-            }
-            cells.push(Cell::from(Span::styled(badges.join(" "), theme.badge())));
-            if width == Width::Wide {
-                let acts: Vec<String> =
-                    a.actions.iter().map(|s| sanitize(s).into_owned()).collect();
-                cells.push(Cell::from(Span::styled(acts.join("; "), theme.dim())));
-            }
+        }
+        let tier_style = if a.escalation == Escalation::Human {
+            theme.bad()
         } else {
-            cells.push(Cell::from(respond()));
+            Style::new()
+        };
+        cells.push(Cell::from(Span::styled(
+            tier(a.escalation, !wide),
+            tier_style,
+        )));
+        cells.push(Cell::from(clip(&owner(a), 10)));
+        if wide {
+            cells.push(Cell::from(a.count.max(1).to_string()));
+        }
+        // Narrow, only the first badge shows, in short.
+        let mut badges: Vec<&str> = Vec::new();
+        if !open {
+            badges.push(match (a.resolution, wide) {
+                (Some(Resolution::FalseAlarm), true) => "false alarm",
+                (Some(Resolution::FalseAlarm), false) => "FA",
+                (Some(Resolution::Auto), true) => "auto-resolved",
+                (Some(Resolution::Auto), false) => "auto",
+                (Some(Resolution::Superseded), true) => "superseded",
+                (Some(Resolution::Superseded), false) => "sup",
+                _ => "done",
+            });
+        }
+        if a.flapping {
+            badges.push("FLAP");
+        }
+        if open && a.snoozed_until.is_some_and(|t| t > now) {
+            badges.push(if wide { "SNOOZED" } else { "SNZ" });
+        }
+        if !medium {
+            badges.truncate(1);
+        }
+        cells.push(Cell::from(Span::styled(badges.join(" "), theme.badge())));
+        let message = a.message.as_deref().map_or("", |m| m);
+        cells.push(Cell::from(Span::raw(clip(&sanitize(message), message_w))));
+        if actions {
+            let acts: Vec<String> = a.actions.iter().map(|s| sanitize(s).into_owned()).collect();
+            cells.push(Cell::from(Span::styled(acts.join("; "), theme.dim())));
         }
         let mut row = Row::new(cells);
         if top + i == sel && focused {
@@ -275,6 +271,62 @@ pub fn render(
         .header(Row::new(header).style(theme.bold()))
         .column_spacing(1);
     frame.render_widget(table, inner);
+}
+
+/// Who owns an alert: whoever acknowledged it, else whom it is assigned to.
+pub fn owner(a: &Alert) -> String {
+    match (&a.ack_owner, a.status, &a.assignee) {
+        (Some(o), Status::Acknowledged, _) => sanitize(o).into_owned(),
+        (_, _, Some(to)) => format!("→{}", sanitize(to)),
+        _ => "-".into(),
+    }
+}
+
+/// How an SLA reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlaState {
+    Running,
+    Missed,
+    Met,
+}
+
+impl SlaState {
+    fn style(self, theme: &super::theme::Theme) -> Style {
+        match self {
+            SlaState::Running => theme.warn(),
+            SlaState::Missed => theme.bad(),
+            SlaState::Met => theme.good(),
+        }
+    }
+}
+
+/// The response SLA: the time left while nobody has responded, `MISSED` once
+/// the deadline passed (whatever came after), else `met`.
+pub fn sla(a: &Alert, now: Time) -> (String, SlaState) {
+    match a.response_due {
+        Some(due) if due > now && !a.sla_breached => (fmt_countdown(due - now), SlaState::Running),
+        Some(_) => ("MISSED".into(), SlaState::Missed),
+        None if a.sla_breached => ("MISSED".into(), SlaState::Missed),
+        None => ("met".into(), SlaState::Met),
+    }
+}
+
+/// At most `n` characters, cut in the middle (`…`), so that the tail that
+/// tells two names apart (`…-instance-0042`, `…-0043`) stays.
+pub fn clip_middle(s: &str, n: usize) -> String {
+    let len = s.chars().count();
+    if len <= n {
+        return s.to_string();
+    }
+    if n <= 1 {
+        return "…".chars().take(n).collect();
+    }
+    let tail = (n - 1) / 2;
+    let head = n - 1 - tail;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(len - tail));
+    out
 }
 
 /// A narrow pane: one line per alert, no columns.
@@ -310,19 +362,17 @@ fn render_list(
         let Some(a) = engine.alerts.get(r.id) else {
             continue;
         };
-        let due = match a.response_due {
-            Some(d) if d < now => format!(" -{}", fmt_countdown(now - d)),
-            Some(d) => format!(" {}", fmt_countdown(d - now)),
-            None => String::new(),
-        };
+        let (sla_text, sla_state) = sla(a, now);
+        let message = a
+            .message
+            .as_deref()
+            .map_or(String::new(), |m| sanitize(m).into_owned());
         let mut line = Line::from(vec![
             Span::styled(format!("{:<4} ", level_word(a.level)), theme.level(a.level)),
-            Span::raw(format!(
-                "{} {} {}{due}",
-                a.label(),
-                trigger_words(&a.trigger),
-                subject(a)
-            )),
+            Span::raw(format!("{} {} ", a.label(), clip_middle(&subject(a), 18))),
+            Span::styled(sla_text, sla_state.style(theme)),
+            Span::raw(format!(" {} ", owner(a))),
+            Span::styled(message, theme.dim()),
         ]);
         if top + i == sel && focused {
             line = line.patch_style(theme.selected());
