@@ -519,6 +519,14 @@ fn a_acknowledges_the_selected_alert() {
     let a = w.engine.alerts.get(id).unwrap();
     assert_eq!(a.status, Status::Acknowledged);
     assert_eq!(a.ack_owner.as_deref(), Some("alice"));
+    // The screen answers, at every width from 40 columns: on the status line.
+    let said = format!("A-{id} acknowledged by alice");
+    assert_eq!(w.app.status.as_deref(), Some(said.as_str()));
+    for width in [40, 80, 120, 200] {
+        let screen = w.screen(width, 24);
+        let last = screen.lines().last().unwrap();
+        assert!(last.contains(&said), "{width} columns: {last}");
+    }
 }
 
 #[test]

@@ -364,7 +364,13 @@ impl App {
     pub fn push_effects(&mut self, effects: &[Effect], engine: &Engine) {
         for e in effects {
             match e {
-                Effect::Transition(t) => self.bell_due |= self.rings(t),
+                Effect::Transition(t) => {
+                    self.bell_due |= self.rings(t);
+                    // An operator's action answers on the status line.
+                    if let crate::engine::Actor::Operator(_) = &t.by {
+                        self.status = Some(format!("A-{} {}", t.alert, t.reason));
+                    }
+                }
                 Effect::Derived { event } => {
                     self.push_event(event, engine, Arc::from(DERIVED), 0, 0)
                 }

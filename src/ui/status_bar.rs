@@ -56,7 +56,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, engine: &Engine, now: Ti
         });
         let (eta, outlook) = eta_text(engine, now);
         let mut s = eta;
-        if let Some(o) = outlook {
+        // Narrow, only an outlook that needs attention is said.
+        if let Some(o) =
+            outlook.filter(|o| w >= 100 || *o == crate::engine::phases::Outlook::AtRisk)
+        {
             s.push_str(&format!(" {}", outlook_word(o)));
         }
         segs.push(Segment {
@@ -130,18 +133,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, engine: &Engine, now: Ti
         None => {}
     }
     if let Some(msg) = &app.status {
+        // An answer to a key outranks everything else on the line.
         segs.push(Segment {
             spans: vec![Span::styled(sanitize(msg).into_owned(), theme.warn())],
-            priority: 5,
+            priority: 10,
         });
     }
-    if w >= 100 {
+    if w >= 80 {
         segs.push(Segment {
             spans: vec![Span::styled(
                 format!("{} help", app.keys.hint(super::keys::Command::Help)),
                 Style::new(),
             )],
-            priority: 1,
+            // Between 80 and 100 columns the way to every key stays on
+            // screen, before the rate and the journal's "ok" (an error
+            // outranks it); wider, there is room for them all but on a
+            // crowded line, where it goes first.
+            priority: if w < 100 { 3 } else { 1 },
         });
     }
     segs.push(Segment {
