@@ -101,6 +101,39 @@ pub enum Action {
     },
 }
 
+/// An action in an operator's words, for the log (`acknowledge A-14`); free
+/// text (notes, reasons) is left out.
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Acknowledge { alert, note } => {
+                write!(f, "acknowledge A-{alert}")?;
+                if note.is_some() {
+                    f.write_str(" with a note")?;
+                }
+                Ok(())
+            }
+            Action::AcknowledgeAll { alerts } => write!(
+                f,
+                "acknowledge {}",
+                crate::text::plural(alerts.len(), "alert", "alerts")
+            ),
+            Action::Escalate { alert } => write!(f, "escalate A-{alert} to a human"),
+            Action::Reassign { alert, to } => {
+                write!(f, "reassign A-{alert} to {}", crate::sanitize::sanitize(to))
+            }
+            Action::Snooze { alert, minutes } if minutes.is_finite() && *minutes >= 0.0 => {
+                let span = TimeDelta::seconds((minutes * 60.0).min(1e12) as i64);
+                write!(f, "snooze A-{alert} for {}", crate::text::fmt_span(span))
+            }
+            Action::Snooze { alert, .. } => write!(f, "snooze A-{alert} (no valid duration)"),
+            Action::Resolve { alert, .. } => write!(f, "resolve A-{alert}"),
+            Action::FalseAlarm { alert, .. } => write!(f, "mark A-{alert} a false alarm"),
+            Action::Note { alert, .. } => write!(f, "add a note to A-{alert}"),
+        }
+    }
+}
+
 fn f64_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
@@ -594,5 +627,58 @@ impl Engine {
 
     pub fn resolution_of(&self, alert: u64) -> Option<Resolution> {
         self.alerts.get(alert).and_then(|a| a.resolution)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    #[test]
+    fn actions_read_in_an_operators_words() {
+        let cases = [
+            (
+                Action::Acknowledge {
+                    alert: 14,
+                    note: None,
+                },
+                "acknowledge A-14",
+            ),
+            (
+                Action::AcknowledgeAll { alerts: vec![1, 2] },
+                "acknowledge 2 alerts",
+            ),
+            (
+                Action::Snooze {
+                    alert: 3,
+                    minutes: 90.0,
+                },
+                "snooze A-3 for 1 h 30 min",
+            ),
+            (
+                Action::Snooze {
+                    alert: 3,
+                    minutes: f64::NAN,
+                },
+                "snooze A-3 (no valid duration)",
+            ),
+            (
+                Action::Reassign {
+                    alert: 5,
+                    to: "evil\x1b[2J".into(),
+                },
+                "reassign A-5 to evil\\x1b[2J",
+            ),
+            (
+                Action::FalseAlarm {
+                    alert: 7,
+                    reason: "flaky".into(),
+                },
+                "mark A-7 a false alarm",
+            ),
+        ];
+        for (action, text) in cases {
+            assert_eq!(action.to_string(), text);
+        }
     }
 }

@@ -191,7 +191,7 @@ impl<V: Observer> Core<V> {
                     let mut op = (**op).clone();
                     crate::stream::resolve_alerts(&mut op, keys, &self.engine);
                     let seq = self.next_seq();
-                    tracing::info!(operator = %op.operator, action = ?op.action, "operator action from the stream");
+                    tracing::info!(operator = %op.operator, action = %op.action, "operator action from the stream");
                     record::action(&mut self.rec.bytes, seq, &at, &op, Some(&position(pos)));
                     self.apply(Input::Operator(op), now, &at);
                 }
@@ -392,16 +392,16 @@ impl<V: Observer> Core<V> {
         if let Some(sender) = &self.actions {
             // Applied when it comes back from the stream, like every console's.
             if self.stream_down {
-                tracing::warn!(operator = %op.operator, action = ?op.action, "operator action not sent: the stream is disconnected");
+                tracing::warn!(operator = %op.operator, action = %op.action, "operator action not sent: the stream is disconnected");
                 return Err("not sent: stream down");
             }
-            tracing::info!(operator = %op.operator, action = ?op.action, "operator action sent to the stream");
+            tracing::info!(operator = %op.operator, action = %op.action, "operator action sent to the stream");
             sender.send(&op, &crate::stream::alert_keys(&op, &self.engine));
             return Ok(());
         }
         let at = record::fmt_at(now);
         let seq = self.next_seq();
-        tracing::info!(operator = %op.operator, action = ?op.action, "operator action");
+        tracing::info!(operator = %op.operator, action = %op.action, "operator action");
         record::action(&mut self.rec.bytes, seq, &at, &op, None);
         self.apply(Input::Operator(op), now, &at);
         self.commit();
