@@ -724,7 +724,17 @@ fn shift_a_acknowledges_every_alert_in_view() {
         .map(|a| a.id)
         .collect();
     assert!(want.len() >= 2);
-    let action = op(w.key_mod(KeyCode::Char('A'), KeyModifiers::SHIFT));
+    // Asked first, with the count; `y` acts.
+    w.key_mod(KeyCode::Char('A'), KeyModifiers::SHIFT);
+    let Some(Dialog::Confirm { question, .. }) = &w.app.dialog else {
+        panic!("no confirmation: {:?}", w.app.dialog)
+    };
+    let asked = format!(
+        "Acknowledge {} alerts in view (filtered), as alice?",
+        want.len()
+    );
+    assert_eq!(question, &asked);
+    let action = op(w.key(KeyCode::Char('y')));
     let Action::AcknowledgeAll { mut alerts } = action.clone() else {
         panic!("{action:?}")
     };

@@ -883,7 +883,18 @@ impl App {
                     self.status = Some("no open alert in view".into());
                     return redraw;
                 }
-                return Some(UiAction::Operator(Action::AcknowledgeAll { alerts: ids }));
+                // Many at once: asked first, with the count.
+                let n = crate::text::plural(ids.len(), "alert", "alerts");
+                let filtered = if self.filter.is_empty() {
+                    ""
+                } else {
+                    " (filtered)"
+                };
+                self.dialog = Some(Dialog::Confirm {
+                    question: format!("Acknowledge {n} in view{filtered}, as {}?", self.operator),
+                    action: Action::AcknowledgeAll { alerts: ids },
+                });
+                return redraw;
             }
         }
         redraw
