@@ -1,6 +1,18 @@
 //! Words for people, shared by the engine, the console and the reports.
 
+use crate::sanitize::sanitize;
 use chrono::TimeDelta;
+
+/// A value for a `key=value` line: sanitised, quoted when it holds a space, a
+/// quote or an `=` (or is empty).
+pub fn kv(s: &str) -> String {
+    let s = sanitize(s);
+    if s.is_empty() || s.contains([' ', '"', '=']) {
+        format!("{:?}", s.as_ref())
+    } else {
+        s.into_owned()
+    }
+}
 
 /// A duration for people: `10 s`, `5 min`, `1 min 30 s`, `2 h 5 min`.
 pub fn fmt_span(d: TimeDelta) -> String {

@@ -32,7 +32,7 @@ use crate::journal::Refused;
 use crate::model::event::{Origin, ParseOptions};
 use crate::model::parse::parse_line;
 use crate::model::{Event, EventType, ParseError};
-use crate::sanitize::sanitize;
+use crate::text::kv;
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use serde_json::Value;
@@ -443,16 +443,6 @@ fn json_safe(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A value for a `key=value` text: sanitised, quoted when it holds spaces.
-fn q(s: &str) -> String {
-    let s = sanitize(s);
-    if s.is_empty() || s.contains([' ', '"', '=']) {
-        format!("{:?}", s.as_ref())
-    } else {
-        s.into_owned()
-    }
-}
-
 /// A JSON value as text: strings as they are, the rest compact.
 fn text_of(v: &Value) -> String {
     match v {
@@ -468,7 +458,7 @@ fn fields(line: &mut String, v: &Value, skip: &[&str]) {
             if v.is_null() || skip.contains(&k.as_str()) {
                 continue;
             }
-            let _ = write!(line, " {}={}", q(k), q(&text_of(v)));
+            let _ = write!(line, " {}={}", kv(k), kv(&text_of(v)));
         }
     }
 }
@@ -479,7 +469,7 @@ fn alert_label(n: u64) -> String {
 
 /// One line for a record: `<at> <kind> <description>`, every string sanitised.
 fn describe(rec: &Record, event: Option<&Result<Event, ParseError>>, fx: Option<&Value>) -> String {
-    let mut line = format!("{} {}", fmt_at(rec.at), q(&rec.kind));
+    let mut line = format!("{} {}", fmt_at(rec.at), kv(&rec.kind));
     let get = |k: &str| fx.and_then(|f| f.get(k));
     let s = |k: &str| get(k).map(text_of).unwrap_or_else(|| "-".into());
     match rec.kind.as_ref() {
@@ -488,18 +478,18 @@ fn describe(rec: &Record, event: Option<&Result<Event, ParseError>>, fx: Option<
                 let _ = write!(
                     line,
                     " {} id={} agent={}",
-                    q(e.kind.as_str()),
-                    q(&e.id),
-                    q(e.agent.as_deref().unwrap_or("-"))
+                    kv(e.kind.as_str()),
+                    kv(&e.id),
+                    kv(e.agent.as_deref().unwrap_or("-"))
                 );
                 for (k, v) in [("component", &e.component), ("task", &e.task)] {
                     if let Some(v) = v {
-                        let _ = write!(line, " {k}={}", q(v));
+                        let _ = write!(line, " {k}={}", kv(v));
                     }
                 }
             }
             Some(Err(e)) => {
-                let _ = write!(line, " unreadable reason={}", q(&e.reason));
+                let _ = write!(line, " unreadable reason={}", kv(&e.reason));
             }
             None => line.push_str(" unreadable"),
         },
@@ -507,17 +497,17 @@ fn describe(rec: &Record, event: Option<&Result<Event, ParseError>>, fx: Option<
             let _ = write!(
                 line,
                 " {}:{} reason={}",
-                q(rec.src.as_deref().unwrap_or("-")),
+                kv(rec.src.as_deref().unwrap_or("-")),
                 rec.line.unwrap_or(0),
-                q(rec.reason.as_deref().unwrap_or("-"))
+                kv(rec.reason.as_deref().unwrap_or("-"))
             );
         }
         "source" => {
             let _ = write!(
                 line,
                 " {} {}",
-                q(rec.what.as_deref().unwrap_or("-")),
-                q(rec.src.as_deref().unwrap_or("-"))
+                kv(rec.what.as_deref().unwrap_or("-")),
+                kv(rec.src.as_deref().unwrap_or("-"))
             );
         }
         "transition" => {
@@ -535,11 +525,11 @@ fn describe(rec: &Record, event: Option<&Result<Event, ParseError>>, fx: Option<
             let _ = write!(
                 line,
                 " {alert} {} level={} escalation={} by={} reason={}",
-                q(&s("what")),
-                q(&s("level")),
-                q(&s("escalation")),
-                q(&by),
-                q(&s("reason"))
+                kv(&s("what")),
+                kv(&s("level")),
+                kv(&s("escalation")),
+                kv(&by),
+                kv(&s("reason"))
             );
         }
         "derived" => {
@@ -552,19 +542,19 @@ fn describe(rec: &Record, event: Option<&Result<Event, ParseError>>, fx: Option<
             let _ = write!(
                 line,
                 " {} id={} agent={}",
-                q(&f("type")),
-                q(&f("id")),
-                q(&f("agent"))
+                kv(&f("type")),
+                kv(&f("id")),
+                kv(&f("agent"))
             );
         }
         "auto" => {
-            let _ = write!(line, " {}", q(&s("action")));
+            let _ = write!(line, " {}", kv(&s("action")));
             if let Some(fx) = fx {
                 fields(&mut line, fx, &["effect", "action"]);
             }
         }
         "notify" => {
-            let _ = write!(line, " {} {}", q(&s("class")), q(&s("kind")));
+            let _ = write!(line, " {} {}", kv(&s("class")), kv(&s("kind")));
             if let Some(body) = get("body") {
                 if let Some(n) = effect_alerts(&serde_json::json!({"body": body})).first() {
                     let _ = write!(line, " {}", alert_label(*n));
@@ -573,7 +563,7 @@ fn describe(rec: &Record, event: Option<&Result<Event, ParseError>>, fx: Option<
             }
         }
         "rejected" => {
-            let _ = write!(line, " reason={}", q(&s("reason")));
+            let _ = write!(line, " reason={}", kv(&s("reason")));
         }
         "action" => match &rec.op {
             Some(op) => {
@@ -581,8 +571,8 @@ fn describe(rec: &Record, event: Option<&Result<Event, ParseError>>, fx: Option<
                 let _ = write!(
                     line,
                     " {} {}",
-                    q(&op.operator),
-                    q(v.get("action").and_then(Value::as_str).unwrap_or("-"))
+                    kv(&op.operator),
+                    kv(v.get("action").and_then(Value::as_str).unwrap_or("-"))
                 );
                 let alerts = op.action.alerts();
                 if !alerts.is_empty() {

@@ -9,7 +9,7 @@ use crate::ingest::tailer::Pos;
 use crate::journal::follow::Applied;
 use crate::journal::record;
 use crate::model::{Event, Level, ParseError};
-use crate::sanitize::sanitize;
+use crate::text::kv;
 use std::io::Write;
 
 pub struct Printer<W: Write> {
@@ -46,7 +46,7 @@ impl<W: Write> Observer for Printer<W> {
     fn source(&mut self, at: &str, pos: &Pos, what: &str) {
         // A file first seen is journaled (its checkpoint), not worth a line.
         if what != "opened" {
-            let _ = writeln!(self.out, "{at} source {what} src={}", q(&pos.src));
+            let _ = writeln!(self.out, "{at} source {what} src={}", kv(&pos.src));
         }
     }
 
@@ -55,7 +55,7 @@ impl<W: Write> Observer for Printer<W> {
             Some(e) => writeln!(
                 self.out,
                 "{at} journal error={} (ingestion paused until it can write)",
-                q(e)
+                kv(e)
             ),
             None => writeln!(self.out, "{at} journal recovered"),
         };
@@ -79,18 +79,8 @@ impl<W: Write> Observer for Printer<W> {
     }
 }
 
-/// A value for a `key=value` line: sanitised, quoted when it holds spaces.
-fn q(s: &str) -> String {
-    let s = sanitize(s);
-    if s.is_empty() || s.contains([' ', '"', '=']) {
-        format!("{:?}", s.as_ref())
-    } else {
-        s.into_owned()
-    }
-}
-
 fn print_event(out: &mut impl Write, at: &str, e: &Event) {
-    let mut line = format!("{at} event {} id={}", q(e.kind.as_str()), q(&e.id));
+    let mut line = format!("{at} event {} id={}", kv(e.kind.as_str()), kv(&e.id));
     for (k, v) in [
         ("agent", &e.agent),
         ("component", &e.component),
@@ -98,7 +88,7 @@ fn print_event(out: &mut impl Write, at: &str, e: &Event) {
         ("gate", &e.gate),
     ] {
         if let Some(v) = v {
-            line.push_str(&format!(" {k}={}", q(v)));
+            line.push_str(&format!(" {k}={}", kv(v)));
         }
     }
     if let Some(p) = e.progress {
@@ -114,10 +104,10 @@ fn print_parse_error(out: &mut impl Write, at: &str, e: &ParseError) {
     let _ = writeln!(
         out,
         "{at} parse_error src={} line={} offset={} reason={}",
-        q(&e.source),
+        kv(&e.source),
         e.line,
         e.offset,
-        q(&e.reason)
+        kv(&e.reason)
     );
 }
 
@@ -149,7 +139,7 @@ fn print_effect(out: &mut impl Write, at: &str, e: &Effect, engine: &Engine) {
             .replace("status=Acknowledged", "status=acknowledged")
             .replace("status=Resolved", "status=resolved");
             if let Some(a) = a {
-                line.push_str(&format!(" trigger={}", q(a.trigger.as_str())));
+                line.push_str(&format!(" trigger={}", kv(a.trigger.as_str())));
                 for (k, v) in [
                     ("agent", &a.agent),
                     ("component", &a.component),
@@ -157,20 +147,20 @@ fn print_effect(out: &mut impl Write, at: &str, e: &Effect, engine: &Engine) {
                     ("task", &a.task),
                 ] {
                     if let Some(v) = v {
-                        line.push_str(&format!(" {k}={}", q(v)));
+                        line.push_str(&format!(" {k}={}", kv(v)));
                     }
                 }
             }
-            line.push_str(&format!(" reason={}", q(&t.reason)));
+            line.push_str(&format!(" reason={}", kv(&t.reason)));
             let _ = writeln!(out, "{line}");
         }
         Effect::Derived { event } => {
             let _ = writeln!(
                 out,
                 "{at} derived {} agent={} phase={}",
-                q(event.kind.as_str()),
-                q(event.agent.as_deref().unwrap_or("-")),
-                q(event.phase.as_deref().unwrap_or("-"))
+                kv(event.kind.as_str()),
+                kv(event.agent.as_deref().unwrap_or("-")),
+                kv(event.phase.as_deref().unwrap_or("-"))
             );
         }
         Effect::Action(a) => {
@@ -183,13 +173,13 @@ fn print_effect(out: &mut impl Write, at: &str, e: &Effect, engine: &Engine) {
                         serde_json::Value::Null => continue,
                         other => other.to_string(),
                     };
-                    line.push_str(&format!(" {k}={}", q(&text)));
+                    line.push_str(&format!(" {k}={}", kv(&text)));
                 }
             }
             let _ = writeln!(out, "{line}");
         }
         Effect::Rejected { reason } => {
-            let _ = writeln!(out, "{at} rejected reason={}", q(reason));
+            let _ = writeln!(out, "{at} rejected reason={}", kv(reason));
         }
         Effect::Notify(_) => {}
     }
