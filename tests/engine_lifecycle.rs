@@ -117,6 +117,7 @@ fn rule_4_acknowledge_records_the_owner_stops_escalation_and_the_ack_times_out()
     sim.at(30 + 15 * 60).tick();
     let a = sim.alert(1);
     assert_eq!(a.status, Status::Triggered, "back to Triggered");
+    assert_eq!(a.ack_owner, None, "nobody owns it any more");
     assert_eq!(sim.transitions(1), ["ack_expired"]);
     assert_eq!(
         sim.notified(),
@@ -271,7 +272,7 @@ fn rule_9_snooze_holds_notifications_and_retriggers_on_expiry() {
         10,
         "a snooze is a response: no SLA breach"
     );
-    sim.at(100).push(coordination("critical"));
+    sim.at(100).push(coordination("high"));
     assert!(sim.notified().is_empty(), "held while snoozed");
     sim.at(905).tick(); // past the 15-minute escalation: paused while snoozed…
     assert_eq!(sim.alert(1).escalation, Escalation::Pm);
@@ -279,7 +280,7 @@ fn rule_9_snooze_holds_notifications_and_retriggers_on_expiry() {
     assert_eq!(sim.transitions(1), ["snooze_expired"]);
     assert_eq!(
         sim.notified(),
-        [(NotifyClass::PmCritical, "alert_retriggered".to_string())]
+        [(NotifyClass::PmHigh, "alert_retriggered".to_string())]
     );
     assert!(!sim.alert(1).suppressed);
     for bad in [0.0, -5.0, f64::NAN, 1e9] {
@@ -292,6 +293,55 @@ fn rule_9_snooze_holds_notifications_and_retriggers_on_expiry() {
         );
         assert!(sim.rejected().is_some(), "{bad}");
     }
+}
+
+#[test]
+fn rule_9_a_raise_ends_a_snooze_taken_at_the_lower_level() {
+    let mut sim = Sim::new();
+    sim.at(0).push(coordination("medium"));
+    sim.at(10).op(
+        "ana",
+        Action::Snooze {
+            alert: 1,
+            minutes: 60.0,
+        },
+    );
+    sim.at(100).push(coordination("critical"));
+    let a = sim.alert(1);
+    assert_eq!((a.level, a.status), (Level::Critical, Status::Triggered));
+    assert_eq!(a.snoozed_until, None, "the snooze ends");
+    assert!(!a.suppressed);
+    assert_eq!(
+        sim.notified(),
+        [(NotifyClass::PmCritical, "alert_level_raised".to_string())]
+    );
+    // The escalation timer runs from the raise, not stuck at the snooze.
+    assert_eq!(sim.secs(a.escalate_at.unwrap()), 100 + 15 * 60);
+    sim.at(100 + 15 * 60).tick();
+    assert_eq!(sim.alert(1).escalation, Escalation::Human);
+}
+
+#[test]
+fn rule_10_a_gate_failure_closed_as_a_false_alarm_unblocks_its_component() {
+    let mut sim = Sim::new();
+    sim.at(0)
+        .push(json!({"type": "quality_gate_failure", "component": "api", "gate": "lint"}));
+    assert!(sim.engine.components["api"].blocked());
+    let id = sim.open_of("quality_gate_failure").id;
+    sim.at(5).op(
+        "ana",
+        Action::FalseAlarm {
+            alert: id,
+            reason: "flaky linter".into(),
+        },
+    );
+    assert!(!sim.engine.components["api"].blocked(), "no longer blocked");
+    assert!(sim.fx.iter().any(|e| matches!(e,
+        Effect::Action(coord::engine::AutoAction::ComponentUnblocked { component }) if component == "api")));
+    // A real failure of another gate still blocks.
+    sim.at(6)
+        .push(json!({"type": "quality_gate_failure", "component": "api", "gate": "test"}));
+    assert!(sim.engine.components["api"].blocked());
 }
 
 #[test]

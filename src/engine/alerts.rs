@@ -214,6 +214,9 @@ impl Engine {
                 a.status = Status::Triggered;
                 a.ack_owner = None;
                 a.ack_expires_at = None;
+                // A raise is news: a snooze taken at the lower level ends.
+                a.snoozed_until = None;
+                a.suppressed = a.flapping;
                 if a.escalation < Escalation::Human {
                     a.escalate_at = Some(at + self.timing.escalation_timeout);
                 }
@@ -614,6 +617,7 @@ impl Engine {
             }
             Due::AckExpiry => {
                 a.ack_expires_at = None;
+                a.ack_owner = None;
                 a.status = Status::Triggered;
                 a.escalate_at = (a.escalation < Escalation::Human).then(|| due + timeout);
                 self.record(
@@ -630,6 +634,7 @@ impl Engine {
                 a.snoozed_until = None;
                 a.suppressed = a.flapping;
                 a.status = Status::Triggered;
+                a.ack_owner = None;
                 a.ack_expires_at = None;
                 a.escalate_at = (a.escalation < Escalation::Human).then(|| due + timeout);
                 self.record(
@@ -796,6 +801,7 @@ impl Engine {
                     format!("false alarm: {reason}"),
                     fx,
                 );
+                self.clear_false_gate(alert_id, fx);
             }
             Action::Note { text, .. } => {
                 if text.trim().is_empty() {

@@ -357,6 +357,34 @@ impl Engine {
         }
     }
 
+    /// A gate failure closed as a false alarm: the gate did not fail, so it
+    /// goes back to pending and stops blocking its component.
+    pub(super) fn clear_false_gate(&mut self, alert: u64, fx: &mut Vec<Effect>) {
+        let Some(a) = self.alerts.get(alert) else {
+            return;
+        };
+        let (EventType::QualityGateFailure, Some(id)) = (&a.trigger, a.component.clone()) else {
+            return;
+        };
+        let gate = a.gate.clone().unwrap_or_default();
+        let Some(c) = self.components.get_mut(&id) else {
+            return;
+        };
+        let was_blocked = c.blocked();
+        if let Some(g) = c.gates.get_mut(&gate) {
+            if g.status == GateStatus::Failed {
+                g.status = GateStatus::Pending;
+                g.consecutive_failures = 0;
+                g.failed_since = None;
+            }
+        }
+        if was_blocked && !c.blocked() {
+            fx.push(Effect::Action(AutoAction::ComponentUnblocked {
+                component: id,
+            }));
+        }
+    }
+
     /// `criterion_met`: the criterion named by `data.criterion` (or `message`),
     /// as `name` or `kind:name`, in the event's phase or the current one.
     pub(super) fn criterion_met(&mut self, e: &Event, _at: Time, _fx: &mut Vec<Effect>) {
