@@ -84,7 +84,7 @@ fn world() -> (Engine, App) {
     let src: Arc<str> = Arc::from("events/fleet.jsonl");
     for i in 0..EVENTS {
         let e = &kinds[(i % 16) as usize];
-        app.push_event(e, &engine, src.clone(), i + 1, i * 190);
+        app.push_event(e, e.severity, src.clone(), i + 1, i * 190);
     }
     assert_eq!(app.retained(), EVENTS as usize);
     (engine, app)

@@ -118,7 +118,7 @@ impl Run {
                 }
                 Effect::Action(AutoAction::LivenessChanged { .. }) | Effect::Notify(_) => continue,
                 Effect::Action(a) => format!("{a:?}"),
-                Effect::Derived { event } => format!("derived {}", event.kind.as_str()),
+                Effect::Derived { event, .. } => format!("derived {}", event.kind.as_str()),
                 Effect::Rejected { reason } => format!("rejected {reason}"),
             };
             out.push_str(&format!("{:7.2} {line}\n", s.at));

@@ -58,7 +58,7 @@ fn agent_timeout_reassigns_to_the_backup_first() {
     sim.at(301).tick();
     // The console derives the agent_timeout, dated when the agent timed out.
     let derived = sim.fx.iter().find_map(|f| match f {
-        Effect::Derived { event } => Some(event.clone()),
+        Effect::Derived { event, .. } => Some(event.clone()),
         _ => None,
     });
     let derived = derived.expect("derived agent_timeout");

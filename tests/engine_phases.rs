@@ -31,7 +31,7 @@ fn progress(sim: &mut Sim, component: &str, p: f64) {
 fn derived_types(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .filter_map(|f| match f {
-            Effect::Derived { event } => Some(event.kind.as_str().to_string()),
+            Effect::Derived { event, .. } => Some(event.kind.as_str().to_string()),
             _ => None,
         })
         .collect()

@@ -95,21 +95,22 @@ impl World {
             offset: self.seq * 180,
         };
         let e = parse_value(v, &origin, self.now, &ParseOptions::default()).unwrap();
+        let mut fx = Vec::new();
+        let level = self.engine.apply_event_into(&e, self.now, &mut fx);
         self.app.push_event(
             &e,
-            &self.engine,
+            level,
             Arc::from(source.as_str()),
             origin.line,
             origin.offset,
         );
-        let fx = self.engine.apply(Input::Event(e), self.now);
-        self.app.push_effects(&fx, &self.engine);
+        self.app.push_effects(&fx);
         self
     }
 
     fn tick(&mut self) -> &mut World {
         let fx = self.engine.apply(Input::Tick, self.now);
-        self.app.push_effects(&fx, &self.engine);
+        self.app.push_effects(&fx);
         self
     }
 
@@ -124,7 +125,7 @@ impl World {
     fn operate(&mut self, action: Action) -> Vec<Effect> {
         let input = self.app.operator_input(action);
         let fx = self.engine.apply(input, self.now);
-        self.app.push_effects(&fx, &self.engine);
+        self.app.push_effects(&fx);
         self.app.sync(&self.engine, self.now);
         fx
     }

@@ -750,6 +750,7 @@ mod tests {
             &at("10:04:00"),
             &Effect::Derived {
                 event: Box::new(derived),
+                level: None,
             },
         );
         record::effect(

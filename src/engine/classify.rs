@@ -13,6 +13,9 @@ pub struct Class {
     pub level: Level,
     /// True when the event opens (or repeats) an alert.
     pub alerts: bool,
+    /// The level its row in the stream carries: an alerting event's, or an
+    /// explicit severity; none for chatter. Every view takes it from here.
+    pub shown: Option<Level>,
 }
 
 /// `in_current_phase`: the event names a component of the current phase.
@@ -33,6 +36,7 @@ pub fn classify(event: &Event, matrix: &Matrix, in_current_phase: bool) -> Class
         category,
         level,
         alerts,
+        shown: (alerts || event.severity.is_some()).then_some(level),
     }
 }
 

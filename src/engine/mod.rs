@@ -182,6 +182,9 @@ pub enum Effect {
     /// An event the console derived itself (`agent_timeout`, `phase_completion`).
     Derived {
         event: Box<Event>,
+        /// Its level in the stream, as classified when it was applied.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<Level>,
     },
     Transition(alerts::Transition),
     Action(AutoAction),
@@ -445,7 +448,9 @@ impl Engine {
         self.begin(now);
         match input {
             // By reference: an event is large, and moving it out costs a copy.
-            Input::Event(ref event) => self.on_event(event, fx),
+            Input::Event(ref event) => {
+                self.on_event(event, fx);
+            }
             Input::ParseError(_) => self.counters.parse_errors += 1,
             Input::Tick => self.tick(now, fx),
             Input::Operator(op) => self.on_operator(op, now, fx),
@@ -455,9 +460,16 @@ impl Engine {
     /// `apply_into(Input::Event(event.clone()), ..)` without the clone: the
     /// runtime applies events it still owns, and lets them go on another thread
     /// (the source's, which allocated them, frees them at its own cost).
-    pub fn apply_event_into(&mut self, event: &Event, now: Time, fx: &mut Vec<Effect>) {
+    /// Returns the event's level in the stream (`Class::shown`); none for a
+    /// duplicate, which changes nothing.
+    pub fn apply_event_into(
+        &mut self,
+        event: &Event,
+        now: Time,
+        fx: &mut Vec<Effect>,
+    ) -> Option<Level> {
         self.begin(now);
-        self.on_event(event, fx);
+        self.on_event(event, fx)
     }
 
     /// What every input does first: a new revision, and the clock.
@@ -475,11 +487,11 @@ impl Engine {
         self.seen_ids.prefetch(IdSet::hash(&event.id));
     }
 
-    fn on_event(&mut self, event: &Event, fx: &mut Vec<Effect>) {
+    fn on_event(&mut self, event: &Event, fx: &mut Vec<Effect>) -> Option<Level> {
         let hash = IdSet::hash(&event.id);
         if self.seen_ids.contains(hash, &event.id) {
             self.counters.duplicates += 1;
-            return;
+            return None;
         }
         self.counters.events += 1;
         self.ts_ms = event.ts.timestamp_millis();
@@ -487,12 +499,14 @@ impl Engine {
         if matches!(event.kind, EventType::Other(_)) {
             self.counters.unknown_types += 1;
         }
-        self.handle(event, fx);
+        let level = self.handle(event, fx);
         self.seen_ids.insert(hash, &event.id);
+        level
     }
 
     /// The effect of one event on the state; shared by ingested and derived events.
-    fn handle(&mut self, e: &Event, fx: &mut Vec<Effect>) {
+    /// Returns the event's level in the stream.
+    fn handle(&mut self, e: &Event, fx: &mut Vec<Effect>) -> Option<Level> {
         let at = e.ts;
         let ever_timed_out = match &e.agent {
             Some(agent) => self.touch_agent(agent, e, fx),
@@ -562,6 +576,7 @@ impl Engine {
         if std::mem::take(&mut self.phase_dirty) {
             self.check_phase(at, fx);
         }
+        class.shown
     }
 
     /// Fires every timer due at `now`: liveness, then alert deadlines, then phases.
@@ -582,12 +597,13 @@ impl Engine {
         self.counters.derived += 1;
         self.ts_ms = event.ts.timestamp_millis();
         let first = fx.len();
-        self.handle(&event, fx);
+        let level = self.handle(&event, fx);
         // The derived event comes before the effects it caused.
         fx.insert(
             first,
             Effect::Derived {
                 event: Box::new(event),
+                level,
             },
         );
     }

@@ -480,7 +480,10 @@ impl Engine {
             e.progress = Some(completion);
             e.message = Some(format!("{name} complete").into());
             self.counters.derived += 1;
-            fx.push(Effect::Derived { event: Box::new(e) });
+            fx.push(Effect::Derived {
+                event: Box::new(e),
+                level: None,
+            });
             fx.push(Effect::Action(AutoAction::PhaseCompleted {
                 phase: id.clone(),
                 next: next.clone(),

@@ -11,7 +11,7 @@ use super::writer::segments;
 use crate::engine::Time;
 use crate::model::event::{parse_value, Origin, ParseOptions};
 use crate::model::parse::parse_line;
-use crate::model::{Event, ParseError};
+use crate::model::{Event, Level, ParseError};
 use std::io;
 use std::path::Path;
 
@@ -24,6 +24,8 @@ pub struct Recent {
     pub line: u64,
     pub off: u64,
     pub body: Result<Event, ParseError>,
+    /// Its level in the stream as the engine classified it when it applied it.
+    pub level: Option<Level>,
 }
 
 /// The last `n` stream entries of the journal in `journal_dir`, oldest first.
@@ -86,6 +88,7 @@ fn from_the_end<T>(
 /// a derived event).
 pub(crate) fn entry(rec: &Record) -> Option<Recent> {
     let opts = ParseOptions::default();
+    let mut level = rec.lvl;
     let (src, line, off, body) = match rec.kind.as_ref() {
         "event" => {
             let p = rec.position()?;
@@ -109,6 +112,9 @@ pub(crate) fn entry(rec: &Record) -> Option<Recent> {
                 offset: 0,
             };
             let event = parse_value(fx.get("event")?.clone(), &origin, rec.at, &opts).ok()?;
+            level = fx
+                .get("level")
+                .and_then(|l| serde_json::from_value(l.clone()).ok());
             (DERIVED.to_string(), 0, 0, Ok(event))
         }
         _ => return None,
@@ -119,6 +125,7 @@ pub(crate) fn entry(rec: &Record) -> Option<Recent> {
         line,
         off,
         body,
+        level,
     })
 }
 
@@ -243,6 +250,7 @@ mod tests {
             &at,
             &Effect::Derived {
                 event: Box::new(derived),
+                level: None,
             },
         );
         std::fs::write(dir.path().join("00000001.jsonl"), buf).unwrap();

@@ -17,7 +17,7 @@
 //! `apply`; the effect records are the audit trail and are recomputed.
 
 use crate::engine::{Effect, OperatorAction, Time};
-use crate::model::ParseError;
+use crate::model::{Level, ParseError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -180,8 +180,9 @@ fn numbers(buf: &mut Vec<u8>, p: &Position) {
 }
 
 /// An ingested event; `raw` is its line, a JSON object, embedded as it was read.
+/// (With no level: the console's own records carry the engine's, `EventWriter`.)
 pub fn event(buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
-    EventWriter::default().event(buf, seq, at, p, raw);
+    EventWriter::default().event(buf, seq, at, p, None, raw);
 }
 
 /// Writes `event` records (each whole), keeping the JSON of the last source's
@@ -196,7 +197,18 @@ pub struct EventWriter {
 }
 
 impl EventWriter {
-    pub fn event(&mut self, buf: &mut Vec<u8>, seq: u64, at: &str, p: &Position, raw: &[u8]) {
+    /// `level`: the event's level in the stream as the engine classified it
+    /// (`"lvl"`, absent for chatter), so a restarted console shows the row as
+    /// it was shown live.
+    pub fn event(
+        &mut self,
+        buf: &mut Vec<u8>,
+        seq: u64,
+        at: &str,
+        p: &Position,
+        level: Option<Level>,
+        raw: &[u8],
+    ) {
         if self.names.is_empty() || self.src != p.src || self.file != p.file {
             self.names.clear();
             names(&mut self.names, p);
@@ -207,6 +219,11 @@ impl EventWriter {
         let start = head(buf, seq, at, "event");
         buf.extend_from_slice(&self.names);
         numbers(buf, p);
+        if let Some(level) = level {
+            buf.extend_from_slice(b",\"lvl\":\"");
+            buf.extend_from_slice(level.as_str().as_bytes());
+            buf.push(b'"');
+        }
         buf.extend_from_slice(b",\"raw\":");
         buf.extend_from_slice(raw);
         close(buf, start);
@@ -304,6 +321,9 @@ pub struct Record<'a> {
     pub line: Option<u64>,
     #[serde(default, borrow)]
     pub entry: Option<Cow<'a, str>>,
+    /// An `event` record: its level in the stream, when it had one.
+    #[serde(default)]
+    pub lvl: Option<Level>,
     #[serde(default, borrow)]
     pub raw: Option<&'a RawValue>,
     #[serde(default)]

@@ -113,6 +113,8 @@ pub struct Splice {
     pub offset: usize,
     pub seq: u64,
     pub line: usize,
+    /// The event's level in the stream (`Class::shown`).
+    pub level: Option<crate::model::Level>,
 }
 
 /// Ingested lines, lent to the writer.
@@ -158,7 +160,7 @@ impl Records {
             let line = self.lines.as_ref().and_then(|l| l.line(s.line));
             debug_assert!(line.is_some(), "a splice names a line");
             if let Some((pos, raw)) = line {
-                enc.event(scratch, s.seq, &self.at, &pos, raw);
+                enc.event(scratch, s.seq, &self.at, &pos, s.level, raw);
             }
         }
         scratch.extend_from_slice(&self.bytes[from..]);
@@ -746,6 +748,7 @@ mod tests {
                 offset: bytes.len(),
                 seq,
                 line,
+                level: None,
             });
         };
         splice(&mut expected, &bytes, 2, 2);
@@ -806,6 +809,7 @@ mod tests {
                     offset: 0,
                     seq,
                     line: seq as usize,
+                    level: None,
                 }],
                 lines: Some(Box::new(Big(raw.clone()))),
                 ..Records::default()

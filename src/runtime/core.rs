@@ -169,14 +169,16 @@ impl<V: Observer> Core<V> {
                     let seq = self.next_seq();
                     match parsed {
                         Ok(event) => {
+                            let offset = self.rec.bytes.len();
+                            self.fx.clear();
+                            let level = self.engine.apply_event_into(event, now, &mut self.fx);
                             self.rec.events.push(Splice {
-                                offset: self.rec.bytes.len(),
+                                offset,
                                 seq,
                                 line: i,
+                                level,
                             });
-                            self.view.event(&self.engine, &at, event, pos);
-                            self.fx.clear();
-                            self.engine.apply_event_into(event, now, &mut self.fx);
+                            self.view.event(&at, event, level, pos);
                             self.effects(&at);
                         }
                         Err(e) => {
@@ -483,6 +485,7 @@ mod tests {
     use super::*;
     use crate::model::event::{Origin, ParseOptions};
     use crate::model::parse::parse_line_boxed;
+    use crate::model::Level;
 
     fn line(n: u64, raw: &str, now: Time) -> Item {
         let raw = raw.as_bytes().to_vec();
@@ -558,5 +561,64 @@ mod tests {
             .filter_map(|r| r["raw"]["id"].as_str())
             .collect();
         assert_eq!(ids, ["e0", "e1", "e2"]);
+    }
+
+    /// One classification: a row's level is the engine's, taken when the event
+    /// was applied, and a restarted console shows it the same. A blocker on a
+    /// phase-2 component while phase 1 is current is Medium; phase 2 then
+    /// becoming current must not make it High on the restarted screen.
+    #[test]
+    fn a_restarted_console_shows_each_row_at_the_level_it_had_live() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = JournalWriter::open(dir.path(), 1, None).unwrap();
+        let config = crate::config::Config::default();
+        let plan = crate::model::plan::parse_plan(
+            r#"{"epic": "E", "phases": [
+                {"id": "p1", "name": "P1", "components": [{"id": "api"}]},
+                {"id": "p2", "name": "P2", "components": [{"id": "web"}]}]}"#,
+            std::path::Path::new("plan.json"),
+        )
+        .unwrap();
+        let app = crate::ui::App::new(&config, "op");
+        let mut core = Core::new(
+            Engine::new(config.clone(), Some(&plan)),
+            Some(journal),
+            0,
+            app,
+        );
+        let now = super::super::now_ms();
+        let lines = [
+            r#"{"type":"blocker_detected","component":"web","id":"b1","ts":"2026-11-24T13:00:00Z"}"#,
+            r#"{"type":"progress_update","component":"api","progress":100,"id":"p1","ts":"2026-11-24T13:00:01Z"}"#,
+            r#"{"type":"blocker_detected","component":"api","severity":"low","id":"b2","ts":"2026-11-24T13:00:02Z"}"#,
+        ];
+        let items = lines
+            .iter()
+            .enumerate()
+            .map(|(n, l)| line(n as u64, l, now))
+            .collect();
+        core.apply_batch(items, now);
+        core.flush();
+        assert!(
+            core.engine.in_current_phase("web"),
+            "phase 2 is current now"
+        );
+        let rows = |app: &crate::ui::App| -> Vec<(String, Option<Level>)> {
+            let mut rows: Vec<_> = app
+                .stream_window(0, 10)
+                .iter()
+                .map(|e| (e.type_name().to_string(), e.level))
+                .collect();
+            rows.reverse();
+            rows
+        };
+        let live = rows(&core.view);
+        assert!(
+            live.contains(&("blocker_detected".into(), Some(Level::Medium))),
+            "{live:?}"
+        );
+        let mut restarted = crate::ui::App::new(&config, "op");
+        restarted.refill(crate::journal::recent::recent(dir.path(), 100).unwrap());
+        assert_eq!(rows(&restarted), live);
     }
 }

@@ -5,12 +5,13 @@
 use crate::engine::{Effect, Engine, Time};
 use crate::ingest::tailer::Pos;
 use crate::journal::follow::Applied;
-use crate::model::{Event, ParseError};
+use crate::model::{Event, Level, ParseError};
 use crate::ui::{App, JournalState, StreamState};
 
 pub trait Observer {
-    /// An event about to be applied: `engine` is the state before it.
-    fn event(&mut self, engine: &Engine, at: &str, event: &Event, pos: &Pos);
+    /// An event just applied, with its level as the engine classified it
+    /// (`Class::shown`); its effects follow.
+    fn event(&mut self, at: &str, event: &Event, level: Option<Level>, pos: &Pos);
     /// A line that did not parse, read at `now`.
     fn parse_error(&mut self, at: &str, now: Time, e: &ParseError);
     /// The effects of one input, applied.
@@ -36,16 +37,16 @@ pub trait Observer {
 }
 
 impl Observer for App {
-    fn event(&mut self, engine: &Engine, _: &str, event: &Event, pos: &Pos) {
-        self.push_event(event, engine, pos.src.clone(), pos.line, pos.off);
+    fn event(&mut self, _: &str, event: &Event, level: Option<Level>, pos: &Pos) {
+        self.push_event(event, level, pos.src.clone(), pos.line, pos.off);
     }
 
     fn parse_error(&mut self, _: &str, now: Time, e: &ParseError) {
         self.push_parse_error(e, now);
     }
 
-    fn effects(&mut self, engine: &Engine, _: &str, fx: &[Effect]) {
-        self.push_effects(fx, engine);
+    fn effects(&mut self, _: &Engine, _: &str, fx: &[Effect]) {
+        self.push_effects(fx);
     }
 
     fn source(&mut self, _: &str, _: &Pos, what: &str) {

@@ -25,7 +25,7 @@ impl<W: Write> Printer<W> {
 }
 
 impl<W: Write> Observer for Printer<W> {
-    fn event(&mut self, _: &Engine, at: &str, event: &Event, _: &Pos) {
+    fn event(&mut self, at: &str, event: &Event, _: Option<Level>, _: &Pos) {
         if self.all {
             print_event(&mut self.out, at, event);
         }
@@ -154,7 +154,7 @@ fn print_effect(out: &mut impl Write, at: &str, e: &Effect, engine: &Engine) {
             line.push_str(&format!(" reason={}", kv(&t.reason)));
             let _ = writeln!(out, "{line}");
         }
-        Effect::Derived { event } => {
+        Effect::Derived { event, .. } => {
             let _ = writeln!(
                 out,
                 "{at} derived {} agent={} phase={}",

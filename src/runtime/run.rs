@@ -113,7 +113,7 @@ pub fn run(opts: &WatchOptions, out: impl Write) -> Result<i32> {
                 app.status = Some(log_problems.join("; "));
             }
             match crate::journal::recent::recent(&journal_dir, app.capacity()) {
-                Ok(recent) => app.refill(recent, &opened.engine),
+                Ok(recent) => app.refill(recent),
                 Err(e) => tracing::warn!(error = %e, "the journal's last events could not be read"),
             }
             serve(opts, opened, started, app)
@@ -342,7 +342,7 @@ fn serve<V: Observer>(
                             core.flush_out();
                         }
                         if let Some(app) = core.view.console() {
-                            app.refill(entries, &core.engine);
+                            app.refill(entries);
                         }
                     } else if caught_up && !core.journal_blocked() {
                         // Timers wait for the backlog: catching up on old events must

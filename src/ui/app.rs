@@ -13,7 +13,6 @@ use super::theme::Theme;
 use crate::config::Config;
 use crate::engine::agents::Liveness;
 use crate::engine::alerts::{Alert, Status};
-use crate::engine::classify::classify;
 use crate::engine::{Action, Effect, Engine, Input, OperatorAction, Time};
 use crate::journal::recent::DERIVED;
 use crate::model::{Event, Level, ParseError};
@@ -313,22 +312,16 @@ impl App {
 
     // ----- the stream -------------------------------------------------------
 
-    /// Retains an event for the stream. Call before `Engine::apply` (the engine
-    /// takes the event's id); the level is classified against the engine as it is.
+    /// Retains an event for the stream, with the level the engine classified it
+    /// at when it applied it (the console never classifies again).
     pub fn push_event(
         &mut self,
         event: &Event,
-        engine: &Engine,
+        level: Option<Level>,
         source: Arc<str>,
         line: u64,
         offset: u64,
     ) {
-        let in_current = event
-            .component
-            .as_deref()
-            .is_some_and(|c| engine.in_current_phase(c));
-        let class = classify(event, &engine.matrix, in_current);
-        let level = (class.alerts || event.severity.is_some()).then_some(class.level);
         self.push_entry(
             event.ts,
             level,
@@ -341,14 +334,14 @@ impl App {
 
     /// Fills the stream with the journal's newest entries, oldest first: a
     /// restarted console shows what came before it.
-    pub fn refill(&mut self, recent: Vec<crate::journal::recent::Recent>, engine: &Engine) {
+    pub fn refill(&mut self, recent: Vec<crate::journal::recent::Recent>) {
         let mut source: Arc<str> = Arc::from("");
         for r in recent {
             if *source != *r.src {
                 source = Arc::from(r.src);
             }
             match r.body {
-                Ok(e) => self.push_event(&e, engine, source.clone(), r.line, r.off),
+                Ok(e) => self.push_event(&e, r.level, source.clone(), r.line, r.off),
                 Err(e) => self.push_parse_error(&e, r.at),
             }
         }
@@ -361,7 +354,7 @@ impl App {
 
     /// Retains a derived event (e.g. `agent_timeout`) from the engine's effects;
     /// a new Critical alert or an escalation to a human calls for the bell.
-    pub fn push_effects(&mut self, effects: &[Effect], engine: &Engine) {
+    pub fn push_effects(&mut self, effects: &[Effect]) {
         for e in effects {
             match e {
                 Effect::Transition(t) => {
@@ -371,8 +364,8 @@ impl App {
                         self.status = Some(format!("A-{} {}", t.alert, t.reason));
                     }
                 }
-                Effect::Derived { event } => {
-                    self.push_event(event, engine, Arc::from(DERIVED), 0, 0)
+                Effect::Derived { event, level } => {
+                    self.push_event(event, *level, Arc::from(DERIVED), 0, 0)
                 }
                 Effect::Rejected { reason } => self.status = Some(format!("refused: {reason}")),
                 _ => {}
@@ -1167,7 +1160,6 @@ mod tests {
     #[test]
     fn heartbeats_are_folded_by_default_and_shown_on_a_key() {
         let config = Config::default();
-        let engine = Engine::new(config.clone(), None);
         let mut app = App::new(&config, "op");
         let src: Arc<str> = Arc::from("events/x.jsonl");
         for (n, kind) in ["agent_heartbeat", "task_assigned", "agent_heartbeat"]
@@ -1175,7 +1167,7 @@ mod tests {
             .enumerate()
         {
             let n = n as u64;
-            app.push_event(&event(kind, "be-1", n), &engine, src.clone(), n, 0);
+            app.push_event(&event(kind, "be-1", n), None, src.clone(), n, 0);
         }
         let kinds = |app: &App| -> Vec<String> {
             app.stream_window(0, 10)
@@ -1202,7 +1194,6 @@ mod tests {
     fn ring_and_filter_index_stay_in_step() {
         let mut config = Config::default();
         config.ingest.retention_events = 4;
-        let engine = Engine::new(config.clone(), None);
         let mut app = App::new(&config, "op");
         // Heartbeats shown: this is about the ring and the index.
         app.handle_key(KeyEvent::new(KeyCode::Char('H'), KeyModifiers::NONE));
@@ -1210,13 +1201,7 @@ mod tests {
         let src: Arc<str> = Arc::from("events/x.jsonl");
         for n in 0..6 {
             let agent = if n % 2 == 0 { "even" } else { "odd" };
-            app.push_event(
-                &event("agent_heartbeat", agent, n),
-                &engine,
-                src.clone(),
-                n,
-                0,
-            );
+            app.push_event(&event("agent_heartbeat", agent, n), None, src.clone(), n, 0);
         }
         assert_eq!(app.retained(), 4);
         let seqs =
@@ -1226,18 +1211,12 @@ mod tests {
         assert_eq!(seqs(&app), vec![4, 2]);
         app.push_event(
             &event("agent_heartbeat", "even", 6),
-            &engine,
+            None,
             src.clone(),
             6,
             0,
         );
-        app.push_event(
-            &event("agent_heartbeat", "odd", 7),
-            &engine,
-            src.clone(),
-            7,
-            0,
-        );
+        app.push_event(&event("agent_heartbeat", "odd", 7), None, src.clone(), 7, 0);
         // seq 2 and 3 were let go; the index followed.
         assert_eq!(seqs(&app), vec![6, 4]);
         assert_eq!(app.stream_window(1, 10).len(), 1);
@@ -1248,10 +1227,10 @@ mod tests {
         assert_eq!(app.selected_entry().map(|e| e.seq), Some(4));
         // A non-matching entry arrives and entry 4 is let go: the selection
         // moves to the oldest retained match.
-        app.push_event(&event("odd_one", "odd", 8), &engine, src.clone(), 8, 0);
+        app.push_event(&event("odd_one", "odd", 8), None, src.clone(), 8, 0);
         assert_eq!(app.selected_entry().map(|e| e.seq), Some(6));
         // A matching one arrives: the selection stays on the same entry.
-        app.push_event(&event("agent_heartbeat", "even", 9), &engine, src, 9, 0);
+        app.push_event(&event("agent_heartbeat", "even", 9), None, src, 9, 0);
         assert_eq!(app.selected_entry().map(|e| e.seq), Some(6));
     }
 }
