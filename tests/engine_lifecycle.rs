@@ -448,6 +448,12 @@ fn rule_11_flapping_holds_repeat_notifications_and_carries_a_badge() {
         .push(json!({"type": "quality_gate_failure", "component": "c", "gate": "g"}));
     let a = sim.open_of("quality_gate_failure");
     assert!(a.flapping && a.suppressed, "badge and held notifications");
+    let held = a
+        .history
+        .iter()
+        .find(|s| s.what == "held")
+        .expect("a held step");
+    assert_eq!(held.why, "alert_opened held: flapping");
     assert!(
         sim.notified().iter().all(|(_, k)| k != "alert_opened"),
         "a repeat while flapping is held"
@@ -585,4 +591,85 @@ fn every_transition_is_a_record_with_cause_time_and_generation() {
         .unwrap()
         .iter()
         .all(|r| r.get("effect").is_some()));
+}
+
+/// The incident page's history: every transition with who and why, each
+/// notification sent or held and why, repeats folded into one step, and a cap.
+#[test]
+fn an_alert_keeps_its_history_for_the_incident_page() {
+    let mut sim = Sim::new();
+    sim.at(0).push(coordination("high"));
+    sim.at(3).op(
+        "ana",
+        Action::Snooze {
+            alert: 1,
+            minutes: 15.0,
+        },
+    );
+    sim.at(5).op("ana", ack(1));
+    for s in 7..10 {
+        sim.at(s).push(coordination("high"));
+    }
+    sim.at(3 + 900).tick();
+    let steps: Vec<(i64, &str, &str, &str)> = sim
+        .alert(1)
+        .history
+        .iter()
+        .map(|s| {
+            (
+                sim.secs(s.at),
+                s.what.as_str(),
+                s.by.as_str(),
+                s.why.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(steps[0].1, "opened");
+    assert!(steps[0].2.starts_with("event "), "{steps:?}");
+    assert_eq!(
+        steps[1],
+        (0, "notified", "coord", "alert_opened to pm_high")
+    );
+    assert_eq!(steps[2].1, "snoozed");
+    assert_eq!(steps[3].1, "acknowledged");
+    assert_eq!(steps[3].2, "ana");
+    assert_eq!(
+        (steps[4].0, steps[4].1, steps[4].3),
+        (9, "repeated", "seen again (count 4)"),
+        "three repeats, one step"
+    );
+    assert_eq!(steps[5].1, "snooze_expired");
+    assert_eq!(
+        steps[6],
+        (903, "notified", "coord", "alert_retriggered to pm_high")
+    );
+    assert_eq!(steps.len(), 7);
+
+    // Held while flapping or snoozed: said so, with why.
+    sim.at(1000).op(
+        "ana",
+        Action::Snooze {
+            alert: 1,
+            minutes: 15.0,
+        },
+    );
+    sim.at(1001).push(coordination("critical"));
+    let last = sim.alert(1).history.last().unwrap();
+    assert_eq!(last.what, "notified", "a raise ends the snooze and is sent");
+
+    // A long life keeps the opening and the newest steps.
+    for s in 0..200 {
+        sim.at(2000 + s).op(
+            "bob",
+            Action::Note {
+                alert: 1,
+                text: format!("n{s}"),
+            },
+        );
+    }
+    let a = sim.alert(1);
+    assert_eq!(a.history.len(), coord::engine::alerts::HISTORY_KEPT);
+    assert_eq!(a.history[0].what, "opened");
+    assert!(a.history_dropped > 0);
+    assert_eq!(a.history.last().unwrap().why, "note by bob");
 }

@@ -9,7 +9,7 @@ use super::{AutoAction, Effect, Engine, NotifyClass, Time};
 use crate::model::{Event, EventType};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,7 +52,14 @@ pub struct Agent {
     pub open_timeouts: u32,
     /// It has timed out at least once, so its heartbeats feed a flap history.
     pub ever_timed_out: bool,
+    /// Its last liveness changes, oldest first (at most `LIVENESS_KEPT`), for
+    /// the agent page.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub liveness_log: VecDeque<(Time, Liveness)>,
 }
+
+/// Liveness changes an agent keeps.
+pub const LIVENESS_KEPT: usize = 16;
 
 impl Agent {
     pub fn new(id: &str) -> Agent {
@@ -69,7 +76,16 @@ impl Agent {
             events: 0,
             open_timeouts: 0,
             ever_timed_out: false,
+            liveness_log: VecDeque::new(),
         }
+    }
+
+    /// Notes a change of liveness, keeping the last `LIVENESS_KEPT`.
+    fn log_liveness(&mut self, at: Time, to: Liveness) {
+        if self.liveness_log.len() == LIVENESS_KEPT {
+            self.liveness_log.pop_front();
+        }
+        self.liveness_log.push_back((at, to));
     }
 
     fn can_do(&self, needs: &[String]) -> bool {
@@ -223,6 +239,7 @@ impl Engine {
         };
         let to = a.liveness;
         if from != to {
+            a.log_liveness(e.ts, to);
             fx.push(Effect::Action(AutoAction::LivenessChanged {
                 agent: id.to_string(),
                 from,
@@ -299,7 +316,9 @@ impl Engine {
                 ));
                 self.derive(e, fx);
             } else {
-                self.agent_mut(&id).liveness = to;
+                let a = self.agent_mut(&id);
+                a.liveness = to;
+                a.log_liveness(now, to);
                 fx.push(Effect::Action(AutoAction::LivenessChanged {
                     agent: id,
                     from,
@@ -339,6 +358,7 @@ impl Engine {
         a.liveness = Liveness::TimedOut;
         a.current_task = None;
         if from != Liveness::TimedOut {
+            a.log_liveness(at, Liveness::TimedOut);
             fx.push(Effect::Action(AutoAction::LivenessChanged {
                 agent: id.to_string(),
                 from,

@@ -83,6 +83,49 @@ pub struct Alert {
     /// An operator acted on it (for the automated resolution rate).
     pub operator_touched: bool,
     pub generation: u32,
+    /// What happened to it, oldest first, for the incident page: every
+    /// transition, and every notification sent or held. Repeats fold into one
+    /// step; past `HISTORY_KEPT` the oldest after the opening go (counted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Step>,
+    #[serde(default)]
+    pub history_dropped: u32,
+}
+
+/// One step of an alert's history: when, who or what, what, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub at: Time,
+    /// A transition (`opened`, `acknowledged`, …), `notified` or `held`.
+    pub what: String,
+    /// An operator's name, `event <id>`, or `coord` (its timers and rules).
+    pub by: String,
+    pub why: String,
+}
+
+/// Steps an alert keeps (a flapping alert's would grow without end).
+pub const HISTORY_KEPT: usize = 64;
+
+impl Alert {
+    fn step(&mut self, at: Time, what: &str, by: String, why: String) {
+        // "seen again (count 7)" replaces "seen again (count 6)".
+        if what == "repeated" {
+            if let Some(last) = self.history.last_mut().filter(|s| s.what == what) {
+                (last.at, last.by, last.why) = (at, by, why);
+                return;
+            }
+        }
+        if self.history.len() >= HISTORY_KEPT {
+            self.history.remove(1);
+            self.history_dropped += 1;
+        }
+        self.history.push(Step {
+            at,
+            what: what.to_string(),
+            by,
+            why,
+        });
+    }
 }
 
 impl Alert {
@@ -298,6 +341,8 @@ impl Engine {
             reached_human: open_at == Escalation::Human,
             operator_touched: false,
             generation: 0,
+            history: Vec::new(),
+            history_dropped: 0,
         };
         self.alerts.all.push(alert);
         self.alerts.open.insert(id);
@@ -951,6 +996,12 @@ impl Engine {
     ) {
         let a = self.alerts.get_mut(id).expect("recorded alert exists");
         a.generation += 1;
+        let who = match &by {
+            Actor::Operator(name) => name.clone(),
+            Actor::Event(id) => format!("event {id}"),
+            Actor::Engine => "coord".to_string(),
+        };
+        a.step(at, what, who, reason.clone());
         fx.push(Effect::Transition(Transition {
             alert: id,
             at,
@@ -967,8 +1018,13 @@ impl Engine {
     /// Sends an alert notification to the class its level and escalation call for,
     /// unless notifications are held (snoozed or flapping).
     fn notify_alert(&mut self, id: u64, kind: &'static str, at: Time, fx: &mut Vec<Effect>) {
-        let a = self.alerts.get(id).expect("alert exists");
+        let a = self.alerts.get_mut(id).expect("alert exists");
         if a.suppressed {
+            let why = match a.snoozed_until {
+                Some(until) => format!("{kind} held: snoozed until {}", until.format("%H:%M:%S")),
+                None => format!("{kind} held: flapping"),
+            };
+            a.step(at, "held", "coord".into(), why);
             return;
         }
         let class = if a.level == Level::Critical || a.escalation == Escalation::Human {
@@ -992,6 +1048,11 @@ impl Engine {
             message: a.message.clone(),
             assignee: a.assignee.clone(),
         };
+        let why = format!("{kind} to {}", class.as_str());
+        self.alerts
+            .get_mut(id)
+            .expect("alert exists")
+            .step(at, "notified", "coord".into(), why);
         fx.push(Effect::Notify(super::Notification {
             class,
             kind,

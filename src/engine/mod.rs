@@ -261,6 +261,18 @@ pub enum NotifyClass {
     System,
 }
 
+impl NotifyClass {
+    /// Its name as journaled.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyClass::PmCritical => "pm_critical",
+            NotifyClass::PmHigh => "pm_high",
+            NotifyClass::Agents => "agents",
+            NotifyClass::System => "system",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Notification {
     pub class: NotifyClass,
