@@ -10,6 +10,7 @@ use coord::engine::{Action, Effect, Engine, Input};
 use coord::model::event::{parse_value, Origin, ParseOptions};
 use coord::model::plan::parse_plan;
 use coord::model::{Escalation, Level, ParseError};
+use coord::ui::app::Page;
 use coord::ui::dialogs::Dialog;
 use coord::ui::theme::Theme;
 use coord::ui::{draw, App, Pane, UiAction};
@@ -319,12 +320,97 @@ fn snapshot_120x30_smallest_dashboard() {
     insta::assert_snapshot!(scenario().screen(120, 30));
 }
 
+/// The incident page at the three sizes the operator uses: every transition
+/// with who and why, notifications sent or held, actions, notes.
 #[test]
-fn snapshot_alert_detail() {
+fn snapshot_incident_page() {
     let mut w = scenario();
-    w.select_alert(w.alert_of("agent_timeout"));
+    let blocker = w.alert_of("blocker_detected");
+    w.operate(Action::Note {
+        alert: blocker,
+        text: "asked data-1 for the schema".into(),
+    });
+    w.sync();
+    w.select_alert(blocker);
     w.key(KeyCode::Enter);
-    insta::assert_snapshot!(w.screen(100, 30));
+    assert_eq!(w.app.page, Some(Page::Incident(blocker)));
+    for (width, height) in [(80, 24), (120, 40), (200, 50)] {
+        let text = w.screen(width, height);
+        for want in ["Incident A-", "History", "opened", "snoozed", "alice"] {
+            assert!(text.contains(want), "{want} at {width}x{height}:\n{text}");
+        }
+        insta::assert_snapshot!(format!("incident_page_{width}x{height}"), text);
+    }
+}
+
+/// On the incident page the alert keys act on its alert, whatever is
+/// selected in the Alerts pane underneath; Esc goes back to the panes.
+#[test]
+fn alert_keys_act_on_the_incident_page_alert() {
+    let mut w = scenario();
+    let gate = w.alert_of("quality_gate_failure");
+    w.select_alert(gate);
+    w.key(KeyCode::Enter);
+    // The order underneath changes: another alert sits where the cursor was.
+    w.app.alerts_sel = 0;
+    assert_eq!(
+        op(w.key(KeyCode::Char('a'))),
+        Action::Acknowledge {
+            alert: gate,
+            note: None
+        }
+    );
+    w.key(KeyCode::Char('x'));
+    assert!(matches!(w.app.dialog, Some(Dialog::Input { alert, .. }) if alert == gate));
+    w.key(KeyCode::Esc);
+    assert!(w.app.dialog.is_none());
+    assert_eq!(w.app.page, Some(Page::Incident(gate)), "the page stays");
+    // Keys of the panes do nothing on a page.
+    assert_eq!(w.key(KeyCode::Char('3')), None);
+    w.key(KeyCode::Esc);
+    assert_eq!(w.app.page, None);
+}
+
+#[test]
+fn snapshot_agent_and_component_pages() {
+    let mut w = scenario();
+    w.key(KeyCode::Char('2'));
+    w.app.agents_sel = w
+        .app
+        .agent_order
+        .iter()
+        .position(|a| a == "backend-2")
+        .unwrap();
+    w.key(KeyCode::Enter);
+    assert_eq!(w.app.page, Some(Page::Agent("backend-2".into())));
+    for (width, height) in [(80, 24), (120, 40)] {
+        let text = w.screen(width, height);
+        for want in [
+            "Agent backend-2",
+            "TIMED OUT",
+            "Liveness history",
+            "agent timeout",
+        ] {
+            assert!(text.contains(want), "{want} at {width}x{height}:\n{text}");
+        }
+        insta::assert_snapshot!(format!("agent_page_{width}x{height}"), text);
+    }
+    // Enter shows its events: the stream filtered by it.
+    w.key(KeyCode::Enter);
+    assert_eq!(w.app.page, None);
+    assert_eq!(w.app.filter_text, "agent:backend-2");
+    assert_eq!(w.app.focus, Pane::Events);
+
+    let mut w = scenario();
+    w.key(KeyCode::Char('4'));
+    assert_eq!(w.app.component_order[0], "auth-api");
+    w.key(KeyCode::Enter);
+    assert_eq!(w.app.page, Some(Page::Component("auth-api".into())));
+    let text = w.screen(120, 40);
+    for want in ["BLOCKED", "unit_tests", "✗ failed", "gate failure", "T-11"] {
+        assert!(text.contains(want), "{want}:\n{text}");
+    }
+    insta::assert_snapshot!("component_page_120x40", text);
 }
 
 #[test]
@@ -411,19 +497,50 @@ fn never_panics_at_any_size() {
 fn never_panics_at_any_small_size_with_any_pane_focused() {
     let mut w = scenario();
     let mut term = Terminal::new(TestBackend::new(1, 1)).unwrap();
+    // A few random larger sizes too (a fixed seed: a failure can be replayed).
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut random = |n: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (seed >> 33) % n
+    };
+    let large: Vec<(u16, u16)> = (0..12)
+        .map(|_| (41 + random(260) as u16, 13 + random(90) as u16))
+        .collect();
+    let sizes: Vec<(u16, u16)> = (1..=40u16)
+        .flat_map(|w| (1..=12u16).map(move |h| (w, h)))
+        .chain(large)
+        .collect();
+    let mut draw_all = |w: &World| {
+        for &(width, height) in &sizes {
+            term.backend_mut().resize(width, height);
+            term.draw(|f| draw(f, &w.app, &w.engine, w.now)).unwrap();
+        }
+    };
     for pane in Pane::ALL {
         for zoom in [false, true] {
             w.app.focus_pane(pane);
             w.app.zoom = zoom;
             w.app.show_log = pane == Pane::Log;
-            for width in 1..=40u16 {
-                for height in 1..=12u16 {
-                    term.backend_mut().resize(width, height);
-                    term.draw(|f| draw(f, &w.app, &w.engine, w.now)).unwrap();
-                }
-            }
+            draw_all(&w);
         }
     }
+    // Every page, and a dialog over a page.
+    let seq = w.app.newest().next().unwrap().seq;
+    for page in [
+        Page::Event(seq),
+        Page::Incident(1),
+        Page::Agent("backend-2".into()),
+        Page::Component("auth-api".into()),
+        Page::Agent("nobody".into()),
+    ] {
+        w.app.page = Some(page);
+        draw_all(&w);
+    }
+    w.app.dialog = Some(Dialog::Confirm {
+        action: Action::Escalate { alert: 1 },
+        question: "Resolve A-1? This cannot be undone.".into(),
+    });
+    draw_all(&w);
 }
 
 /// Heartbeats never move the selection off its agent, and the grid's order is
@@ -825,7 +942,7 @@ fn enter_on_an_event_shows_all_fields_and_its_source() {
     w.typed("type:quality_gate");
     w.key(KeyCode::Enter);
     w.key(KeyCode::Enter);
-    assert!(matches!(w.app.dialog, Some(Dialog::Detail { .. })));
+    assert!(matches!(w.app.page, Some(Page::Event(_))));
     let text = w.screen(120, 30);
     for want in [
         "quality_gate_failure",

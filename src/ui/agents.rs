@@ -4,10 +4,11 @@
 //! columns and scrolling by rows. Only the visible cells are built.
 
 use super::app::App;
-use super::render::{clip, fmt_age, put_line};
+use super::lines::put_line;
 use crate::engine::agents::Liveness;
 use crate::engine::{Engine, Time};
 use crate::sanitize::sanitize;
+use crate::text::{clip, fmt_age};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
@@ -53,7 +54,7 @@ pub fn render(
         } else {
             "no agent matches the filter"
         };
-        super::render::put_notice(frame, inner, text, theme.dim());
+        super::lines::put_notice(frame, inner, text, theme.dim());
         return;
     }
     let cell_w = CELL_W.min(inner.width);

@@ -8,11 +8,11 @@
 
 use super::app::App;
 use super::events::level_word;
-use super::render::{clip, fmt_age, fmt_countdown};
 use crate::engine::alerts::{Alert, Resolution, Status};
 use crate::engine::{Engine, Time};
 use crate::model::{Escalation, EventType};
 use crate::sanitize::sanitize;
+use crate::text::{clip, clip_middle, fmt_age, fmt_countdown};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -99,7 +99,7 @@ pub fn render(
         } else {
             "no open alerts ✓"
         };
-        super::render::put_notice(frame, inner, text, theme.good());
+        super::lines::put_notice(frame, inner, text, theme.good());
         return;
     }
     let width = match inner.width {
@@ -112,7 +112,7 @@ pub fn render(
         return render_list(frame, inner, app, engine, now, focused);
     }
     // Columns by width. They give way in this order as the pane narrows:
-    // ACTIONS (200), AGE and × (130), TRIGGER and ESCAL (100; BADGES shrinks to
+    // ACTIONS (200), AGE and SEEN (130), TRIGGER and ESCAL (100; BADGES shrinks to
     // its first, in short); the level, id, subject, SLA, tier, owner and
     // message stay at every width from 60 (SPEC 14.1), the message taking what
     // is left.
@@ -130,16 +130,16 @@ pub fn render(
     add("SUBJECT", 0); // settled below
     let subject_col = if medium { 3 } else { 2 };
     if wide {
-        add("AGE", 6);
+        add("AGE", 10);
     }
     add("SLA", 7);
     if medium {
-        add("ESCAL", 7);
+        add("ESCAL", 10);
     }
     add("TIER", if wide { 9 } else { 5 });
     add("OWNER", 10);
     if wide {
-        add("×", 3);
+        add("SEEN", 4);
     }
     if medium {
         add("BADGES", if wide { 12 } else { 8 });
@@ -311,24 +311,6 @@ pub fn sla(a: &Alert, now: Time) -> (String, SlaState) {
     }
 }
 
-/// At most `n` characters, cut in the middle (`…`), so that the tail that
-/// tells two names apart (`…-instance-0042`, `…-0043`) stays.
-pub fn clip_middle(s: &str, n: usize) -> String {
-    let len = s.chars().count();
-    if len <= n {
-        return s.to_string();
-    }
-    if n <= 1 {
-        return "…".chars().take(n).collect();
-    }
-    let tail = (n - 1) / 2;
-    let head = n - 1 - tail;
-    let mut out: String = s.chars().take(head).collect();
-    out.push('…');
-    out.extend(s.chars().skip(len - tail));
-    out
-}
-
 /// A narrow pane: one line per alert, no columns.
 fn render_list(
     frame: &mut Frame,
@@ -377,7 +359,7 @@ fn render_list(
         if top + i == sel && focused {
             line = line.patch_style(theme.selected());
         }
-        super::render::put_line(frame, inner.x, inner.y + i as u16, &line, inner.width);
+        super::lines::put_line(frame, inner.x, inner.y + i as u16, &line, inner.width);
     }
 }
 

@@ -8,6 +8,7 @@ use super::dialogs::{self, Dialog, InputPurpose};
 pub use super::filter::Filter;
 use super::keys::{Command, KeyMap};
 use super::layout::Mode;
+pub use super::pages::Page;
 use super::retained::RetainedEvent;
 use super::theme::Theme;
 use crate::config::Config;
@@ -150,8 +151,6 @@ pub struct ViewCache {
     /// The Alerts table's first data row (after its header).
     pub alerts_first_y: u16,
     pub page: [usize; 5],
-    /// The Progress list's largest scroll offset.
-    pub progress_max: usize,
 }
 
 /// One alert of the matrix's current order.
@@ -187,6 +186,11 @@ pub struct App {
     /// The filter being edited (`/`), applied live; `Esc` restores `filter_text`.
     pub filter_edit: Option<String>,
     pub dialog: Option<Dialog>,
+    /// The detail page open over the panes (Enter); dialogs open over it.
+    pub page: Option<Page>,
+    pub page_scroll: u16,
+    /// The incident page's alert is open (refreshed by `sync`).
+    page_alert_open: bool,
     pub operator: String,
     pub demo: bool,
     /// A message for the operator (rejections, key errors), shown in the status
@@ -224,7 +228,10 @@ pub struct App {
     pub alert_order: Vec<AlertRow>,
     pub alerts_sel: usize,
     pub(crate) alerts_top: Cell<usize>,
-    pub progress_scroll: usize,
+    /// The current phase's components, in the plan's order: refreshed by `sync`.
+    pub component_order: Vec<String>,
+    /// The selected component, an index into `component_order`.
+    pub progress_sel: usize,
     /// Open alerts per level, Critical first.
     pub open_by_level: [usize; 4],
     /// Agents per liveness, in `Liveness` order.
@@ -268,6 +275,9 @@ impl App {
             heartbeats: 0,
             filter_edit: None,
             dialog: None,
+            page: None,
+            page_scroll: 0,
+            page_alert_open: false,
             operator: operator.into(),
             demo: false,
             status,
@@ -291,7 +301,8 @@ impl App {
             alert_order: Vec::new(),
             alerts_sel: 0,
             alerts_top: Cell::new(0),
-            progress_scroll: 0,
+            component_order: Vec::new(),
+            progress_sel: 0,
             open_by_level: [0; 4],
             liveness_counts: [0; 5],
             events_per_sec: 0.0,
@@ -448,6 +459,11 @@ impl App {
         }
     }
 
+    /// Every retained entry, newest first, whatever the filter.
+    pub fn newest(&self) -> impl Iterator<Item = &StreamEntry> {
+        self.events.iter().rev()
+    }
+
     pub fn retained(&self) -> usize {
         self.events.len()
     }
@@ -558,6 +574,9 @@ impl App {
         }
         self.sync_rate(engine, now);
         self.fill_reassign_choices(engine);
+        if let Some(Page::Incident(id)) = &self.page {
+            self.page_alert_open = engine.alerts.get(*id).is_some_and(Alert::is_open);
+        }
         // The orders change only with the engine or with the view's own state.
         if !self.stale && self.synced == Some(engine.revision) {
             return;
@@ -636,6 +655,21 @@ impl App {
             .alerts_sel
             .min(self.alert_order.len().saturating_sub(1));
 
+        // Components of the current phase, the selection held by id.
+        let keep_component = self.component_order.get(self.progress_sel).cloned();
+        self.component_order.clear();
+        if let Some(p) = engine.current_phase() {
+            self.component_order.extend(p.components.iter().cloned());
+        }
+        if let Some(i) =
+            keep_component.and_then(|c| self.component_order.iter().position(|x| *x == c))
+        {
+            self.progress_sel = i;
+        }
+        self.progress_sel = self
+            .progress_sel
+            .min(self.component_order.len().saturating_sub(1));
+
         let mut by_level = [0; 4];
         for a in engine.alerts.open() {
             by_level[a.level.number() as usize - 1] += 1;
@@ -704,8 +738,63 @@ impl App {
         if self.dialog.is_some() {
             return dialogs::handle_key(self, key);
         }
+        if self.page.is_some() {
+            return self.page_key(key);
+        }
         let cmd = self.keys.lookup(&key)?;
         self.command(cmd)
+    }
+
+    /// A key on a detail page: scroll, back, help; on an incident page the
+    /// alert keys act on its alert; on an agent or component page Enter shows
+    /// its events. Nothing reaches the panes under the page.
+    fn page_key(&mut self, key: KeyEvent) -> Option<UiAction> {
+        let page = self.page.clone()?;
+        let redraw = Some(UiAction::Redraw);
+        let scroll = &mut self.page_scroll;
+        match key.code {
+            KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('q') => {
+                self.page = None;
+                return redraw;
+            }
+            KeyCode::Enter => {
+                self.page = None;
+                let term = match &page {
+                    Page::Agent(id) => format!("agent:{id}"),
+                    Page::Component(id) => format!("component:{id}"),
+                    Page::Event(_) | Page::Incident(_) => return redraw,
+                };
+                // Its events: the stream filtered by it.
+                self.filter_text = term;
+                self.set_filter(Filter::parse(&self.filter_text));
+                self.focus = Pane::Events;
+                self.follow = true;
+                self.events_sel = 0;
+                self.events_bottom.set(0);
+                return redraw;
+            }
+            KeyCode::Char('j') | KeyCode::Down => *scroll = scroll.saturating_add(1),
+            KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => *scroll = scroll.saturating_add(10),
+            KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+            KeyCode::Char('g') | KeyCode::Home => *scroll = 0,
+            KeyCode::Char('?') => self.dialog = Some(Dialog::Help { scroll: 0 }),
+            _ => {
+                let Page::Incident(alert) = page else {
+                    return None;
+                };
+                use Command::*;
+                let cmd = self.keys.lookup(&key)?;
+                return match cmd {
+                    Acknowledge | Reassign | Escalate | Resolve | FalseAlarm | Snooze | Note => {
+                        let open = self.page_alert_open;
+                        self.alert_command_on(cmd, AlertRow { id: alert, open })
+                    }
+                    _ => None,
+                };
+            }
+        }
+        redraw
     }
 
     fn filter_key(&mut self, key: KeyEvent) -> Option<UiAction> {
@@ -899,6 +988,11 @@ impl App {
             self.status = Some("no alert selected: focus Alerts (3) and pick one".into());
             return Some(UiAction::Redraw);
         };
+        self.alert_command_on(cmd, row)
+    }
+
+    /// An operator key on one alert: an action, or the dialog that asks for it.
+    fn alert_command_on(&mut self, cmd: Command, row: AlertRow) -> Option<UiAction> {
         if !row.open {
             self.status = Some(format!("A-{} is resolved", row.id));
             return Some(UiAction::Redraw);
@@ -931,36 +1025,29 @@ impl App {
         Some(UiAction::Redraw)
     }
 
+    /// Enter: the page of what is selected in the focused pane.
     fn details(&mut self) {
-        match self.focus {
-            Pane::Events => {
-                if let Some(e) = self.selected_entry() {
-                    self.dialog = Some(Dialog::Detail {
-                        seq: e.seq,
-                        scroll: 0,
-                    });
-                }
-            }
-            Pane::Alerts => {
-                if let Some(r) = self.selected_alert() {
-                    self.dialog = Some(Dialog::AlertDetail {
-                        alert: r.id,
-                        scroll: 0,
-                    });
-                }
-            }
-            Pane::Agents => {
-                // An agent's details are its events: filter the stream by it.
-                if let Some(id) = self.agent_order.get(self.agents_sel) {
-                    self.filter_text = format!("agent:{id}");
-                    self.set_filter(Filter::parse(&self.filter_text));
-                    self.focus = Pane::Events;
-                    self.follow = true;
-                    self.events_sel = 0;
-                    self.events_bottom.set(0);
-                }
-            }
-            Pane::Progress | Pane::Log => {}
+        let page = match self.focus {
+            Pane::Events => self.selected_entry().map(|e| Page::Event(e.seq)),
+            Pane::Alerts => self.selected_alert().map(|r| Page::Incident(r.id)),
+            Pane::Agents => self
+                .agent_order
+                .get(self.agents_sel)
+                .cloned()
+                .map(Page::Agent),
+            Pane::Progress => self
+                .component_order
+                .get(self.progress_sel)
+                .cloned()
+                .map(Page::Component),
+            Pane::Log => None,
+        };
+        if let Some(Page::Incident(id)) = &page {
+            self.page_alert_open = self.alert_order.iter().any(|r| r.id == *id && r.open);
+        }
+        if page.is_some() {
+            self.page = page;
+            self.page_scroll = 0;
         }
     }
 
@@ -989,9 +1076,7 @@ impl App {
             }
             Pane::Alerts => self.alerts_sel = step(self.alerts_sel, self.alert_order.len()),
             Pane::Progress => {
-                let max = self.view.borrow().progress_max;
-                self.progress_scroll =
-                    (self.progress_scroll as isize + delta).clamp(0, max as isize) as usize
+                self.progress_sel = step(self.progress_sel, self.component_order.len())
             }
             Pane::Log => {
                 // Counted from the newest line: up goes back.
@@ -1036,10 +1121,10 @@ impl App {
                 }
             }
             Pane::Progress => {
-                self.progress_scroll = if top {
+                self.progress_sel = if top {
                     0
                 } else {
-                    self.view.borrow().progress_max
+                    self.component_order.len().saturating_sub(1)
                 }
             }
             Pane::Log => {

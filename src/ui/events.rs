@@ -4,10 +4,11 @@
 //! too. Only the rows on screen are built.
 
 use super::app::{App, EntryBody, StreamEntry};
-use super::render::{clip, fit_line, put_line};
+use super::lines::{fit_line, put_line};
 use super::theme::Theme;
 use crate::model::{Category, Level};
 use crate::sanitize::sanitize;
+use crate::text::clip;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
@@ -132,7 +133,7 @@ pub fn render(frame: &mut Frame, inner: Rect, app: &App, focused: bool) {
         } else {
             "no retained event matches the filter (Esc clears it)"
         };
-        super::render::put_notice(frame, inner, text, theme.dim());
+        super::lines::put_notice(frame, inner, text, theme.dim());
         return;
     }
     let n = window.len();

@@ -47,6 +47,8 @@ pub mod events;
 pub mod filter;
 pub mod keys;
 pub mod layout;
+pub mod lines;
+pub mod pages;
 pub mod progress;
 pub mod render;
 pub mod retained;

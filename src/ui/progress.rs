@@ -4,11 +4,12 @@
 //! phase's criteria. The list scrolls; only visible lines are built.
 
 use super::app::App;
-use super::render::{clip, put_line};
+use super::lines::put_line;
 use super::theme::Theme;
 use crate::engine::phases::{Component, GateStatus, Outlook};
 use crate::engine::{Engine, Time};
 use crate::sanitize::sanitize;
+use crate::text::clip;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -223,12 +224,17 @@ pub fn render(frame: &mut Frame, inner: Rect, app: &App, engine: &Engine, now: T
     let with_gates = vis >= comps.len() * 2 + crit_lines;
     let per = if with_gates { 2 } else { 1 };
     let total = comps.len() * per + crit_lines;
-    {
-        let mut v = app.view.borrow_mut();
-        v.page[3] = vis.max(1);
-        v.progress_max = total.saturating_sub(vis);
-    }
-    let top = app.progress_scroll.min(total.saturating_sub(vis));
+    app.view.borrow_mut().page[3] = vis.max(1);
+    // The selected component stays in the middle of the list where it can;
+    // the last one brings the criteria into view.
+    let sel = app.progress_sel.min(comps.len().saturating_sub(1));
+    let max_top = total.saturating_sub(vis);
+    let top = if sel + 1 == comps.len() {
+        max_top
+    } else {
+        (sel * per + per / 2).saturating_sub(vis / 2).min(max_top)
+    };
+    let focused = app.focus == super::app::Pane::Progress;
     let longest = comps.iter().map(|c| c.chars().count()).max().unwrap_or(0);
     let name_w = longest.clamp(6, if inner.width >= 50 { 18 } else { 10 });
     let status_w = 6 + 8; // " 100% " and "BLOCKED "
@@ -254,11 +260,17 @@ pub fn render(frame: &mut Frame, inner: Rect, app: &App, engine: &Engine, now: T
                 let blocked = c.blocked();
                 let (done, rest) = bar(c.progress, bar_w);
                 let bar_style = if blocked { theme.bad() } else { theme.gauge() };
+                let name_style = if focused && i / per == sel {
+                    theme.selected()
+                } else {
+                    theme.bold()
+                };
                 let mut spans = vec![
                     Span::styled(
-                        format!("{:<name_w$} ", clip(&sanitize(&c.id), name_w)),
-                        theme.bold(),
+                        format!("{:<name_w$}", clip(&sanitize(&c.id), name_w)),
+                        name_style,
                     ),
+                    Span::raw(" "),
                     Span::styled(done, bar_style),
                     Span::styled(rest, theme.dim()),
                     Span::raw(format!("{:>4.0}% ", c.progress)),

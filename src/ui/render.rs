@@ -6,123 +6,16 @@
 
 use super::app::{App, Pane};
 use super::layout::{self, Mode};
-use super::{agents, alerts, dialogs, events, progress, status_bar};
+use super::lines::put_line;
+use super::{agents, alerts, dialogs, events, pages, progress, status_bar};
 use crate::engine::{Engine, Time};
 use crate::sanitize::sanitize;
-use chrono::TimeDelta;
+use crate::text::clip_words;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType};
 use ratatui::Frame;
-
-/// A span of time as an age: `42s`, `12m05s`, `3h12m`, `2d03h`.
-pub fn fmt_age(d: TimeDelta) -> String {
-    let s = d.num_seconds().max(0);
-    if s < 60 {
-        format!("{s}s")
-    } else if s < 3600 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else if s < 86_400 {
-        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
-    } else {
-        format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600)
-    }
-}
-
-/// A countdown: `0:45`, `14:59`, `1h05m`, `2d03h`.
-pub fn fmt_countdown(d: TimeDelta) -> String {
-    let s = d.num_seconds().max(0);
-    if s < 3600 {
-        format!("{}:{:02}", s / 60, s % 60)
-    } else {
-        fmt_age(d)
-    }
-}
-
-/// At most `n` characters, with `…` when cut.
-pub fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        return s.to_string();
-    }
-    if n == 0 {
-        return String::new();
-    }
-    let mut out: String = s.chars().take(n - 1).collect();
-    out.push('…');
-    out
-}
-
-/// At most `n` characters, cut between words (`…` marks the cut); a first
-/// word longer than `n` is cut inside.
-pub fn clip_words(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    for word in s.split(' ') {
-        let extra = usize::from(!out.is_empty()) + word.chars().count();
-        if out.chars().count() + extra + 1 > n {
-            break;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    if out.is_empty() {
-        return clip(s, n);
-    }
-    out.push('…');
-    out
-}
-
-/// The line cut to `width` columns between words, `…` marking the cut, so a
-/// row never ends in half a word.
-pub fn fit_line(mut line: Line<'_>, width: u16) -> Line<'_> {
-    let width = width as usize;
-    if line.width() <= width {
-        return line;
-    }
-    let mut used = 0;
-    for i in 0..line.spans.len() {
-        let w = line.spans[i].width();
-        if used + w > width {
-            let room = width - used;
-            let text = line.spans[i].content.trim_end().to_string();
-            let cut = clip_words(&text, room);
-            line.spans[i].content = cut.into();
-            line.spans.truncate(i + 1);
-            break;
-        }
-        used += w;
-    }
-    line
-}
-
-/// Writes a line at (x, y), clipped to `width` and to the frame.
-pub fn put_line(frame: &mut Frame, x: u16, y: u16, line: &Line, width: u16) {
-    let area = frame.area();
-    if y < area.y || y >= area.bottom() || x >= area.right() {
-        return;
-    }
-    let width = width.min(area.right() - x);
-    if width == 0 {
-        return;
-    }
-    frame.buffer_mut().set_line(x, y, line, width);
-}
-
-/// A pane's one-line notice in place of its content ("no agents yet").
-pub fn put_notice(frame: &mut Frame, inner: Rect, text: &str, style: Style) {
-    put_line(
-        frame,
-        inner.x,
-        inner.y,
-        &Line::styled(text, style),
-        inner.width,
-    );
-}
 
 fn title_note(pane: Pane, app: &App, engine: &Engine) -> String {
     match pane {
@@ -276,7 +169,8 @@ pub fn draw(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
         v.tabs = cache_tabs;
     }
     if screen.mode != Mode::Single || (area.width >= 20 && area.height >= 5) {
-        dialogs::render(frame, app, engine, now);
+        pages::render(frame, app, engine, now);
+        dialogs::render(frame, app);
     }
 }
 
@@ -373,34 +267,4 @@ fn render_log(frame: &mut Frame, inner: Rect, app: &App) {
         );
     }
     app.view.borrow_mut().page[4] = rows.max(1);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_and_cuts() {
-        assert_eq!(fmt_age(TimeDelta::seconds(42)), "42s");
-        assert_eq!(fmt_age(TimeDelta::seconds(725)), "12m05s");
-        assert_eq!(fmt_age(TimeDelta::seconds(3 * 3600 + 720)), "3h12m");
-        assert_eq!(fmt_age(TimeDelta::seconds(2 * 86_400 + 3 * 3600)), "2d03h");
-        assert_eq!(fmt_age(TimeDelta::seconds(-5)), "0s");
-        assert_eq!(fmt_countdown(TimeDelta::seconds(45)), "0:45");
-        assert_eq!(fmt_countdown(TimeDelta::seconds(899)), "14:59");
-        assert_eq!(fmt_countdown(TimeDelta::seconds(3900)), "1h05m");
-        assert_eq!(clip("abcdef", 4), "abc…");
-        assert_eq!(clip("abc", 4), "abc");
-        assert_eq!(
-            clip_words("auth-api/unit_tests backend-1", 22),
-            "auth-api/unit_tests…"
-        );
-        assert_eq!(clip_words("averyveryverylongword x", 8), "averyve…");
-        assert_eq!(clip_words("short", 10), "short");
-        let line = fit_line(
-            Line::from(vec![Span::raw("12:00 "), Span::raw("3 tests failing")]),
-            16,
-        );
-        assert_eq!(line.to_string(), "12:00 3 tests…");
-    }
 }

@@ -3,8 +3,8 @@
 //! least important first, until the bar fits its width.
 
 use super::app::{App, JournalState, StreamState};
+use super::lines::put_line;
 use super::progress::{eta_text, outlook_word};
-use super::render::put_line;
 use crate::engine::{Engine, Time};
 use crate::model::Level;
 use crate::sanitize::sanitize;
@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, engine: &Engine, now: Ti
     if let Some(p) = engine.current_phase() {
         // The phase's name everywhere (every view reads the same), shortened
         // when narrow.
-        let name = crate::ui::render::clip(&p.name, if w < 60 { 10 } else { 24 });
+        let name = crate::text::clip(&p.name, if w < 60 { 10 } else { 24 });
         segs.push(Segment {
             spans: vec![Span::styled(
                 format!("{} {:.1}%", sanitize(&name), p.completion()),
