@@ -116,6 +116,11 @@ fn journaled(dir: &Path) -> (u64, u64) {
 /// --headless` reads them all (its peak RSS is measured before it stops), then
 /// `coord watch --once` finds nothing new (the checkpoints are past every line),
 /// and `coord status --json` counts each line once. Returns the peak RSS in KiB.
+/// `1 event`, `2 events`: the summary line's counts.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn check(what: &str, dir: &Path, bad: u64, good: u64) -> u64 {
     let log = dir.join("watch.log");
     let watch = spawn_watch(dir, &log);
@@ -138,7 +143,9 @@ fn check(what: &str, dir: &Path, bad: u64, good: u64) -> u64 {
     let again = once(dir);
     assert!(
         again.starts_with(&format!(
-            "coord: {good} events, {bad} parse errors, 0 duplicates"
+            "coord: {}, {}, 0 duplicates",
+            plural(good, "event", "events"),
+            plural(bad, "parse error", "parse errors")
         )),
         "{what}: nothing read twice after a restart\n{again}"
     );
@@ -255,7 +262,7 @@ fn a_100mb_line_arriving_live_is_skipped_with_bounded_memory() {
     assert!(journal_ids(dir).contains_key("after"));
     let again = once(dir);
     assert!(
-        again.starts_with("coord: 2 events, 1 parse errors, 0 duplicates"),
+        again.starts_with("coord: 2 events, 1 parse error, 0 duplicates"),
         "nothing read twice after a restart\n{again}"
     );
     assert!(

@@ -550,9 +550,19 @@ fn a_second_console_is_refused_and_read_only_runs() {
     let summary = followed.pop().unwrap_or_default();
     assert_eq!(
         summary,
-        "coord: 5 events, 1 parse errors, 0 duplicates; 0 alerts open (0 critical, 0 high, 0 medium, 0 low)",
+        "coord: 5 events, 1 parse error, 0 duplicates; 0 alerts open (0 critical, 0 high, 0 medium, 0 low)",
         "its exit summary"
     );
+    // `--once` beside it: reads the journal to its end, says so, and exits.
+    let once = coord(&[
+        "watch",
+        dir.to_str().unwrap(),
+        "--read-only",
+        "--headless",
+        "--once",
+    ]);
+    assert_eq!(once.status.code(), Some(0), "{}", text(&once.stderr));
+    assert!(text(&once.stdout).ends_with("0 alerts open (0 critical, 0 high, 0 medium, 0 low)\n"));
     assert_eq!(terminate(first), Some(0));
     let log = fs::read_to_string(dir.join("watch.log")).unwrap();
     let printed: Vec<&str> = log
@@ -724,11 +734,11 @@ fn a_drop_element_over_max_line_bytes_is_an_error_live_and_in_replay() {
     ]);
     fs::write(dir.join("events/d.json"), drop.to_string()).unwrap();
     let live = once(dir);
-    assert!(live.contains("coord: 1 events, 1 parse errors"), "{live}");
+    assert!(live.contains("coord: 1 event, 1 parse error"), "{live}");
     // The next start replays the journal: the same counts.
     let replayed = once(dir);
     assert!(
-        replayed.contains("coord: 1 events, 1 parse errors"),
+        replayed.contains("coord: 1 event, 1 parse error"),
         "{replayed}"
     );
     assert_eq!(counts(dir), counts_of(1, 1));
@@ -747,7 +757,7 @@ fn a_drop_that_does_not_parse_is_reported_by_once() {
     )
     .unwrap();
     let out = once(dir);
-    assert!(out.contains("coord: 0 events, 1 parse errors"), "{out}");
+    assert!(out.contains("coord: 0 events, 1 parse error"), "{out}");
     assert!(out.contains("parse_error src=events/bad.json"), "{out}");
     once(dir);
     assert_eq!(counts(dir), counts_of(0, 1));

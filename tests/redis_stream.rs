@@ -380,7 +380,7 @@ fn malformed_entries_are_parse_errors_and_lose_nothing_after_them() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("coord: 1 events, 4 parse errors"),
+        stdout.contains("coord: 1 event, 4 parse errors"),
         "{stdout}"
     );
     assert!(

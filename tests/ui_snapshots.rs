@@ -468,6 +468,13 @@ fn no_color_carries_meaning_in_modifiers_and_words() {
     assert!(found, "CRIT is not reversed under NO_COLOR");
     assert!(text.contains("TIMED OUT"));
     assert!(text.contains("BLOCKED"));
+    // The phase gauge in blocks: half done at 50 %, so the fill can be read.
+    let gauge = text
+        .lines()
+        .find(|l| l.contains("Phase 1 50.0% "))
+        .expect("the gauge line");
+    let (done, todo) = (gauge.matches('█').count(), gauge.matches('░').count());
+    assert!(done > 0 && done.abs_diff(todo) <= 1, "{gauge}");
     insta::assert_snapshot!("no_color_80x24", w.screen(80, 24));
 }
 

@@ -228,8 +228,15 @@ pub fn write_human(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "\nEvents: {} read, {} parse errors, {} duplicates, {} derived",
-        s.counts.events, s.counts.parse_errors, s.counts.duplicates, s.counts.derived
+        "\nEvents: {} read, {}, {}, {} derived",
+        s.counts.events,
+        crate::text::plural(
+            s.counts.parse_errors as usize,
+            "parse error",
+            "parse errors"
+        ),
+        crate::text::plural(s.counts.duplicates as usize, "duplicate", "duplicates"),
+        s.counts.derived
     )?;
     writeln!(
         out,

@@ -189,12 +189,13 @@ fn print_effect(out: &mut impl Write, at: &str, e: &Effect, engine: &Engine) {
 pub fn summary_line(engine: &Engine) -> String {
     let c = &engine.counters;
     let per = |l: Level| engine.open_alert_count(l);
+    use crate::text::plural;
     format!(
-        "coord: {} events, {} parse errors, {} duplicates; {} alerts open ({} critical, {} high, {} medium, {} low)",
-        c.events,
-        c.parse_errors,
-        c.duplicates,
-        engine.alerts.open_count(),
+        "coord: {}, {}, {}; {} open ({} critical, {} high, {} medium, {} low)",
+        plural(c.events as usize, "event", "events"),
+        plural(c.parse_errors as usize, "parse error", "parse errors"),
+        plural(c.duplicates as usize, "duplicate", "duplicates"),
+        plural(engine.alerts.open_count(), "alert", "alerts"),
         per(Level::Critical),
         per(Level::High),
         per(Level::Medium),

@@ -338,11 +338,16 @@ fn serve<V: Observer>(
                         let mut show = |engine: &crate::engine::Engine, at, applied: Applied<'_>| {
                             view.followed(engine, at, applied);
                         };
-                        if f.poll(&mut core.engine, &mut entries, &mut show)? > 0 {
+                        let applied = f.poll(&mut core.engine, &mut entries, &mut show)?;
+                        if applied > 0 {
                             core.flush_out();
                         }
                         if let Some(app) = core.view.console() {
                             app.refill(entries);
+                        }
+                        // `--once`: the journal read to its end, done.
+                        if applied == 0 && opts.once() {
+                            break;
                         }
                     } else if caught_up && !core.journal_blocked() {
                         // Timers wait for the backlog: catching up on old events must

@@ -138,23 +138,61 @@ pub fn render(frame: &mut Frame, inner: Rect, app: &App, engine: &Engine, now: T
     let bottom = inner.bottom();
     // The gauge.
     let label = format!("{} {pct:.1}%", sanitize(&phase.name));
+    if !theme.color {
+        // Without colour a gauge's fill cannot be seen: the bar is drawn in
+        // blocks (█ done, ░ to do), as the component bars are.
+        let room = (inner.width as usize).saturating_sub(label.chars().count() + 1);
+        let (done, rest) = bar(pct, room);
+        let line = Line::from(vec![
+            Span::styled(label, theme.bold()),
+            Span::raw(" "),
+            Span::raw(done),
+            Span::raw(rest),
+        ]);
+        put_line(frame, inner.x, y, &line, inner.width);
+    } else {
+        render_gauge(
+            frame,
+            Rect {
+                y,
+                height: 1,
+                ..inner
+            },
+            label,
+            pct,
+            theme,
+        );
+    }
+    y += 1;
+    if y >= bottom {
+        return;
+    }
+    progress_rest(frame, inner, y, app, engine, now);
+}
+
+fn render_gauge(frame: &mut Frame, r: Rect, label: String, pct: f64, theme: &Theme) {
     let gauge = Gauge::default()
         .ratio((pct / 100.0).clamp(0.0, 1.0))
         .label(Span::styled(label, theme.bold()))
         .gauge_style(theme.gauge())
         .use_unicode(true);
-    frame.render_widget(
-        gauge,
-        Rect {
-            y,
-            height: 1,
-            ..inner
-        },
-    );
-    y += 1;
-    if y >= bottom {
+    frame.render_widget(gauge, r);
+}
+
+/// Below the gauge: the ETA, the sparkline, the components and criteria.
+fn progress_rest(
+    frame: &mut Frame,
+    inner: Rect,
+    mut y: u16,
+    app: &App,
+    engine: &Engine,
+    now: Time,
+) {
+    let theme = &app.theme;
+    let bottom = inner.bottom();
+    let Some(phase) = engine.current_phase() else {
         return;
-    }
+    };
     // ETA, outlook, target.
     let (eta, outlook) = eta_text(engine, now);
     let mut spans = vec![Span::raw(eta)];

@@ -17,6 +17,35 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType};
 use ratatui::Frame;
 
+/// `5–8 of 12` when a pane shows some of its rows only (as the last frame
+/// laid them out).
+fn position(pane: Pane, app: &App, inner: Rect) -> Option<String> {
+    let view = app.view.borrow();
+    let (first, last, total) = match pane {
+        Pane::Agents => {
+            let (cols, cell_h) = (view.agents_cols.max(1), view.agents_cell.1.max(1));
+            let rows = (inner.height / cell_h).max(1) as usize;
+            let first = app.agents_top_row.get() * cols;
+            let total = app.agent_order.len();
+            (first + 1, ((first / cols + rows) * cols).min(total), total)
+        }
+        Pane::Alerts => {
+            let top = app.alerts_top.get();
+            let total = app.alert_order.len();
+            (top + 1, (top + view.alerts_rows).min(total), total)
+        }
+        Pane::Events => {
+            // Counted oldest first; the pane's bottom row is `events_bottom`
+            // from the newest.
+            let total = app.stream_count();
+            let last = total.saturating_sub(app.events_bottom.get());
+            (last.saturating_sub(view.events_rows) + 1, last, total)
+        }
+        Pane::Progress | Pane::Log => return None,
+    };
+    (total > 0 && (first > 1 || last < total)).then(|| format!("{first}–{last} of {total}"))
+}
+
 fn title_note(pane: Pane, app: &App, engine: &Engine) -> String {
     match pane {
         Pane::Events => events::title_note(app),
@@ -83,6 +112,23 @@ pub fn draw(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
             Pane::Alerts => alerts::render(frame, inner, app, engine, now, focused),
             Pane::Progress => progress::render(frame, inner, app, engine, now),
             Pane::Log => render_log(frame, inner, app),
+        }
+        // Where the rows shown sit among all of them, on the bottom border.
+        if inner != outer && outer.height >= 3 {
+            if let Some(pos) = position(pane, app, inner) {
+                let text = format!(" {pos} ");
+                let w = text.chars().count() as u16;
+                if w + 4 <= outer.width {
+                    let x = outer.right() - 2 - w;
+                    put_line(
+                        frame,
+                        x,
+                        outer.bottom() - 1,
+                        &Line::styled(text, theme.dim()),
+                        w,
+                    );
+                }
+            }
         }
     }
     // Collapsed panes: one line each, with their counts.
