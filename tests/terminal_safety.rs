@@ -222,14 +222,14 @@ fn entry_count() -> usize {
     9 + payloads().len() + 1 + 3
 }
 
-/// Polls until the detail dialog shows (`Esc close` in its frame), records the
+/// Polls until the detail page shows (`Esc back` in its frame), records the
 /// screen, closes it and waits until it is gone.
 fn open_detail(c: &mut Pty, screens: &mut String) {
     c.keys("\r");
-    c.wait_for("a detail dialog", |s| s.contents().contains("Esc close"));
+    c.wait_for("a detail page", |s| s.contents().contains("Esc back"));
     screens.push_str(&c.screen_text());
     c.keys("\x1b");
-    c.wait_for("the dialog closed", |s| !s.contents().contains("Esc close"));
+    c.wait_for("the page closed", |s| !s.contents().contains("Esc back"));
 }
 
 #[test]
@@ -274,11 +274,15 @@ fn no_injected_sequence_reaches_the_console() {
         c.keys("j");
     }
 
-    // The agents grid, and Enter on an agent: the stream filtered by its name.
+    // The agents grid, Enter on an agent: its page; Enter there: the stream
+    // filtered by its name.
     c.keys("2");
     c.wait_for("the agents grid", |s| s.contents().contains("file-agent"));
     screens.push_str(&c.screen_text());
     c.keys("g\r");
+    c.wait_for("the agent page", |s| s.contents().contains("Liveness history"));
+    screens.push_str(&c.screen_text());
+    c.keys("\r");
     c.wait_for("the stream filtered by the agent", |s| {
         let t = s.contents();
         t.contains("1 Events") && t.contains("PW52") && !t.contains("parse_error")
