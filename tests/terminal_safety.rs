@@ -280,7 +280,9 @@ fn no_injected_sequence_reaches_the_console() {
     c.wait_for("the agents grid", |s| s.contents().contains("file-agent"));
     screens.push_str(&c.screen_text());
     c.keys("g\r");
-    c.wait_for("the agent page", |s| s.contents().contains("Liveness history"));
+    c.wait_for("the agent page", |s| {
+        s.contents().contains("Liveness history")
+    });
     screens.push_str(&c.screen_text());
     c.keys("\r");
     c.wait_for("the stream filtered by the agent", |s| {
