@@ -108,7 +108,10 @@ fn frames(c: &mut Criterion) {
     g.bench_function("frame", |b| {
         b.iter(|| {
             let at = tick();
-            term.draw(|f| draw(f, &app, &engine, at)).unwrap();
+            term.draw(|f| {
+                draw(f, &app, &engine, at);
+            })
+            .unwrap();
         })
     });
     let mut engine = engine;
@@ -122,14 +125,20 @@ fn frames(c: &mut Criterion) {
             hb.id = format!("x{n}").into();
             engine.apply(Input::Event(hb), at);
             app.sync(&engine, at);
-            term.draw(|f| draw(f, &app, &engine, at)).unwrap();
+            term.draw(|f| {
+                draw(f, &app, &engine, at);
+            })
+            .unwrap();
         })
     });
     app.set_filter(Filter::parse("type:heartbeat agent:agent-00000"));
     g.bench_function("frame, filtered", |b| {
         b.iter(|| {
             let at = tick();
-            term.draw(|f| draw(f, &app, &engine, at)).unwrap();
+            term.draw(|f| {
+                draw(f, &app, &engine, at);
+            })
+            .unwrap();
         })
     });
     g.finish();

@@ -107,7 +107,12 @@ impl Terminal {
         if self.sync {
             queue!(self.term.backend_mut(), BeginSynchronizedUpdate)?;
         }
-        self.term.draw(|f| crate::ui::draw(f, app, engine, now))?;
+        let mut drawn = None;
+        self.term
+            .draw(|f| drawn = Some(crate::ui::draw(f, app, engine, now)))?;
+        if let Some(geometry) = drawn {
+            app.view = geometry;
+        }
         if self.sync {
             execute!(self.term.backend_mut(), EndSynchronizedUpdate)?;
         }

@@ -151,14 +151,17 @@ impl World {
         self.app.sync(&self.engine, self.now);
     }
 
-    fn render(&self, w: u16, h: u16) -> Terminal<TestBackend> {
+    /// Draws a frame and hands its geometry back to the view, as the loop does.
+    fn render(&mut self, w: u16, h: u16) -> Terminal<TestBackend> {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        term.draw(|f| draw(f, &self.app, &self.engine, self.now))
+        let mut drawn = None;
+        term.draw(|f| drawn = Some(draw(f, &self.app, &self.engine, self.now)))
             .unwrap();
+        self.app.view = drawn.expect("a frame");
         term
     }
 
-    fn screen(&self, w: u16, h: u16) -> String {
+    fn screen(&mut self, w: u16, h: u16) -> String {
         self.render(w, h).backend().to_string()
     }
 
@@ -492,7 +495,10 @@ fn never_panics_at_any_size() {
         for width in (1..=130u16).filter(|x| x % step == 0 || *x < 10) {
             for height in (1..=40u16).filter(|y| y % step == 0 || *y < 10) {
                 term.backend_mut().resize(width, height);
-                term.draw(|f| draw(f, &w.app, &w.engine, w.now)).unwrap();
+                term.draw(|f| {
+                    draw(f, &w.app, &w.engine, w.now);
+                })
+                .unwrap();
             }
         }
     }
@@ -520,7 +526,10 @@ fn never_panics_at_any_small_size_with_any_pane_focused() {
     let mut draw_all = |w: &World| {
         for &(width, height) in &sizes {
             term.backend_mut().resize(width, height);
-            term.draw(|f| draw(f, &w.app, &w.engine, w.now)).unwrap();
+            term.draw(|f| {
+                draw(f, &w.app, &w.engine, w.now);
+            })
+            .unwrap();
         }
     };
     for pane in Pane::ALL {
@@ -594,7 +603,7 @@ fn the_selected_agent_stays_selected_through_heartbeats_and_re_sorts() {
 
 #[test]
 fn sanitised_on_screen() {
-    let w = scenario();
+    let mut w = scenario();
     let text = w.screen(160, 48);
     assert!(!text.contains('\u{1b}'));
     assert!(text.contains("socket closed\\x1b[2J"), "{text}");
@@ -968,7 +977,7 @@ fn mouse_click_focuses_and_selects_wheel_scrolls() {
     let mut w = scenario();
     let _ = w.render(160, 48);
     let view_alerts = {
-        let v = w.app.view.borrow();
+        let v = &w.app.view;
         v.panes.iter().find(|p| p.0 == Pane::Alerts).unwrap().1
     };
     w.app.focus = Pane::Events;
@@ -982,7 +991,7 @@ fn mouse_click_focuses_and_selects_wheel_scrolls() {
     assert_eq!(w.app.focus, Pane::Alerts);
     assert_eq!(w.app.alerts_sel, 1);
     let events = {
-        let v = w.app.view.borrow();
+        let v = &w.app.view;
         v.panes.iter().find(|p| p.0 == Pane::Events).unwrap().1
     };
     let wheel = MouseEvent {
@@ -1048,7 +1057,7 @@ fn a_zoom_taken_for_room_goes_when_the_terminal_grows_and_a_chosen_one_stays() {
 
 #[test]
 fn the_tab_bar_sets_the_focused_pane_note_apart_from_the_numbers() {
-    let w = scenario();
+    let mut w = scenario();
     let screen = w.screen(40, 12);
     let tabs = screen.lines().next().unwrap();
     assert!(tabs.contains(" 3 Alerts  4 │ 6 open"), "{tabs}");

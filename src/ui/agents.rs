@@ -4,6 +4,7 @@
 //! columns and scrolling by rows. Only the visible cells are built.
 
 use super::app::App;
+use super::geometry::Geometry;
 use super::lines::put_line;
 use crate::engine::agents::Liveness;
 use crate::engine::{Engine, Time};
@@ -43,6 +44,7 @@ pub fn render(
     engine: &Engine,
     now: Time,
     focused: bool,
+    geo: &mut Geometry,
 ) {
     let theme = &app.theme;
     if inner.width == 0 || inner.height == 0 {
@@ -67,22 +69,16 @@ pub fn render(
     let vis_rows = (inner.height / cell_h).max(1) as usize;
     let total_rows = app.agent_order.len().div_ceil(cols);
     let sel_row = app.agents_sel / cols;
-    let mut top = app
-        .agents_top_row
-        .get()
-        .min(total_rows.saturating_sub(vis_rows));
+    let mut top = geo.agents_top_row.min(total_rows.saturating_sub(vis_rows));
     if sel_row < top {
         top = sel_row;
     } else if sel_row >= top + vis_rows {
         top = sel_row + 1 - vis_rows;
     }
-    app.agents_top_row.set(top);
-    {
-        let mut v = app.view.borrow_mut();
-        v.agents_cols = cols;
-        v.agents_cell = (cell_w, cell_h);
-        v.page[1] = vis_rows.max(1);
-    }
+    geo.agents_top_row = top;
+    geo.agents_cols = cols;
+    geo.agents_cell = (cell_w, cell_h);
+    geo.page[1] = vis_rows.max(1);
     let first = top * cols;
     let last = ((top + vis_rows) * cols).min(app.agent_order.len());
     let text_w = cell_w.saturating_sub(1);

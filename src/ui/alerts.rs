@@ -8,6 +8,7 @@
 
 use super::app::App;
 use super::events::level_word;
+use super::geometry::Geometry;
 use crate::engine::alerts::{Alert, Resolution, Status};
 use crate::engine::{Engine, Time};
 use crate::model::{Escalation, EventType};
@@ -86,6 +87,7 @@ pub fn render(
     engine: &Engine,
     now: Time,
     focused: bool,
+    geo: &mut Geometry,
 ) {
     let theme = &app.theme;
     if inner.width == 0 || inner.height == 0 {
@@ -109,7 +111,7 @@ pub fn render(
         _ => Width::Wide,
     };
     if width == Width::Tiny {
-        return render_list(frame, inner, app, engine, now, focused);
+        return render_list(frame, inner, app, engine, now, focused, geo);
     }
     // Columns by width. They give way in this order as the pane narrows:
     // ACTIONS (200), AGE and SEEN (130), TRIGGER and ESCAL (100; BADGES shrinks to
@@ -168,22 +170,18 @@ pub fn render(
     let message_w = rest.saturating_sub(subject_w) as usize;
     let vis = (inner.height as usize).saturating_sub(1).max(1);
     let sel = app.alerts_sel;
-    let mut top = app
+    let mut top = geo
         .alerts_top
-        .get()
         .min(app.alert_order.len().saturating_sub(vis));
     if sel < top {
         top = sel;
     } else if sel >= top + vis {
         top = sel + 1 - vis;
     }
-    app.alerts_top.set(top);
-    {
-        let mut v = app.view.borrow_mut();
-        v.alerts_rows = vis;
-        v.alerts_first_y = inner.y + 1;
-        v.page[2] = vis.max(1);
-    }
+    geo.alerts_top = top;
+    geo.alerts_rows = vis;
+    geo.alerts_first_y = inner.y + 1;
+    geo.page[2] = vis.max(1);
     let end = (top + vis).min(app.alert_order.len());
     let mut rows = Vec::with_capacity(end - top);
     for (i, r) in app.alert_order[top..end].iter().enumerate() {
@@ -319,26 +317,23 @@ fn render_list(
     engine: &Engine,
     now: Time,
     focused: bool,
+    geo: &mut Geometry,
 ) {
     let theme = &app.theme;
     let vis = inner.height as usize;
     let sel = app.alerts_sel;
-    let mut top = app
+    let mut top = geo
         .alerts_top
-        .get()
         .min(app.alert_order.len().saturating_sub(vis));
     if sel < top {
         top = sel;
     } else if sel >= top + vis {
         top = sel + 1 - vis;
     }
-    app.alerts_top.set(top);
-    {
-        let mut v = app.view.borrow_mut();
-        v.alerts_rows = vis;
-        v.alerts_first_y = inner.y;
-        v.page[2] = vis.max(1);
-    }
+    geo.alerts_top = top;
+    geo.alerts_rows = vis;
+    geo.alerts_first_y = inner.y;
+    geo.page[2] = vis.max(1);
     let end = (top + vis).min(app.alert_order.len());
     for (i, r) in app.alert_order[top..end].iter().enumerate() {
         let Some(a) = engine.alerts.get(r.id) else {

@@ -6,6 +6,7 @@
 
 use super::dialogs::{self, Dialog, InputPurpose};
 pub use super::filter::Filter;
+pub use super::geometry::Geometry;
 use super::keys::{Command, KeyMap};
 use super::layout::Mode;
 pub use super::pages::Page;
@@ -21,7 +22,6 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
-use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -135,24 +135,6 @@ pub enum JournalState {
     Error(String),
 }
 
-/// Where the last frame put things, for the mouse and for page sizes.
-#[derive(Clone, Debug, Default)]
-pub struct ViewCache {
-    pub mode: Option<Mode>,
-    /// Pane bodies (inside borders) and their outer rectangles.
-    pub panes: Vec<(Pane, Rect, Rect)>,
-    /// Clickable tabs and collapsed pane headers.
-    pub tabs: Vec<(Pane, Rect)>,
-    /// Rows of entries shown in the Events pane.
-    pub events_rows: usize,
-    pub agents_cols: usize,
-    pub agents_cell: (u16, u16),
-    pub alerts_rows: usize,
-    /// The Alerts table's first data row (after its header).
-    pub alerts_first_y: u16,
-    pub page: [usize; 5],
-}
-
 /// One alert of the matrix's current order.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AlertRow {
@@ -217,17 +199,13 @@ pub struct App {
     next_seq: u64,
     /// Selected entry, counted from the newest matching entry (0 = newest).
     events_sel: usize,
-    /// The newest row shown, counted like `events_sel`.
-    pub(crate) events_bottom: Cell<usize>,
 
     /// Agents worst first, filtered: refreshed by `sync`.
     pub agent_order: Vec<String>,
     pub agents_sel: usize,
-    pub(crate) agents_top_row: Cell<usize>,
     /// Alerts worst first, filtered: refreshed by `sync`.
     pub alert_order: Vec<AlertRow>,
     pub alerts_sel: usize,
-    pub(crate) alerts_top: Cell<usize>,
     /// The current phase's components, in the plan's order: refreshed by `sync`.
     pub component_order: Vec<String>,
     /// The selected component, an index into `component_order`.
@@ -239,8 +217,8 @@ pub struct App {
     /// Ingest rate over the last seconds.
     pub events_per_sec: f64,
     rate: VecDeque<(Time, u64)>,
-    /// Geometry of the last frame (for the mouse and page sizes).
-    pub view: RefCell<ViewCache>,
+    /// Where the last frame put things (`draw` returns it; the loop sets it).
+    pub view: Geometry,
     /// When to ring the terminal's bell (`ui.bell`).
     pub bell: crate::config::Bell,
     /// An alert called for the bell since the last frame: the console rings it.
@@ -294,20 +272,17 @@ impl App {
             capacity: (config.ingest.retention_events as usize).max(1),
             next_seq: 0,
             events_sel: 0,
-            events_bottom: Cell::new(0),
             agent_order: Vec::new(),
             agents_sel: 0,
-            agents_top_row: Cell::new(0),
             alert_order: Vec::new(),
             alerts_sel: 0,
-            alerts_top: Cell::new(0),
             component_order: Vec::new(),
             progress_sel: 0,
             open_by_level: [0; 4],
             liveness_counts: [0; 5],
             events_per_sec: 0.0,
             rate: VecDeque::new(),
-            view: RefCell::new(ViewCache::default()),
+            view: Geometry::default(),
             synced: None,
             stale: true,
         }
@@ -450,12 +425,12 @@ impl App {
             if shown {
                 // Keep the same entries on screen while the operator reads.
                 self.events_sel += 1;
-                self.events_bottom.set(self.events_bottom.get() + 1);
+                self.view.events_bottom += 1;
             }
             // The oldest may have been let go: stay on what is retained.
             let last = self.stream_count().saturating_sub(1);
             self.events_sel = self.events_sel.min(last);
-            self.events_bottom.set(self.events_bottom.get().min(last));
+            self.view.events_bottom = self.view.events_bottom.min(last);
         }
     }
 
@@ -770,7 +745,7 @@ impl App {
                 self.focus = Pane::Events;
                 self.follow = true;
                 self.events_sel = 0;
-                self.events_bottom.set(0);
+                self.view.events_bottom = 0;
                 return redraw;
             }
             KeyCode::Char('j') | KeyCode::Down => *scroll = scroll.saturating_add(1),
@@ -828,7 +803,7 @@ impl App {
             _ => return None,
         }
         self.events_sel = 0;
-        self.events_bottom.set(0);
+        self.view.events_bottom = 0;
         self.follow = true;
         self.agents_sel = 0;
         self.alerts_sel = 0;
@@ -836,7 +811,7 @@ impl App {
     }
 
     fn page(&self, pane: Pane) -> usize {
-        self.view.borrow().page[pane.index()].max(1)
+        self.view.page[pane.index()].max(1)
     }
 
     /// The terminal was resized: a zoom that only stood in for room goes.
@@ -850,7 +825,7 @@ impl App {
 
     /// Whether the last frame was too small for four panes (numbers also zoom).
     fn small_screen(&self) -> bool {
-        matches!(self.view.borrow().mode, Some(Mode::Stacked | Mode::Single))
+        matches!(self.view.mode, Some(Mode::Stacked | Mode::Single))
     }
 
     pub fn focus_pane(&mut self, pane: Pane) {
@@ -911,7 +886,7 @@ impl App {
                 self.follow = !self.follow;
                 if self.follow {
                     self.events_sel = 0;
-                    self.events_bottom.set(0);
+                    self.view.events_bottom = 0;
                 }
             }
             Heartbeats => {
@@ -1069,7 +1044,7 @@ impl App {
                 self.follow = self.events_sel == 0;
             }
             Pane::Agents => {
-                let cols = self.view.borrow().agents_cols.max(1) as isize;
+                let cols = self.view.agents_cols.max(1) as isize;
                 let v = (self.agents_sel as isize + delta * cols)
                     .clamp(0, self.agent_order.len().saturating_sub(1) as isize);
                 self.agents_sel = v as usize;
@@ -1102,7 +1077,7 @@ impl App {
                     self.follow = false;
                 } else {
                     self.events_sel = 0;
-                    self.events_bottom.set(0);
+                    self.view.events_bottom = 0;
                     self.follow = true;
                 }
             }
@@ -1144,7 +1119,7 @@ impl App {
     pub fn handle_mouse(&mut self, m: MouseEvent) -> Option<UiAction> {
         self.stale = true;
         let pos = Position::new(m.column, m.row);
-        let view = self.view.borrow().clone();
+        let view = self.view.clone();
         match m.kind {
             MouseEventKind::Down(MouseButton::Left) => {
                 if self.dialog.is_some() || self.filter_edit.is_some() {
@@ -1188,13 +1163,13 @@ impl App {
         }
     }
 
-    fn select_at(&mut self, pane: Pane, body: Rect, pos: Position, view: &ViewCache) {
+    fn select_at(&mut self, pane: Pane, body: Rect, pos: Position, view: &Geometry) {
         let r = (pos.y - body.y) as usize;
         match pane {
             Pane::Events => {
                 let rows = view.events_rows;
                 if r < rows {
-                    let sel = self.events_bottom.get() + (rows - 1 - r);
+                    let sel = self.view.events_bottom + (rows - 1 - r);
                     self.events_sel = sel;
                     self.follow = sel == 0;
                 }
@@ -1207,7 +1182,7 @@ impl App {
                 let col = ((pos.x - body.x) / w) as usize;
                 let row = r / h as usize;
                 if col < view.agents_cols {
-                    let i = (self.agents_top_row.get() + row) * view.agents_cols + col;
+                    let i = (self.view.agents_top_row + row) * view.agents_cols + col;
                     if i < self.agent_order.len() {
                         self.agents_sel = i;
                     }
@@ -1215,7 +1190,7 @@ impl App {
             }
             Pane::Alerts => {
                 if pos.y >= view.alerts_first_y {
-                    let i = self.alerts_top.get() + (pos.y - view.alerts_first_y) as usize;
+                    let i = self.view.alerts_top + (pos.y - view.alerts_first_y) as usize;
                     if i < self.alert_order.len() {
                         self.alerts_sel = i;
                     }

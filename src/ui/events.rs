@@ -4,6 +4,7 @@
 //! too. Only the rows on screen are built.
 
 use super::app::{App, EntryBody, StreamEntry};
+use super::geometry::Geometry;
 use super::lines::{fit_line, put_line};
 use super::theme::Theme;
 use crate::model::{Category, Level};
@@ -101,15 +102,15 @@ pub fn entry_line<'a>(e: &'a StreamEntry, theme: &Theme, width: u16) -> Line<'a>
 }
 
 /// Draws the stream into `inner` (inside the pane's border).
-pub fn render(frame: &mut Frame, inner: Rect, app: &App, focused: bool) {
+pub fn render(frame: &mut Frame, inner: Rect, app: &App, focused: bool, geo: &mut Geometry) {
     let theme = &app.theme;
     let rows = inner.height as usize;
     if rows == 0 || inner.width == 0 {
-        app.view.borrow_mut().events_rows = 0;
+        geo.events_rows = 0;
         return;
     }
     let sel = app.events_selected();
-    let mut bottom = app.events_bottom.get();
+    let mut bottom = geo.events_bottom;
     if sel < bottom {
         bottom = sel;
     } else if sel >= bottom + rows {
@@ -121,12 +122,9 @@ pub fn render(frame: &mut Frame, inner: Rect, app: &App, focused: bool) {
         bottom = bottom.saturating_sub(rows - window.len());
         window = app.stream_window(bottom, rows);
     }
-    app.events_bottom.set(bottom);
-    {
-        let mut v = app.view.borrow_mut();
-        v.events_rows = window.len();
-        v.page[0] = rows.saturating_sub(1).max(1);
-    }
+    geo.events_bottom = bottom;
+    geo.events_rows = window.len();
+    geo.page[0] = rows.saturating_sub(1).max(1);
     if window.is_empty() {
         let text = if app.filter.is_empty() {
             "waiting for events… (agents append JSON Lines to events/)"

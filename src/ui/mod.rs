@@ -35,7 +35,7 @@
 //!     // 2. Refresh the worst-first orders, counts and rate, then draw if dirty
 //!     //    (or a countdown second ticked), at most 30 frames a second.
 //!     app.sync(&engine, now);
-//!     terminal.draw(|f| ui::draw(f, &app, &engine, now))?;
+//!     terminal.draw(|f| app_view = ui::draw(f, &app, &engine, now))?; // then app.view = app_view
 //! }
 //! ```
 
@@ -45,6 +45,7 @@ pub mod app;
 pub mod dialogs;
 pub mod events;
 pub mod filter;
+pub mod geometry;
 pub mod keys;
 pub mod layout;
 pub mod lines;

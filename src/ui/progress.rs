@@ -4,6 +4,7 @@
 //! phase's criteria. The list scrolls; only visible lines are built.
 
 use super::app::App;
+use super::geometry::Geometry;
 use super::lines::put_line;
 use super::theme::Theme;
 use crate::engine::phases::{Component, GateStatus, Outlook};
@@ -125,7 +126,14 @@ fn gate_spans(c: &Component, theme: &Theme, room: usize) -> Vec<Span<'static>> {
     out
 }
 
-pub fn render(frame: &mut Frame, inner: Rect, app: &App, engine: &Engine, now: Time) {
+pub fn render(
+    frame: &mut Frame,
+    inner: Rect,
+    app: &App,
+    engine: &Engine,
+    now: Time,
+    geo: &mut Geometry,
+) {
     let theme = &app.theme;
     if inner.width == 0 || inner.height == 0 {
         return;
@@ -167,7 +175,7 @@ pub fn render(frame: &mut Frame, inner: Rect, app: &App, engine: &Engine, now: T
     if y >= bottom {
         return;
     }
-    progress_rest(frame, inner, y, app, engine, now);
+    progress_rest(frame, inner, y, app, engine, now, geo);
 }
 
 fn render_gauge(frame: &mut Frame, r: Rect, label: String, pct: f64, theme: &Theme) {
@@ -187,6 +195,7 @@ fn progress_rest(
     app: &App,
     engine: &Engine,
     now: Time,
+    geo: &mut Geometry,
 ) {
     let theme = &app.theme;
     let bottom = inner.bottom();
@@ -262,7 +271,7 @@ fn progress_rest(
     let with_gates = vis >= comps.len() * 2 + crit_lines;
     let per = if with_gates { 2 } else { 1 };
     let total = comps.len() * per + crit_lines;
-    app.view.borrow_mut().page[3] = vis.max(1);
+    geo.page[3] = vis.max(1);
     // The selected component stays in the middle of the list where it can;
     // the last one brings the criteria into view.
     let sel = app.progress_sel.min(comps.len().saturating_sub(1));

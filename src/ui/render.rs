@@ -1,10 +1,12 @@
 //! Drawing the whole console: `draw(frame, app, engine, now)` lays the screen
 //! out, draws the panes (each builds only its visible rows), the tab bar or the
-//! collapsed headers, the filter line, the status bar and any dialog. Reads the
-//! engine and the view state; changes neither (apart from the scroll offsets and
-//! the geometry remembered for the mouse).
+//! collapsed headers, the filter line, the status bar, any page and dialog.
+//! Reads the engine and the view state, changes neither, and returns the
+//! frame's geometry (scroll positions, where the panes are) for the caller to
+//! hand back to the view state.
 
 use super::app::{App, Pane};
+use super::geometry::Geometry;
 use super::layout::{self, Mode};
 use super::lines::put_line;
 use super::{agents, alerts, dialogs, events, pages, progress, status_bar};
@@ -19,18 +21,17 @@ use ratatui::Frame;
 
 /// `5–8 of 12` when a pane shows some of its rows only (as the last frame
 /// laid them out).
-fn position(pane: Pane, app: &App, inner: Rect) -> Option<String> {
-    let view = app.view.borrow();
+fn position(pane: Pane, app: &App, view: &Geometry, inner: Rect) -> Option<String> {
     let (first, last, total) = match pane {
         Pane::Agents => {
             let (cols, cell_h) = (view.agents_cols.max(1), view.agents_cell.1.max(1));
             let rows = (inner.height / cell_h).max(1) as usize;
-            let first = app.agents_top_row.get() * cols;
+            let first = view.agents_top_row * cols;
             let total = app.agent_order.len();
             (first + 1, ((first / cols + rows) * cols).min(total), total)
         }
         Pane::Alerts => {
-            let top = app.alerts_top.get();
+            let top = view.alerts_top;
             let total = app.alert_order.len();
             (top + 1, (top + view.alerts_rows).min(total), total)
         }
@@ -38,7 +39,7 @@ fn position(pane: Pane, app: &App, inner: Rect) -> Option<String> {
             // Counted oldest first; the pane's bottom row is `events_bottom`
             // from the newest.
             let total = app.stream_count();
-            let last = total.saturating_sub(app.events_bottom.get());
+            let last = total.saturating_sub(view.events_bottom);
             (last.saturating_sub(view.events_rows) + 1, last, total)
         }
         Pane::Progress | Pane::Log => return None,
@@ -66,7 +67,10 @@ fn pane_title(pane: Pane, app: &App, focused: bool) -> Span<'static> {
 }
 
 /// Draws the console.
-pub fn draw(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
+/// Draws a frame from the view state and the engine, and returns where it put
+/// things (the caller hands it back: `app.view = draw(…)`).
+pub fn draw(frame: &mut Frame, app: &App, engine: &Engine, now: Time) -> Geometry {
+    let mut geo = app.view.next();
     let area = frame.area();
     let screen = layout::compute(
         area,
@@ -107,15 +111,15 @@ pub fn draw(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
         };
         cache_panes.push((pane, inner, outer));
         match pane {
-            Pane::Events => events::render(frame, inner, app, focused),
-            Pane::Agents => agents::render(frame, inner, app, engine, now, focused),
-            Pane::Alerts => alerts::render(frame, inner, app, engine, now, focused),
-            Pane::Progress => progress::render(frame, inner, app, engine, now),
-            Pane::Log => render_log(frame, inner, app),
+            Pane::Events => events::render(frame, inner, app, focused, &mut geo),
+            Pane::Agents => agents::render(frame, inner, app, engine, now, focused, &mut geo),
+            Pane::Alerts => alerts::render(frame, inner, app, engine, now, focused, &mut geo),
+            Pane::Progress => progress::render(frame, inner, app, engine, now, &mut geo),
+            Pane::Log => render_log(frame, inner, app, &mut geo),
         }
         // Where the rows shown sit among all of them, on the bottom border.
         if inner != outer && outer.height >= 3 {
-            if let Some(pos) = position(pane, app, inner) {
+            if let Some(pos) = position(pane, app, &geo, inner) {
                 let text = format!(" {pos} ");
                 let w = text.chars().count() as u16;
                 if w + 4 <= outer.width {
@@ -208,16 +212,14 @@ pub fn draw(frame: &mut Frame, app: &App, engine: &Engine, now: Time) {
     if let Some(r) = screen.status {
         status_bar::render(frame, r, app, engine, now);
     }
-    {
-        let mut v = app.view.borrow_mut();
-        v.mode = Some(screen.mode);
-        v.panes = cache_panes;
-        v.tabs = cache_tabs;
-    }
+    geo.mode = Some(screen.mode);
+    geo.panes = cache_panes;
+    geo.tabs = cache_tabs;
     if screen.mode != Mode::Single || (area.width >= 20 && area.height >= 5) {
         pages::render(frame, app, engine, now);
         dialogs::render(frame, app);
     }
+    geo
 }
 
 /// The log pane's records as `HH:MM:SS:LEVEL:target:message`, sanitised (SPEC
@@ -271,7 +273,7 @@ impl tui_logger::LogFormatter for SafeLogFormatter {
     }
 }
 
-fn render_log(frame: &mut Frame, inner: Rect, app: &App) {
+fn render_log(frame: &mut Frame, inner: Rect, app: &App, geo: &mut Geometry) {
     let rows = inner.height as usize;
     if rows == 0 {
         return;
@@ -289,7 +291,7 @@ fn render_log(frame: &mut Frame, inner: Rect, app: &App) {
             }))
             .style(t.plain());
         frame.render_widget(widget, inner);
-        app.view.borrow_mut().page[4] = rows.max(1);
+        geo.page[4] = rows.max(1);
         return;
     }
     let end = app.log.len().saturating_sub(app.log_scroll);
@@ -312,5 +314,5 @@ fn render_log(frame: &mut Frame, inner: Rect, app: &App) {
             inner.width,
         );
     }
-    app.view.borrow_mut().page[4] = rows.max(1);
+    geo.page[4] = rows.max(1);
 }
