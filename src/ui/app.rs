@@ -11,6 +11,7 @@ use super::keys::{Command, KeyMap};
 use super::layout::Mode;
 pub use super::pages::Page;
 use super::retained::RetainedEvent;
+use super::stream::Stream;
 use super::theme::Theme;
 use crate::config::Config;
 use crate::engine::agents::Liveness;
@@ -69,40 +70,12 @@ impl Pane {
     }
 }
 
-/// What a retained stream entry holds.
-#[derive(Clone, Debug, PartialEq)]
-pub enum EntryBody {
-    Event(Box<RetainedEvent>),
-    ParseError(Box<ParseError>),
-}
+pub use super::stream::{EntryBody, StreamEntry};
 
-/// One entry of the stream as the Events pane shows it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StreamEntry {
-    /// Position in the stream since start (never reused).
-    pub seq: u64,
-    /// The event's `ts`, or the ingest time of a parse error.
-    pub at: Time,
-    /// The event's level as classified when it arrived (crisis types and explicit
-    /// severities); `None` for progress chatter and parse errors.
-    pub level: Option<Level>,
-    pub source: Arc<str>,
-    pub line: u64,
-    pub offset: u64,
-    pub body: EntryBody,
-}
-
-impl StreamEntry {
-    pub fn type_name(&self) -> &str {
-        match &self.body {
-            EntryBody::Event(e) => e.kind.as_str(),
-            EntryBody::ParseError(_) => "parse_error",
-        }
-    }
-}
-
-fn is_heartbeat(e: &StreamEntry) -> bool {
-    matches!(&e.body, EntryBody::Event(ev) if ev.kind == crate::model::EventType::AgentHeartbeat)
+/// Whether the Events pane shows an entry: the filter's, and heartbeats only
+/// when asked for.
+fn shown_by(filter: &Filter, heartbeats: bool) -> impl Fn(&StreamEntry) -> bool + '_ {
+    move |e| (heartbeats || !e.is_heartbeat()) && filter.matches_entry(e)
 }
 
 /// What the loop should do after a key or a click.
@@ -158,13 +131,8 @@ pub struct App {
     pub filter_text: String,
     /// Use `set_filter` to change it: the matching stream entries are indexed.
     pub filter: Filter,
-    /// With a filter: the `seq`s of the matching retained entries, oldest first,
-    /// kept as entries come and go, so a frame never scans the stream.
-    filtered: Option<VecDeque<u64>>,
     /// Heartbeats are folded out of the Events pane unless this is on (`H`).
     pub show_heartbeats: bool,
-    /// Heartbeats among the retained entries.
-    heartbeats: usize,
     /// The filter being edited (`/`), applied live; `Esc` restores `filter_text`.
     pub filter_edit: Option<String>,
     pub dialog: Option<Dialog>,
@@ -194,9 +162,8 @@ pub struct App {
     pub log: VecDeque<String>,
     pub log_scroll: usize,
 
-    events: VecDeque<StreamEntry>,
-    capacity: usize,
-    next_seq: u64,
+    /// The retained stream and the index of what the Events pane shows.
+    entries: Stream,
     /// Selected entry, counted from the newest matching entry (0 = newest).
     events_sel: usize,
 
@@ -247,10 +214,7 @@ impl App {
             show_resolved: false,
             filter_text: String::new(),
             filter: Filter::default(),
-            // Heartbeats folded: the index of what is shown starts empty.
-            filtered: Some(VecDeque::new()),
             show_heartbeats: false,
-            heartbeats: 0,
             filter_edit: None,
             dialog: None,
             page: None,
@@ -268,9 +232,8 @@ impl App {
             tui_logger: false,
             log: VecDeque::new(),
             log_scroll: 0,
-            events: VecDeque::new(),
-            capacity: (config.ingest.retention_events as usize).max(1),
-            next_seq: 0,
+            // Heartbeats folded: an index of what is shown from the start.
+            entries: Stream::new(config.ingest.retention_events as usize, false),
             events_sel: 0,
             agent_order: Vec::new(),
             agents_sel: 0,
@@ -335,7 +298,7 @@ impl App {
 
     /// How many stream entries are kept.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.entries.capacity()
     }
 
     /// Retains a derived event (e.g. `agent_timeout`) from the engine's effects;
@@ -395,32 +358,10 @@ impl App {
         offset: u64,
         body: EntryBody,
     ) {
-        if self.events.len() == self.capacity {
-            if let Some(gone) = self.events.pop_front() {
-                self.heartbeats -= usize::from(is_heartbeat(&gone));
-                if let Some(list) = &mut self.filtered {
-                    if list.front() == Some(&gone.seq) {
-                        list.pop_front();
-                    }
-                }
-            }
-        }
-        let entry = StreamEntry {
-            seq: self.next_seq,
-            at,
-            level,
-            source,
-            line,
-            offset,
-            body,
-        };
-        self.next_seq += 1;
-        self.heartbeats += usize::from(is_heartbeat(&entry));
-        let shown = self.shows(&entry);
-        if let (true, Some(list)) = (shown, &mut self.filtered) {
-            list.push_back(entry.seq);
-        }
-        self.events.push_back(entry);
+        let shows = shown_by(&self.filter, self.show_heartbeats);
+        let shown = self
+            .entries
+            .push(at, level, source, (line, offset), body, shows);
         if !self.follow {
             if shown {
                 // Keep the same entries on screen while the operator reads.
@@ -436,74 +377,39 @@ impl App {
 
     /// Every retained entry, newest first, whatever the filter.
     pub fn newest(&self) -> impl Iterator<Item = &StreamEntry> {
-        self.events.iter().rev()
+        self.entries.newest()
     }
 
     pub fn retained(&self) -> usize {
-        self.events.len()
+        self.entries.retained()
     }
 
     pub fn entry(&self, seq: u64) -> Option<&StreamEntry> {
-        let first = self.events.front()?.seq;
-        self.events.get(seq.checked_sub(first)? as usize)
+        self.entries.entry(seq)
     }
 
-    /// Matching entries from the newest back: `skip` matches skipped, then up to
-    /// `take`. Scans only as far back as it needs.
+    /// Shown entries from the newest back: `skip` skipped, then up to `take`.
     pub fn stream_window(&self, skip: usize, take: usize) -> Vec<&StreamEntry> {
-        let mut out = Vec::with_capacity(take);
-        match &self.filtered {
-            None => {
-                let len = self.events.len();
-                let end = len.saturating_sub(skip);
-                let start = end.saturating_sub(take);
-                out.extend(self.events.range(start..end).rev());
-            }
-            Some(list) => {
-                let end = list.len().saturating_sub(skip);
-                let start = end.saturating_sub(take);
-                out.extend(list.range(start..end).rev().filter_map(|s| self.entry(*s)));
-            }
-        }
-        out
+        self.entries.window(skip, take)
     }
 
     pub(crate) fn stream_count(&self) -> usize {
-        match &self.filtered {
-            None => self.events.len(),
-            Some(list) => list.len(),
-        }
-    }
-
-    /// Whether the Events pane shows an entry: the filter's, and heartbeats
-    /// only when asked for.
-    fn shows(&self, e: &StreamEntry) -> bool {
-        (self.show_heartbeats || !is_heartbeat(e)) && self.filter.matches_entry(e)
+        self.entries.count()
     }
 
     /// Sets the filter and indexes the retained entries shown (one pass).
     pub fn set_filter(&mut self, filter: Filter) {
         self.stale = true;
         self.filter = filter;
-        self.filtered = (!self.filter.is_empty() || !self.show_heartbeats).then(|| {
-            self.events
-                .iter()
-                .filter(|e| self.shows(e))
-                .map(|e| e.seq)
-                .collect()
-        });
+        let index = !self.filter.is_empty() || !self.show_heartbeats;
+        let shows = shown_by(&self.filter, self.show_heartbeats);
+        self.entries.reindex(index.then_some(shows));
     }
 
     /// Heartbeats retained, and how many of them the Events pane folds away.
     pub fn heartbeats(&self) -> (usize, usize) {
-        (
-            self.heartbeats,
-            if self.show_heartbeats {
-                0
-            } else {
-                self.heartbeats
-            },
-        )
+        let n = self.entries.heartbeats();
+        (n, if self.show_heartbeats { 0 } else { n })
     }
 
     /// Entries the Events pane shows, of those retained.

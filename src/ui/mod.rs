@@ -54,6 +54,7 @@ pub mod progress;
 pub mod render;
 pub mod retained;
 pub mod status_bar;
+pub mod stream;
 pub mod theme;
 
 pub use app::{App, JournalState, Pane, StreamState, UiAction};
