@@ -76,13 +76,10 @@ pub fn run(dir: &Path, json: bool, legacy: bool, now: Time, out: &mut dyn Write)
 
 fn ago(now: Time, t: Option<Time>) -> String {
     let Some(t) = t else { return "never".into() };
-    let s = (now - t).num_seconds();
-    match s {
-        s if s < 0 => "in the future".into(),
-        s if s < 120 => format!("{s}s ago"),
-        s if s < 7200 => format!("{}m ago", s / 60),
-        s => format!("{}h ago", s / 3600),
+    if t > now {
+        return "in the future".into();
     }
+    format!("{} ago", crate::text::fmt_age(now - t))
 }
 
 fn bar(pct: f64, width: usize) -> String {

@@ -41,22 +41,19 @@ fn rate(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |r| pct(r * 100.0))
 }
 
-/// A duration as people read it: 250 ms, 12.5 s, 4m 10s, 2h 05m, 3d 04h.
+/// A duration as people read it: 250 ms, 12.5 s, 4 min 10 s, 2 h 5 min,
+/// 3 d 4 h (the words of the console and `status`).
 pub fn duration(secs: f64) -> String {
     let s = secs.max(0.0);
+    let whole = chrono::TimeDelta::seconds(s as i64);
     if s < 1.0 {
         format!("{} ms", (s * 1000.0).round())
     } else if s < 60.0 {
         format!("{:.1} s", (s * 10.0).floor() / 10.0)
     } else if s < 3600.0 {
-        let s = s as u64;
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else if s < 86400.0 {
-        let m = s as u64 / 60;
-        format!("{}h {:02}m", m / 60, m % 60)
+        crate::text::fmt_span(whole)
     } else {
-        let h = s as u64 / 3600;
-        format!("{}d {:02}h", h / 24, h % 24)
+        crate::text::fmt_age(whole)
     }
 }
 
@@ -502,9 +499,9 @@ mod tests {
             (0.25, "250 ms"),
             (0.0, "0 ms"),
             (12.56, "12.5 s"),
-            (250.0, "4m 10s"),
-            (7500.0, "2h 05m"),
-            (3.0 * 86400.0 + 4.0 * 3600.0, "3d 04h"),
+            (250.0, "4 min 10 s"),
+            (7500.0, "2 h 5 min"),
+            (3.0 * 86400.0 + 4.0 * 3600.0, "3 d 4 h"),
             (-3.0, "0 ms"),
         ] {
             assert_eq!(duration(s), want, "{s}");
