@@ -1062,3 +1062,27 @@ fn the_tab_bar_sets_the_focused_pane_note_apart_from_the_numbers() {
     let tabs = screen.lines().next().unwrap();
     assert!(tabs.contains(" 3 Alerts  4 │ 6 open"), "{tabs}");
 }
+
+/// From 200 columns the ACTIONS column shows; it and the message are cut to
+/// their own widths, with an ellipsis.
+#[test]
+fn actions_show_from_200_columns_cut_with_an_ellipsis() {
+    let mut w = scenario();
+    w.key(KeyCode::Char('z'));
+    let text = w.screen(230, 20);
+    assert!(text.contains("ACTIONS"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("agent timeout"))
+        .expect("the timeout's row");
+    assert!(row.contains("spare-1"), "{row}");
+    let narrow = w.screen(203, 20);
+    let row = narrow
+        .lines()
+        .find(|l| l.contains("agent timeout"))
+        .expect("the timeout's row");
+    assert!(
+        row.trim_end_matches(['┃', ' ', '"']).ends_with('…'),
+        "{row}"
+    );
+}

@@ -167,7 +167,22 @@ pub fn render(
     let rest = inner.width.saturating_sub(fixed);
     let subject_w = (rest * 2 / 5).clamp(12.min(rest), 32);
     widths[subject_col] = Constraint::Length(subject_w);
-    let message_w = rest.saturating_sub(subject_w) as usize;
+    // The message takes two thirds of the rest beside ACTIONS, all of it
+    // alone; each is cut to its own width, with an ellipsis.
+    let fill = rest.saturating_sub(subject_w);
+    let (message_w, actions_w) = if actions {
+        (fill * 2 / 3, fill - fill * 2 / 3)
+    } else {
+        (fill, 0)
+    };
+    let n = widths.len();
+    if actions {
+        widths[n - 2] = Constraint::Length(message_w);
+        widths[n - 1] = Constraint::Length(actions_w);
+    } else {
+        widths[n - 1] = Constraint::Length(message_w);
+    }
+    let (message_w, actions_w) = (message_w as usize, actions_w as usize);
     let vis = (inner.height as usize).saturating_sub(1).max(1);
     let sel = app.alerts_sel;
     let mut top = geo
@@ -255,7 +270,10 @@ pub fn render(
         cells.push(Cell::from(Span::raw(clip(&sanitize(message), message_w))));
         if actions {
             let acts: Vec<String> = a.actions.iter().map(|s| sanitize(s).into_owned()).collect();
-            cells.push(Cell::from(Span::styled(acts.join("; "), theme.dim())));
+            cells.push(Cell::from(Span::styled(
+                clip(&acts.join("; "), actions_w),
+                theme.dim(),
+            )));
         }
         let mut row = Row::new(cells);
         if top + i == sel && focused {
