@@ -94,7 +94,7 @@ fn frames(c: &mut Criterion) {
     let (engine, mut app) = world();
     let now = t0() + TimeDelta::seconds(30);
     app.sync(&engine, now);
-    assert_eq!(app.alert_order.len(), ALERTS);
+    assert_eq!(app.sel.alert_order.len(), ALERTS);
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
     let mut second = 0;
     let mut tick = || {

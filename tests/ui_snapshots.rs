@@ -176,8 +176,9 @@ impl World {
 
     fn select_alert(&mut self, id: u64) {
         self.app.focus = Pane::Alerts;
-        self.app.alerts_sel = self
+        self.app.sel.alerts = self
             .app
+            .sel
             .alert_order
             .iter()
             .position(|r| r.id == id)
@@ -296,8 +297,8 @@ fn scenario_has_what_the_screens_show() {
     );
     assert!(w.engine.components["auth-api"].blocked());
     // Worst first: the timed-out agent leads the grid, Critical leads the matrix.
-    assert_eq!(w.app.agent_order[0], "backend-2");
-    let first = w.app.alert_order[0].id;
+    assert_eq!(w.app.sel.agent_order[0], "backend-2");
+    let first = w.app.sel.alert_order[0].id;
     assert_eq!(w.engine.alerts.get(first).unwrap().level, Level::Critical);
 }
 
@@ -355,7 +356,7 @@ fn alert_keys_act_on_the_incident_page_alert() {
     w.select_alert(gate);
     w.key(KeyCode::Enter);
     // The order underneath changes: another alert sits where the cursor was.
-    w.app.alerts_sel = 0;
+    w.app.sel.alerts = 0;
     assert_eq!(
         op(w.key(KeyCode::Char('a'))),
         Action::Acknowledge {
@@ -378,8 +379,9 @@ fn alert_keys_act_on_the_incident_page_alert() {
 fn snapshot_agent_and_component_pages() {
     let mut w = scenario();
     w.key(KeyCode::Char('2'));
-    w.app.agents_sel = w
+    w.app.sel.agents = w
         .app
+        .sel
         .agent_order
         .iter()
         .position(|a| a == "backend-2")
@@ -406,7 +408,7 @@ fn snapshot_agent_and_component_pages() {
 
     let mut w = scenario();
     w.key(KeyCode::Char('4'));
-    assert_eq!(w.app.component_order[0], "auth-api");
+    assert_eq!(w.app.sel.component_order[0], "auth-api");
     w.key(KeyCode::Enter);
     assert_eq!(w.app.page, Some(Page::Component("auth-api".into())));
     let text = w.screen(120, 40);
@@ -572,14 +574,15 @@ fn the_selected_agent_stays_selected_through_heartbeats_and_re_sorts() {
     w.app.sync(&w.engine, w.now);
     let i = w
         .app
+        .sel
         .agent_order
         .iter()
         .position(|a| a == "data-1")
         .unwrap();
-    w.app.agents_sel = i;
-    let mut by_name = w.app.agent_order.clone();
+    w.app.sel.agents = i;
+    let mut by_name = w.app.sel.agent_order.clone();
     by_name.sort();
-    assert_eq!(w.app.agent_order, by_name, "healthy agents by name");
+    assert_eq!(w.app.sel.agent_order, by_name, "healthy agents by name");
     // Ten seconds of heartbeats, the others' newest: the order holds.
     for s in 1..=10 {
         w.at(s);
@@ -587,8 +590,11 @@ fn the_selected_agent_stays_selected_through_heartbeats_and_re_sorts() {
             w.push(json!({"type": "agent_heartbeat", "agent": a}));
         }
         w.app.sync(&w.engine, w.now);
-        assert_eq!(w.app.agent_order, by_name, "at {s} s");
-        assert_eq!(w.app.agent_order[w.app.agents_sel], "data-1", "at {s} s");
+        assert_eq!(w.app.sel.agent_order, by_name, "at {s} s");
+        assert_eq!(
+            w.app.sel.agent_order[w.app.sel.agents], "data-1",
+            "at {s} s"
+        );
     }
     // data-1 falls silent and goes late: it moves to the top, the selection with it.
     w.at(130);
@@ -597,8 +603,8 @@ fn the_selected_agent_stays_selected_through_heartbeats_and_re_sorts() {
     }
     w.tick();
     w.app.sync(&w.engine, w.now);
-    assert_ne!(w.app.agent_order, by_name, "a late agent sorts first");
-    assert_eq!(w.app.agent_order[w.app.agents_sel], "data-1");
+    assert_ne!(w.app.sel.agent_order, by_name, "a late agent sorts first");
+    assert_eq!(w.app.sel.agent_order[w.app.sel.agents], "data-1");
 }
 
 #[test]
@@ -945,7 +951,7 @@ fn view_keys() {
     w.typed("agent:qa-1");
     w.key(KeyCode::Enter);
     assert_eq!(w.app.filter_text, "agent:qa-1");
-    assert_eq!(w.app.agent_order, vec!["qa-1"]);
+    assert_eq!(w.app.sel.agent_order, vec!["qa-1"]);
     w.key(KeyCode::Esc);
     assert!(w.app.filter_text.is_empty());
 }
@@ -989,7 +995,7 @@ fn mouse_click_focuses_and_selects_wheel_scrolls() {
     };
     assert_eq!(w.app.handle_mouse(click), Some(UiAction::Redraw));
     assert_eq!(w.app.focus, Pane::Alerts);
-    assert_eq!(w.app.alerts_sel, 1);
+    assert_eq!(w.app.sel.alerts, 1);
     let events = {
         let v = &w.app.view;
         v.panes.iter().find(|p| p.0 == Pane::Events).unwrap().1

@@ -50,7 +50,7 @@ pub fn render(
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    if app.agent_order.is_empty() {
+    if app.sel.agent_order.is_empty() {
         let text = if app.filter.is_empty() {
             "no agents yet"
         } else {
@@ -67,8 +67,8 @@ pub fn render(
     };
     let cols = (inner.width / cell_w).max(1) as usize;
     let vis_rows = (inner.height / cell_h).max(1) as usize;
-    let total_rows = app.agent_order.len().div_ceil(cols);
-    let sel_row = app.agents_sel / cols;
+    let total_rows = app.sel.agent_order.len().div_ceil(cols);
+    let sel_row = app.sel.agents / cols;
     let mut top = geo.agents_top_row.min(total_rows.saturating_sub(vis_rows));
     if sel_row < top {
         top = sel_row;
@@ -80,9 +80,9 @@ pub fn render(
     geo.agents_cell = (cell_w, cell_h);
     geo.page[1] = vis_rows.max(1);
     let first = top * cols;
-    let last = ((top + vis_rows) * cols).min(app.agent_order.len());
+    let last = ((top + vis_rows) * cols).min(app.sel.agent_order.len());
     let text_w = cell_w.saturating_sub(1);
-    for (i, id) in app.agent_order[first..last].iter().enumerate() {
+    for (i, id) in app.sel.agent_order[first..last].iter().enumerate() {
         let Some(a) = engine.agents.get(id) else {
             continue;
         };
@@ -90,7 +90,7 @@ pub fn render(
         let x = inner.x + col as u16 * cell_w;
         let y = inner.y + row as u16 * cell_h;
         let style = theme.liveness(a.liveness);
-        let selected = first + i == app.agents_sel && focused;
+        let selected = first + i == app.sel.agents && focused;
         let name_style = if selected {
             theme.selected()
         } else {
@@ -152,10 +152,10 @@ pub fn title_note(app: &App) -> String {
         }
     }
     let total: usize = counts.iter().sum();
-    if app.agent_order.len() < total {
+    if app.sel.agent_order.len() < total {
         parts.push(format!(
             "{} of {total} shown (filter)",
-            app.agent_order.len()
+            app.sel.agent_order.len()
         ));
     }
     parts.join(" · ")

@@ -93,7 +93,7 @@ pub fn render(
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    if app.alert_order.is_empty() {
+    if app.sel.alert_order.is_empty() {
         let text = if !app.filter.is_empty() {
             "no alert matches the filter"
         } else if app.show_resolved {
@@ -184,10 +184,10 @@ pub fn render(
     }
     let (message_w, actions_w) = (message_w as usize, actions_w as usize);
     let vis = (inner.height as usize).saturating_sub(1).max(1);
-    let sel = app.alerts_sel;
+    let sel = app.sel.alerts;
     let mut top = geo
         .alerts_top
-        .min(app.alert_order.len().saturating_sub(vis));
+        .min(app.sel.alert_order.len().saturating_sub(vis));
     if sel < top {
         top = sel;
     } else if sel >= top + vis {
@@ -197,9 +197,9 @@ pub fn render(
     geo.alerts_rows = vis;
     geo.alerts_first_y = inner.y + 1;
     geo.page[2] = vis.max(1);
-    let end = (top + vis).min(app.alert_order.len());
+    let end = (top + vis).min(app.sel.alert_order.len());
     let mut rows = Vec::with_capacity(end - top);
-    for (i, r) in app.alert_order[top..end].iter().enumerate() {
+    for (i, r) in app.sel.alert_order[top..end].iter().enumerate() {
         let Some(a) = engine.alerts.get(r.id) else {
             continue;
         };
@@ -339,10 +339,10 @@ fn render_list(
 ) {
     let theme = &app.theme;
     let vis = inner.height as usize;
-    let sel = app.alerts_sel;
+    let sel = app.sel.alerts;
     let mut top = geo
         .alerts_top
-        .min(app.alert_order.len().saturating_sub(vis));
+        .min(app.sel.alert_order.len().saturating_sub(vis));
     if sel < top {
         top = sel;
     } else if sel >= top + vis {
@@ -352,8 +352,8 @@ fn render_list(
     geo.alerts_rows = vis;
     geo.alerts_first_y = inner.y;
     geo.page[2] = vis.max(1);
-    let end = (top + vis).min(app.alert_order.len());
-    for (i, r) in app.alert_order[top..end].iter().enumerate() {
+    let end = (top + vis).min(app.sel.alert_order.len());
+    for (i, r) in app.sel.alert_order[top..end].iter().enumerate() {
         let Some(a) = engine.alerts.get(r.id) else {
             continue;
         };
@@ -388,7 +388,7 @@ pub fn title_note(app: &App) -> String {
         s.push_str(" · with resolved");
     }
     if !app.filter.is_empty() {
-        s.push_str(&format!(" · {} shown (filter)", app.alert_order.len()));
+        s.push_str(&format!(" · {} shown (filter)", app.sel.alert_order.len()));
     }
     s
 }

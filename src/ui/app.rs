@@ -11,11 +11,12 @@ use super::keys::{Command, KeyMap};
 use super::layout::Mode;
 pub use super::pages::Page;
 use super::retained::RetainedEvent;
+pub use super::selection::{AlertRow, Selection};
 use super::stream::Stream;
 use super::theme::Theme;
 use crate::config::Config;
 use crate::engine::agents::Liveness;
-use crate::engine::alerts::{Alert, Status};
+use crate::engine::alerts::Alert;
 use crate::engine::{Action, Effect, Engine, Input, OperatorAction, Time};
 use crate::journal::recent::DERIVED;
 use crate::model::{Event, Level, ParseError};
@@ -108,13 +109,6 @@ pub enum JournalState {
     Error(String),
 }
 
-/// One alert of the matrix's current order.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AlertRow {
-    pub id: u64,
-    pub open: bool,
-}
-
 /// The console's view state.
 pub struct App {
     pub focus: Pane,
@@ -164,19 +158,8 @@ pub struct App {
 
     /// The retained stream and the index of what the Events pane shows.
     entries: Stream,
-    /// Selected entry, counted from the newest matching entry (0 = newest).
-    events_sel: usize,
-
-    /// Agents worst first, filtered: refreshed by `sync`.
-    pub agent_order: Vec<String>,
-    pub agents_sel: usize,
-    /// Alerts worst first, filtered: refreshed by `sync`.
-    pub alert_order: Vec<AlertRow>,
-    pub alerts_sel: usize,
-    /// The current phase's components, in the plan's order: refreshed by `sync`.
-    pub component_order: Vec<String>,
-    /// The selected component, an index into `component_order`.
-    pub progress_sel: usize,
+    /// What each pane has selected, and the orders they draw (by `sync`).
+    pub sel: Selection,
     /// Open alerts per level, Critical first.
     pub open_by_level: [usize; 4],
     /// Agents per liveness, in `Liveness` order.
@@ -234,13 +217,7 @@ impl App {
             log_scroll: 0,
             // Heartbeats folded: an index of what is shown from the start.
             entries: Stream::new(config.ingest.retention_events as usize, false),
-            events_sel: 0,
-            agent_order: Vec::new(),
-            agents_sel: 0,
-            alert_order: Vec::new(),
-            alerts_sel: 0,
-            component_order: Vec::new(),
-            progress_sel: 0,
+            sel: Selection::default(),
             open_by_level: [0; 4],
             liveness_counts: [0; 5],
             events_per_sec: 0.0,
@@ -365,12 +342,12 @@ impl App {
         if !self.follow {
             if shown {
                 // Keep the same entries on screen while the operator reads.
-                self.events_sel += 1;
+                self.sel.events += 1;
                 self.view.events_bottom += 1;
             }
             // The oldest may have been let go: stay on what is retained.
             let last = self.stream_count().saturating_sub(1);
-            self.events_sel = self.events_sel.min(last);
+            self.sel.events = self.sel.events.min(last);
             self.view.events_bottom = self.view.events_bottom.min(last);
         }
     }
@@ -418,16 +395,16 @@ impl App {
     }
 
     pub fn events_selected(&self) -> usize {
-        self.events_sel
+        self.sel.events
     }
 
     pub fn selected_entry(&self) -> Option<&StreamEntry> {
-        self.stream_window(self.events_sel, 1).into_iter().next()
+        self.stream_window(self.sel.events, 1).into_iter().next()
     }
 
     /// The selected alert's id, if the selection is on an open one.
     pub fn selected_alert(&self) -> Option<AlertRow> {
-        self.alert_order.get(self.alerts_sel).copied()
+        self.sel.alert()
     }
 
     pub fn push_log(&mut self, line: impl Into<String>) {
@@ -464,92 +441,15 @@ impl App {
         }
         self.stale = false;
         self.synced = Some(engine.revision);
-        // Agents: liveness worst first (timed out, late, offline, healthy, standby),
-        // then by name: an order that heartbeats do not shuffle. The selection
-        // stays on its agent wherever the agent goes.
-        // The keys are sorted side by side (10k agents: no pointer chasing), and
-        // the names are copied only where the order changed.
-        let keep_agent = self.agent_order.get(self.agents_sel).cloned();
-        let mut agents: Vec<(Liveness, &str)> = engine
-            .agents
-            .values()
-            .filter(|a| self.filter.matches_agent(a))
-            .map(|a| (a.liveness, a.id.as_str()))
-            .collect();
-        agents.sort_unstable();
-        self.agent_order.truncate(agents.len());
-        for (i, (_, id)) in agents.iter().enumerate() {
-            match self.agent_order.get_mut(i) {
-                Some(have) if have == id => {}
-                Some(have) => (*id).clone_into(have),
-                None => self.agent_order.push(id.to_string()),
-            }
-        }
-        if let Some(i) = keep_agent.and_then(|id| self.agent_order.iter().position(|a| *a == id)) {
-            self.agents_sel = i;
-        }
-        self.agents_sel = self
-            .agents_sel
-            .min(self.agent_order.len().saturating_sub(1));
-
+        self.sel.sync_agents(engine, &self.filter);
+        self.sel
+            .sync_alerts(engine, &self.filter, self.show_resolved);
+        self.sel.sync_components(engine);
         let mut counts = [0; 5];
         for a in engine.agents.values() {
             counts[a.liveness as usize] += 1;
         }
         self.liveness_counts = counts;
-
-        // Alerts: open first; level, unacknowledged, SLA breached, oldest first.
-        let keep_sel = self.selected_alert().map(|r| r.id);
-        let mut alerts: Vec<&Alert> = if self.show_resolved {
-            engine.alerts.all().iter().collect()
-        } else {
-            engine.alerts.open().collect()
-        };
-        alerts.retain(|a| self.filter.matches_alert(a));
-        alerts.sort_unstable_by(|a, b| {
-            b.is_open()
-                .cmp(&a.is_open())
-                .then_with(|| b.level.cmp(&a.level))
-                .then_with(|| {
-                    (a.status == Status::Acknowledged).cmp(&(b.status == Status::Acknowledged))
-                })
-                .then_with(|| b.sla_breached.cmp(&a.sla_breached))
-                .then_with(|| {
-                    if a.is_open() {
-                        a.id.cmp(&b.id)
-                    } else {
-                        b.id.cmp(&a.id)
-                    }
-                })
-        });
-        self.alert_order.clear();
-        self.alert_order.extend(alerts.iter().map(|a| AlertRow {
-            id: a.id,
-            open: a.is_open(),
-        }));
-        if let Some(id) = keep_sel {
-            if let Some(i) = self.alert_order.iter().position(|r| r.id == id) {
-                self.alerts_sel = i;
-            }
-        }
-        self.alerts_sel = self
-            .alerts_sel
-            .min(self.alert_order.len().saturating_sub(1));
-
-        // Components of the current phase, the selection held by id.
-        let keep_component = self.component_order.get(self.progress_sel).cloned();
-        self.component_order.clear();
-        if let Some(p) = engine.current_phase() {
-            self.component_order.extend(p.components.iter().cloned());
-        }
-        if let Some(i) =
-            keep_component.and_then(|c| self.component_order.iter().position(|x| *x == c))
-        {
-            self.progress_sel = i;
-        }
-        self.progress_sel = self
-            .progress_sel
-            .min(self.component_order.len().saturating_sub(1));
 
         let mut by_level = [0; 4];
         for a in engine.alerts.open() {
@@ -650,7 +550,7 @@ impl App {
                 self.set_filter(Filter::parse(&self.filter_text));
                 self.focus = Pane::Events;
                 self.follow = true;
-                self.events_sel = 0;
+                self.sel.events = 0;
                 self.view.events_bottom = 0;
                 return redraw;
             }
@@ -708,11 +608,11 @@ impl App {
             }
             _ => return None,
         }
-        self.events_sel = 0;
+        self.sel.events = 0;
         self.view.events_bottom = 0;
         self.follow = true;
-        self.agents_sel = 0;
-        self.alerts_sel = 0;
+        self.sel.agents = 0;
+        self.sel.alerts = 0;
         Some(UiAction::Redraw)
     }
 
@@ -791,7 +691,7 @@ impl App {
             Follow => {
                 self.follow = !self.follow;
                 if self.follow {
-                    self.events_sel = 0;
+                    self.sel.events = 0;
                     self.view.events_bottom = 0;
                 }
             }
@@ -837,6 +737,7 @@ impl App {
             }
             AcknowledgeAll => {
                 let ids: Vec<u64> = self
+                    .sel
                     .alert_order
                     .iter()
                     .filter(|r| r.open)
@@ -912,19 +813,21 @@ impl App {
             Pane::Events => self.selected_entry().map(|e| Page::Event(e.seq)),
             Pane::Alerts => self.selected_alert().map(|r| Page::Incident(r.id)),
             Pane::Agents => self
+                .sel
                 .agent_order
-                .get(self.agents_sel)
+                .get(self.sel.agents)
                 .cloned()
                 .map(Page::Agent),
             Pane::Progress => self
+                .sel
                 .component_order
-                .get(self.progress_sel)
+                .get(self.sel.component)
                 .cloned()
                 .map(Page::Component),
             Pane::Log => None,
         };
         if let Some(Page::Incident(id)) = &page {
-            self.page_alert_open = self.alert_order.iter().any(|r| r.id == *id && r.open);
+            self.page_alert_open = self.sel.alert_order.iter().any(|r| r.id == *id && r.open);
         }
         if page.is_some() {
             self.page = page;
@@ -941,23 +844,23 @@ impl App {
                 if delta < 0 {
                     // Up goes back in time, only as far as there are entries.
                     let want = delta.unsigned_abs();
-                    let avail = self.stream_window(self.events_sel, want + 1).len();
-                    self.events_sel += want.min(avail.saturating_sub(1));
+                    let avail = self.stream_window(self.sel.events, want + 1).len();
+                    self.sel.events += want.min(avail.saturating_sub(1));
                 } else {
-                    self.events_sel = self.events_sel.saturating_sub(delta as usize);
+                    self.sel.events = self.sel.events.saturating_sub(delta as usize);
                 }
                 // Scrolled up, follow is off; back at the newest, it is on again.
-                self.follow = self.events_sel == 0;
+                self.follow = self.sel.events == 0;
             }
             Pane::Agents => {
                 let cols = self.view.agents_cols.max(1) as isize;
-                let v = (self.agents_sel as isize + delta * cols)
-                    .clamp(0, self.agent_order.len().saturating_sub(1) as isize);
-                self.agents_sel = v as usize;
+                let v = (self.sel.agents as isize + delta * cols)
+                    .clamp(0, self.sel.agent_order.len().saturating_sub(1) as isize);
+                self.sel.agents = v as usize;
             }
-            Pane::Alerts => self.alerts_sel = step(self.alerts_sel, self.alert_order.len()),
+            Pane::Alerts => self.sel.alerts = step(self.sel.alerts, self.sel.alert_order.len()),
             Pane::Progress => {
-                self.progress_sel = step(self.progress_sel, self.component_order.len())
+                self.sel.component = step(self.sel.component, self.sel.component_order.len())
             }
             Pane::Log => {
                 // Counted from the newest line: up goes back.
@@ -969,9 +872,9 @@ impl App {
 
     fn move_horizontal(&mut self, delta: isize) {
         if self.focus == Pane::Agents {
-            let v = (self.agents_sel as isize + delta)
-                .clamp(0, self.agent_order.len().saturating_sub(1) as isize);
-            self.agents_sel = v as usize;
+            let v = (self.sel.agents as isize + delta)
+                .clamp(0, self.sel.agent_order.len().saturating_sub(1) as isize);
+            self.sel.agents = v as usize;
         }
     }
 
@@ -979,33 +882,33 @@ impl App {
         match self.focus {
             Pane::Events => {
                 if top {
-                    self.events_sel = self.stream_count().saturating_sub(1);
+                    self.sel.events = self.stream_count().saturating_sub(1);
                     self.follow = false;
                 } else {
-                    self.events_sel = 0;
+                    self.sel.events = 0;
                     self.view.events_bottom = 0;
                     self.follow = true;
                 }
             }
             Pane::Agents => {
-                self.agents_sel = if top {
+                self.sel.agents = if top {
                     0
                 } else {
-                    self.agent_order.len().saturating_sub(1)
+                    self.sel.agent_order.len().saturating_sub(1)
                 }
             }
             Pane::Alerts => {
-                self.alerts_sel = if top {
+                self.sel.alerts = if top {
                     0
                 } else {
-                    self.alert_order.len().saturating_sub(1)
+                    self.sel.alert_order.len().saturating_sub(1)
                 }
             }
             Pane::Progress => {
-                self.progress_sel = if top {
+                self.sel.component = if top {
                     0
                 } else {
-                    self.component_order.len().saturating_sub(1)
+                    self.sel.component_order.len().saturating_sub(1)
                 }
             }
             Pane::Log => {
@@ -1076,7 +979,7 @@ impl App {
                 let rows = view.events_rows;
                 if r < rows {
                     let sel = self.view.events_bottom + (rows - 1 - r);
-                    self.events_sel = sel;
+                    self.sel.events = sel;
                     self.follow = sel == 0;
                 }
             }
@@ -1089,16 +992,16 @@ impl App {
                 let row = r / h as usize;
                 if col < view.agents_cols {
                     let i = (self.view.agents_top_row + row) * view.agents_cols + col;
-                    if i < self.agent_order.len() {
-                        self.agents_sel = i;
+                    if i < self.sel.agent_order.len() {
+                        self.sel.agents = i;
                     }
                 }
             }
             Pane::Alerts => {
                 if pos.y >= view.alerts_first_y {
                     let i = self.view.alerts_top + (pos.y - view.alerts_first_y) as usize;
-                    if i < self.alert_order.len() {
-                        self.alerts_sel = i;
+                    if i < self.sel.alert_order.len() {
+                        self.sel.alerts = i;
                     }
                 }
             }

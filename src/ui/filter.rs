@@ -187,24 +187,25 @@ impl Filter {
         })
     }
 
-    /// Agents are filtered by `agent:` and words; the other fields do not
-    /// apply to them.
-    pub fn matches_agent(&self, a: &Agent) -> bool {
-        let only_agents = Filter {
-            want: Terms {
-                agents: self.want.agents.clone(),
-                text: self.want.text.clone(),
-                ..Terms::default()
-            },
-            hide: Terms {
-                agents: self.hide.agents.clone(),
-                text: self.hide.text.clone(),
-                ..Terms::default()
-            },
-            errors: Vec::new(),
+    /// The part of the filter that applies to agents: `agent:` and words (the
+    /// other fields do not). Built once per refresh, then `matches_agent`.
+    pub fn for_agents(&self) -> Filter {
+        let part = |t: &Terms| Terms {
+            agents: t.agents.clone(),
+            text: t.text.clone(),
+            ..Terms::default()
         };
-        only_agents.is_empty()
-            || only_agents.matches(&Row {
+        Filter {
+            want: part(&self.want),
+            hide: part(&self.hide),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Whether an agent passes; call on `for_agents()`.
+    pub fn matches_agent(&self, a: &Agent) -> bool {
+        self.is_empty()
+            || self.matches(&Row {
                 kind: "",
                 agent: Some(&a.id),
                 component: None,

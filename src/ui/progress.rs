@@ -274,7 +274,7 @@ fn progress_rest(
     geo.page[3] = vis.max(1);
     // The selected component stays in the middle of the list where it can;
     // the last one brings the criteria into view.
-    let sel = app.progress_sel.min(comps.len().saturating_sub(1));
+    let sel = app.sel.component.min(comps.len().saturating_sub(1));
     let max_top = total.saturating_sub(vis);
     let top = if sel + 1 == comps.len() {
         max_top

@@ -27,12 +27,12 @@ fn position(pane: Pane, app: &App, view: &Geometry, inner: Rect) -> Option<Strin
             let (cols, cell_h) = (view.agents_cols.max(1), view.agents_cell.1.max(1));
             let rows = (inner.height / cell_h).max(1) as usize;
             let first = view.agents_top_row * cols;
-            let total = app.agent_order.len();
+            let total = app.sel.agent_order.len();
             (first + 1, ((first / cols + rows) * cols).min(total), total)
         }
         Pane::Alerts => {
             let top = view.alerts_top;
-            let total = app.alert_order.len();
+            let total = app.sel.alert_order.len();
             (top + 1, (top + view.alerts_rows).min(total), total)
         }
         Pane::Events => {
