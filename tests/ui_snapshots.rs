@@ -1092,3 +1092,26 @@ fn actions_show_from_200_columns_cut_with_an_ellipsis() {
         "{row}"
     );
 }
+
+/// The Alerts pane with its message and owner at the three sizes the operator
+/// uses (80×24 stacked, 120×40 dashboard, 200×50 zoomed): the acknowledged
+/// Low alert shows who owns it, every row its message.
+#[test]
+fn snapshot_alerts_pane_with_message_and_owner() {
+    let mut w = scenario();
+    w.key(KeyCode::Char('3'));
+    for (width, height, zoom) in [(80, 24, false), (120, 40, false), (200, 50, true)] {
+        w.app.zoom = zoom;
+        let text = w.screen(width, height);
+        let low = text
+            .lines()
+            .find(|l| l.contains("LOW") && l.contains("A-"))
+            .unwrap_or_else(|| panic!("no Low row at {width}x{height}:\n{text}"));
+        assert!(low.contains("alice"), "owner at {width}x{height}: {low}");
+        assert!(
+            low.contains("style guide"),
+            "message at {width}x{height}: {low}"
+        );
+        insta::assert_snapshot!(format!("alerts_pane_{width}x{height}"), text);
+    }
+}
