@@ -14,7 +14,7 @@ use crate::engine::alerts::Alert;
 use crate::engine::phases::GateStatus;
 use crate::engine::{Engine, Time};
 use crate::sanitize::sanitize;
-use crate::text::{fmt_age, plural};
+use crate::text::{clip_middle, fmt_age, plural};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
@@ -282,7 +282,11 @@ pub fn incident_lines<'a>(theme: &Theme, engine: &Engine, id: u64, now: Time) ->
         lines.push(Line::from(vec![
             Span::raw(format!("  {} ", s.at.format("%H:%M:%S"))),
             Span::styled(format!("{:<16} ", sanitize(&s.what)), style),
-            Span::styled(format!("{:<14} ", sanitize(&s.by)), theme.bold()),
+            // An event's id can be long: its tail tells it apart.
+            Span::styled(
+                format!("{:<14} ", clip_middle(&sanitize(&s.by), 24)),
+                theme.bold(),
+            ),
             Span::raw(sanitize(&s.why).into_owned()),
         ]));
     }
