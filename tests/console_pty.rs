@@ -319,6 +319,55 @@ fn a_key_lands_on_the_selected_alert_and_the_row_shows_owner_and_message() {
     }
     assert_eq!(by(&status, "coordination_alert"), json!(OPERATOR));
     assert_eq!(by(&status, "system_failure"), Value::Null);
+    // A note on it, and `status --json` says who did what.
+    c.keys("n");
+    c.wait_for_text("note (required)");
+    c.keys("asked alpha\r");
+    c.wait_for_text("note by");
+    let steps = |status: &Value| -> Vec<(String, String)> {
+        alerts(status)
+            .iter()
+            .find(|a| a["trigger"] == "coordination_alert")
+            .unwrap()["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["what"].as_str().unwrap().into(),
+                    s["by"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut status = status_json(dir.path());
+    while !steps(&status).iter().any(|(w, _)| w == "noted") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        status = status_json(dir.path());
+    }
+    let steps = steps(&status);
+    assert_eq!(steps[0], ("opened".into(), "coord".into()), "{steps:?}");
+    for what in ["acknowledged", "noted"] {
+        assert!(
+            steps.contains(&(what.to_string(), OPERATOR.to_string())),
+            "{what} by {OPERATOR}: {steps:?}"
+        );
+    }
+    // Text `status` says the same: the owner and the last note.
+    let text = std::process::Command::new(COORD)
+        .args(["status", dir.path().to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run coord status")
+        .stdout;
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.contains(&format!(
+            "owner {OPERATOR} · last note by {OPERATOR}: asked alpha"
+        )),
+        "{text}"
+    );
     c.resize(80, 24);
     c.wait_for("the Critical's message at 80×24", |s| {
         s.contents()

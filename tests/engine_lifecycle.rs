@@ -625,7 +625,9 @@ fn an_alert_keeps_its_history_for_the_incident_page() {
         })
         .collect();
     assert_eq!(steps[0].1, "opened");
-    assert!(steps[0].2.starts_with("event "), "{steps:?}");
+    assert_eq!(steps[0].2, "coord", "{steps:?}");
+    let opening = &sim.alert(1).history[0];
+    assert!(opening.event.is_some(), "the event that opened it is named");
     assert_eq!(
         steps[1],
         (0, "notified", "coord", "alert_opened to pm_high")

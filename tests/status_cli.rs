@@ -389,8 +389,19 @@ fn check_contract(s: &Value) {
                 ("opened", Time),
                 ("sla_breached", Bool),
                 ("resolution", OptStr),
+                ("history", Array),
             ],
         );
+        // Who did what: every step says when, by whom (an operator's name or
+        // `coord`), what and why; the alert's opening comes first.
+        let history = a["history"].as_array().unwrap();
+        assert_eq!(history[0]["what"], "opened", "{a:#}");
+        for step in history {
+            check_shapes(
+                step,
+                &[("at", Time), ("by", Str), ("what", Str), ("why", Str)],
+            );
+        }
         let (level, status, escalation) = (
             a["level"].as_str().unwrap(),
             a["status"].as_str().unwrap(),

@@ -168,6 +168,26 @@ pub fn write_human(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
             if a.sla_breached { "  SLA-BREACHED" } else { "" },
             if a.flapping { "  FLAPPING" } else { "" },
         )?;
+        // Who has it, whether it sleeps, and the last word on it.
+        let mut facts = Vec::new();
+        match (&a.acknowledged_by, &a.assignee) {
+            (Some(who), _) => facts.push(format!("owner {}", sanitize(who))),
+            (None, Some(to)) => facts.push(format!("assigned to {}", sanitize(to))),
+            _ => {}
+        }
+        if let Some(t) = a.snoozed_until.filter(|t| *t > s.at) {
+            facts.push(format!("snoozed until {}", t.format("%Y-%m-%d %H:%M:%S")));
+        }
+        if let Some(n) = a.notes.last() {
+            facts.push(format!(
+                "last note by {}: {}",
+                sanitize(&n.author),
+                sanitize(&n.text)
+            ));
+        }
+        if !facts.is_empty() {
+            writeln!(out, "         {}", facts.join(" · "))?;
+        }
     }
     let live = |l: Liveness| s.agents.iter().filter(|a| a.liveness == l).count();
     writeln!(

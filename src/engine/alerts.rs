@@ -92,26 +92,34 @@ pub struct Alert {
     pub history_dropped: u32,
 }
 
-/// One step of an alert's history: when, who or what, what, and why.
+/// One step of an alert's history: when, who, what, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub at: Time,
+    /// An operator's name, or `coord` for what coord did itself.
+    pub by: String,
     /// A transition (`opened`, `acknowledged`, …), `notified` or `held`.
     pub what: String,
-    /// An operator's name, `event <id>`, or `coord` (its timers and rules).
-    pub by: String,
     pub why: String,
+    /// The event that caused it, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
 }
 
 /// Steps an alert keeps (a flapping alert's would grow without end).
 pub const HISTORY_KEPT: usize = 64;
 
 impl Alert {
-    fn step(&mut self, at: Time, what: &str, by: String, why: String) {
+    fn step(&mut self, at: Time, what: &str, by: &Actor, why: String) {
+        let (by, event) = match by {
+            Actor::Operator(name) => (name.clone(), None),
+            Actor::Event(id) => ("coord".to_string(), Some(id.clone())),
+            Actor::Engine => ("coord".to_string(), None),
+        };
         // "seen again (count 7)" replaces "seen again (count 6)".
         if what == "repeated" {
             if let Some(last) = self.history.last_mut().filter(|s| s.what == what) {
-                (last.at, last.by, last.why) = (at, by, why);
+                (last.at, last.by, last.why, last.event) = (at, by, why, event);
                 return;
             }
         }
@@ -121,9 +129,10 @@ impl Alert {
         }
         self.history.push(Step {
             at,
-            what: what.to_string(),
             by,
+            what: what.to_string(),
             why,
+            event,
         });
     }
 }
@@ -996,12 +1005,7 @@ impl Engine {
     ) {
         let a = self.alerts.get_mut(id).expect("recorded alert exists");
         a.generation += 1;
-        let who = match &by {
-            Actor::Operator(name) => name.clone(),
-            Actor::Event(id) => format!("event {id}"),
-            Actor::Engine => "coord".to_string(),
-        };
-        a.step(at, what, who, reason.clone());
+        a.step(at, what, &by, reason.clone());
         fx.push(Effect::Transition(Transition {
             alert: id,
             at,
@@ -1024,7 +1028,7 @@ impl Engine {
                 Some(until) => format!("{kind} held: snoozed until {}", until.format("%H:%M:%S")),
                 None => format!("{kind} held: flapping"),
             };
-            a.step(at, "held", "coord".into(), why);
+            a.step(at, "held", &Actor::Engine, why);
             return;
         }
         let class = if a.level == Level::Critical || a.escalation == Escalation::Human {
@@ -1052,7 +1056,7 @@ impl Engine {
         self.alerts
             .get_mut(id)
             .expect("alert exists")
-            .step(at, "notified", "coord".into(), why);
+            .step(at, "notified", &Actor::Engine, why);
         fx.push(Effect::Notify(super::Notification {
             class,
             kind,

@@ -3,7 +3,7 @@
 //! every view tells the same story.
 
 use super::agents::Liveness;
-use super::alerts::{Note, Resolution, Status};
+use super::alerts::{Note, Resolution, Status, Step};
 use super::metrics::{self, Metrics};
 use super::phases::{Criterion, GateStatus, Outlook};
 use super::{Engine, Time};
@@ -96,6 +96,16 @@ pub struct AlertSummary {
     pub reopened_of: Option<String>,
     pub actions: Vec<String>,
     pub notes: Vec<Note>,
+    /// Who did what, oldest first: every transition (by an operator's name,
+    /// or `coord`, with the `event` that caused it), each notification sent
+    /// or held; `history_dropped` older steps were not kept.
+    pub history: Vec<Step>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub history_dropped: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -207,6 +217,8 @@ impl Engine {
                 reopened_of: a.reopened_of.map(|id| format!("A-{id}")),
                 actions: a.actions.clone(),
                 notes: a.notes.clone(),
+                history: a.history.clone(),
+                history_dropped: a.history_dropped,
             })
             .collect();
         Summary {

@@ -282,12 +282,15 @@ pub fn incident_lines<'a>(theme: &Theme, engine: &Engine, id: u64, now: Time) ->
         lines.push(Line::from(vec![
             Span::raw(format!("  {} ", s.at.format("%H:%M:%S"))),
             Span::styled(format!("{:<16} ", sanitize(&s.what)), style),
+            Span::styled(format!("{:<8} ", sanitize(&s.by)), theme.bold()),
+            Span::raw(sanitize(&s.why).into_owned()),
             // An event's id can be long: its tail tells it apart.
             Span::styled(
-                format!("{:<14} ", clip_middle(&sanitize(&s.by), 24)),
-                theme.bold(),
+                s.event.as_deref().map_or_else(String::new, |e| {
+                    format!(" · event {}", clip_middle(&sanitize(e), 24))
+                }),
+                theme.dim(),
             ),
-            Span::raw(sanitize(&s.why).into_owned()),
         ]));
     }
     lines.push(Line::raw(""));
