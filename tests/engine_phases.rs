@@ -286,3 +286,22 @@ fn metrics_of_a_scripted_scenario() {
     assert_eq!(m.false_alert_rate, Some(0.25));
     assert_eq!(m.coordination_restoration.mean_s, Some(300.0));
 }
+
+/// At risk only when the ETA is later than the target, or the target passed
+/// with the phase open; with no ETA before the target the outlook is unknown.
+#[test]
+fn the_outlook_is_at_risk_only_when_the_target_is_in_danger() {
+    use coord::engine::phases::Outlook;
+    let plan = json!({"epic": "E", "phases": [
+        {"id": "p1", "name": "P1", "target": "2026-11-24T13:00:00Z",
+         "components": [{"id": "api"}]}]});
+    let mut sim = Sim::with_plan(plan);
+    sim.at(10).tick();
+    let outlook = |sim: &Sim| {
+        let p = &sim.engine.phases[0];
+        sim.engine.outlook(p, sim.now)
+    };
+    assert_eq!(outlook(&sim), Outlook::Unknown, "no ETA, target ahead");
+    sim.at(7200).tick(); // an hour past the target, nothing done
+    assert_eq!(outlook(&sim), Outlook::AtRisk);
+}

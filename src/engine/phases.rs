@@ -153,6 +153,9 @@ pub enum Outlook {
     AtRisk,
     /// No target to judge against.
     NoTarget,
+    /// No ETA yet (too little progress to draw a line through), and the
+    /// target has not passed: nothing says it is at risk.
+    Unknown,
 }
 
 impl Engine {
@@ -517,9 +520,13 @@ impl Engine {
                 Outlook::AtRisk
             };
         }
+        // At risk only when the ETA is later than the target, or the target
+        // passed with the phase still open.
         match phase.eta(self.timing.completion_threshold, now) {
             Some(eta) if eta <= target => Outlook::OnTrack,
-            _ => Outlook::AtRisk,
+            Some(_) => Outlook::AtRisk,
+            None if now > target => Outlook::AtRisk,
+            None => Outlook::Unknown,
         }
     }
 }

@@ -52,6 +52,7 @@ pub fn outlook_word(o: Outlook) -> &'static str {
         Outlook::OnTrack => "on track",
         Outlook::AtRisk => "AT RISK",
         Outlook::NoTarget => "no target",
+        Outlook::Unknown => "outlook unknown",
     }
 }
 
@@ -209,7 +210,7 @@ fn progress_rest(
         let style = match o {
             Outlook::OnTrack => theme.good(),
             Outlook::AtRisk => theme.bad(),
-            Outlook::NoTarget => theme.dim(),
+            Outlook::NoTarget | Outlook::Unknown => theme.dim(),
         };
         spans.push(Span::raw(" · "));
         spans.push(Span::styled(outlook_word(o), style));

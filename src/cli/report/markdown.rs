@@ -96,6 +96,7 @@ fn outlook(o: Outlook) -> &'static str {
         Outlook::OnTrack => "on track",
         Outlook::AtRisk => "at risk",
         Outlook::NoTarget => "no target",
+        Outlook::Unknown => "unknown",
     }
 }
 
