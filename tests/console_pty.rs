@@ -368,6 +368,24 @@ fn a_key_lands_on_the_selected_alert_and_the_row_shows_owner_and_message() {
         )),
         "{text}"
     );
+    // And the stakeholder report: the crisis with its message, owner and note.
+    let report = std::process::Command::new(COORD)
+        .args(["report", dir.path().to_str().unwrap()])
+        .output()
+        .expect("run coord report")
+        .stdout;
+    let report = String::from_utf8_lossy(&report);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.contains("| style guide out of date | ")
+                && l.contains(&format!("| {OPERATOR} |"))),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("— {OPERATOR} (")) && report.contains("): asked alpha"),
+        "{report}"
+    );
     c.resize(80, 24);
     c.wait_for("the Critical's message at 80×24", |s| {
         s.contents()

@@ -307,29 +307,53 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     } else {
         writeln!(
             out,
-            "| Alert | Level | Trigger | Subject | Opened (UTC) | Escalation | Status | Count | SLA |"
+            "| Alert | Level | Trigger | Subject | Message | Owner | Opened (UTC) | Escalation | Status | Count | SLA |"
         )?;
-        writeln!(out, "|---|---|---|---|---|---|---|---:|---|")?;
+        writeln!(out, "|---|---|---|---|---|---|---|---|---|---:|---|")?;
         for a in &c.alerts {
+            let owner = match (&a.acknowledged_by, &a.assignee) {
+                (Some(who), _) => cell(who),
+                (None, Some(to)) => format!("→ {}", cell(to)),
+                _ => "-".into(),
+            };
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 a.id,
                 level_name(a.level),
                 cell(a.trigger.as_str()),
                 subject(&a.agent, &a.component, &a.gate, &a.task),
+                a.message.as_deref().map_or_else(|| "-".into(), cell),
+                owner,
                 time(a.opened),
                 a.escalation.as_str(),
                 status_word(a.status),
                 a.count,
                 if a.sla_breached {
-                    "**breached**"
+                    "**missed**"
                 } else if a.response_due.is_some() {
                     "pending"
                 } else {
                     "met"
                 }
             )?;
+        }
+        // The notes on them, as the operators wrote them.
+        let noted: Vec<_> = c.alerts.iter().filter(|a| !a.notes.is_empty()).collect();
+        if !noted.is_empty() {
+            writeln!(out, "\nNotes on open crises:\n")?;
+            for a in noted {
+                for n in &a.notes {
+                    writeln!(
+                        out,
+                        "- {} — {} ({}): {}",
+                        a.id,
+                        cell(&n.author),
+                        time(n.at),
+                        cell(&n.text)
+                    )?;
+                }
+            }
         }
     }
 
