@@ -516,6 +516,9 @@ pub struct IngestConfig {
     pub max_line_bytes: u64,
     /// Events kept in memory for the views (the journal keeps all); at least 1000.
     pub retention_events: u64,
+    /// A `ts` later than the time coord read the event by more than this
+    /// counts as the read time (SPEC 5.3); 0 ..= 3600.
+    pub max_clock_skew_seconds: f64,
 }
 
 impl Default for IngestConfig {
@@ -523,6 +526,7 @@ impl Default for IngestConfig {
         IngestConfig {
             max_line_bytes: 1_048_576,
             retention_events: 100_000,
+            max_clock_skew_seconds: 5.0,
         }
     }
 }
@@ -765,6 +769,15 @@ impl Config {
             return Err(c.fail(
                 "ingest.retention_events",
                 format!("must be at least 1000; got {}", i.retention_events),
+            ));
+        }
+        if !(0.0..=3600.0).contains(&i.max_clock_skew_seconds) {
+            return Err(c.fail(
+                "ingest.max_clock_skew_seconds",
+                format!(
+                    "must be between 0 and 3600; got {}",
+                    i.max_clock_skew_seconds
+                ),
             ));
         }
         Ok(())

@@ -675,3 +675,61 @@ fn an_alert_keeps_its_history_for_the_incident_page() {
     assert!(a.history_dropped > 0);
     assert_eq!(a.history.last().unwrap().why, "note by bob");
 }
+
+/// SPEC 5.3: an agent's clock can neither keep it alive nor move a deadline.
+/// A `ts` ahead of the read time counts as the read time (the agent marked
+/// and counted); the response deadline runs from when coord saw the alert.
+#[test]
+fn spec_5_3_an_agents_clock_cannot_keep_it_alive_or_move_a_deadline() {
+    use coord::engine::agents::Liveness;
+    let mut sim = Sim::new();
+    let stamp = |t: &str| json!(t);
+    // A heartbeat stamped an hour ahead: it counts as read at 0 s.
+    let ahead = (sim.t0 + chrono::TimeDelta::hours(1)).to_rfc3339();
+    sim.at(0)
+        .push(json!({"type": "agent_heartbeat", "agent": "fast", "ts": stamp(&ahead)}));
+    assert_eq!(sim.engine.agents["fast"].skewed, 1, "marked");
+    assert_eq!(sim.engine.counters.skewed, 1, "counted");
+    assert_eq!(sim.engine.agents["fast"].last_seen, Some(sim.t0));
+    // …so silence times it out like any other agent (5 minutes).
+    sim.at(5 * 60 + 1).tick();
+    assert_eq!(sim.engine.liveness_of("fast"), Some(Liveness::TimedOut));
+
+    // A Critical stamped 2099 breaches its 30 s SLA 30 s after coord saw it.
+    let critical = |component: &str, ts: &str| {
+        json!({"type": "coordination_alert", "severity": "critical",
+               "component": component, "ts": ts})
+    };
+    let id_of = |sim: &Sim, component: &str| {
+        sim.open_alerts()
+            .iter()
+            .find(|a| a.component.as_deref() == Some(component))
+            .unwrap()
+            .id
+    };
+    sim.at(1000).push(critical("db", "2099-01-01T00:00:00Z"));
+    let id = id_of(&sim, "db");
+    assert_eq!(sim.secs(sim.alert(id).first_seen), 1000);
+    assert_eq!(sim.secs(sim.alert(id).response_due.unwrap()), 1030);
+    sim.at(1029).tick();
+    assert!(!sim.alert(id).sla_breached);
+    sim.at(1030).tick();
+    assert!(
+        sim.alert(id).sla_breached,
+        "breached 30 s after it was seen"
+    );
+
+    // A 1970 stamp: not breached at once — its deadline runs from now too.
+    sim.at(2000).push(critical("old", "1970-01-01T00:00:00Z"));
+    let old = id_of(&sim, "old");
+    sim.at(2001).tick();
+    let a = sim.alert(old);
+    assert!(!a.sla_breached, "not breached at once: {:#?}", a.history);
+    assert_eq!(
+        a.response_due.map(|d| sim.secs(d)),
+        Some(2030),
+        "{:#?}",
+        a.history
+    );
+    assert_eq!(sim.engine.counters.skewed, 2, "only stamps ahead are skew");
+}

@@ -56,6 +56,9 @@ pub struct Agent {
     /// the agent page.
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     pub liveness_log: VecDeque<(Time, Liveness)>,
+    /// Events it stamped ahead of the time coord read them (SPEC 5.3).
+    #[serde(default)]
+    pub skewed: u64,
 }
 
 /// Liveness changes an agent keeps.
@@ -77,6 +80,7 @@ impl Agent {
             open_timeouts: 0,
             ever_timed_out: false,
             liveness_log: VecDeque::new(),
+            skewed: 0,
         }
     }
 
@@ -169,7 +173,7 @@ pub(super) mod task_list {
 }
 
 impl Engine {
-    fn agent_mut(&mut self, id: &str) -> &mut Agent {
+    pub(super) fn agent_mut(&mut self, id: &str) -> &mut Agent {
         self.agents.entry_ref(id).or_insert_with(|| Agent::new(id))
     }
 

@@ -250,6 +250,8 @@ impl Engine {
         fx: &mut Vec<Effect>,
     ) {
         let at = e.ts;
+        // When coord read it: the operator's deadlines run from here.
+        let read = self.read_time(at);
         let key = dedup_key(e);
         let by = Actor::Event(e.id.to_string());
         let ks = self.alerts.keys.entry(key.clone()).or_default();
@@ -270,7 +272,7 @@ impl Engine {
                 a.snoozed_until = None;
                 a.suppressed = a.flapping;
                 if a.escalation < Escalation::Human {
-                    a.escalate_at = Some(at + self.timing.escalation_timeout);
+                    a.escalate_at = Some(read + self.timing.escalation_timeout);
                 }
                 self.record(
                     id,
@@ -328,10 +330,12 @@ impl Engine {
             count: 1,
             first_seen: at,
             last_seen: at,
-            response_due: Some(at + window),
+            // SPEC 5.3: deadlines run from when coord saw it, never from a `ts`.
+            response_due: Some(read + window),
             responded_at: None,
             sla_breached: false,
-            escalate_at: (open_at < Escalation::Human).then(|| at + self.timing.escalation_timeout),
+            escalate_at: (open_at < Escalation::Human)
+                .then(|| read + self.timing.escalation_timeout),
             ack_expires_at: None,
             human_at: human_after.map(|d| at + d),
             snoozed_until: None,

@@ -120,6 +120,9 @@ pub struct Counters {
     pub derived: u64,
     pub unknown_types: u64,
     pub detection: Histogram,
+    /// Events stamped ahead of the time coord read them (SPEC 5.3).
+    #[serde(default)]
+    pub skewed: u64,
 }
 
 /// SPEC 12, named as the seed names them.

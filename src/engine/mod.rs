@@ -293,6 +293,8 @@ pub enum Body {
 /// Time values of the configuration, read once.
 #[derive(Clone, Debug)]
 pub struct Timing {
+    /// How far ahead of the read time an event's `ts` may be (SPEC 5.3).
+    pub max_skew_ms: i64,
     pub late_after_ms: i64,
     pub agent_timeout_ms: i64,
     pub eta_window_ms: i64,
@@ -314,6 +316,7 @@ impl Timing {
 
     fn from_config(cfg: &Config) -> Timing {
         Timing {
+            max_skew_ms: (cfg.ingest.max_clock_skew_seconds * 1000.0) as i64,
             late_after_ms: cfg.late_after().num_milliseconds(),
             agent_timeout_ms: cfg.agent_timeout().num_milliseconds(),
             eta_window_ms: cfg.eta_window().num_milliseconds(),
@@ -507,6 +510,9 @@ impl Engine {
         }
         self.counters.events += 1;
         self.ts_ms = event.ts.timestamp_millis();
+        if self.ts_ms > self.now_ms + self.timing.max_skew_ms {
+            return self.skewed(event, hash, fx);
+        }
         self.counters.detection.record(self.now_ms - self.ts_ms);
         if matches!(event.kind, EventType::Other(_)) {
             self.counters.unknown_types += 1;
@@ -517,6 +523,27 @@ impl Engine {
     }
 
     /// The effect of one event on the state; shared by ingested and derived events.
+    /// SPEC 5.3: an event stamped ahead of the time coord read it counts as
+    /// read then, for liveness, deadlines, ETA and metrics; its agent is
+    /// marked and counted. (Rare: the copy costs the hot path nothing.)
+    #[cold]
+    fn skewed(&mut self, event: &Event, hash: u64, fx: &mut Vec<Effect>) -> Option<Level> {
+        self.counters.skewed += 1;
+        let mut e = event.clone();
+        e.ts = DateTime::from_timestamp_millis(self.now_ms).unwrap_or(e.ts);
+        self.ts_ms = self.now_ms;
+        self.counters.detection.record(0);
+        if let Some(agent) = &e.agent {
+            self.agent_mut(agent).skewed += 1;
+        }
+        if matches!(e.kind, EventType::Other(_)) {
+            self.counters.unknown_types += 1;
+        }
+        let level = self.handle(&e, fx);
+        self.seen_ids.insert(hash, &e.id);
+        level
+    }
+
     /// Returns the event's level in the stream.
     fn handle(&mut self, e: &Event, fx: &mut Vec<Effect>) -> Option<Level> {
         let at = e.ts;
@@ -638,6 +665,14 @@ impl Engine {
 
     pub(crate) fn now_ms(&self) -> i64 {
         self.now_ms
+    }
+
+    /// The time the input being applied was read (`at` if the clock is unset).
+    pub(crate) fn read_time(&self, at: Time) -> Time {
+        match self.last_now {
+            Some(_) => DateTime::from_timestamp_millis(self.now_ms).unwrap_or(at),
+            None => at,
+        }
     }
 
     /// The agents who could take work now: healthy and not standby.

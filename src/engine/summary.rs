@@ -47,6 +47,8 @@ pub struct AgentSummary {
     pub open_tasks: Vec<String>,
     pub current_task: Option<String>,
     pub backup: bool,
+    /// Its events stamped ahead of the time coord read them (SPEC 5.3).
+    pub skewed: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -116,6 +118,8 @@ pub struct Counts {
     pub derived: u64,
     pub alerts_open: usize,
     pub alerts_total: usize,
+    /// Events stamped ahead of the time coord read them, counted as read then.
+    pub skewed: u64,
 }
 
 impl Summary {
@@ -145,6 +149,7 @@ impl Engine {
                 open_tasks: a.open_tasks.iter().cloned().collect(),
                 current_task: a.current_task.clone(),
                 backup: a.backup,
+                skewed: a.skewed,
             })
             .collect();
         agents.sort_by(|a, b| a.id.cmp(&b.id));
@@ -257,6 +262,7 @@ impl Engine {
                 derived: self.counters.derived,
                 alerts_open: self.alerts.open_count(),
                 alerts_total: self.alerts.all().len(),
+                skewed: self.counters.skewed,
             },
             metrics: metrics::compute(&self.counters, self.alerts.all()),
         }

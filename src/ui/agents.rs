@@ -108,11 +108,16 @@ pub fn render(
                 Some(t) => format!("{} ago", fmt_age(now - t)),
                 None => "never seen".into(),
             };
-            let line2 = Line::from(vec![
+            let mut spans = vec![
                 Span::raw("  "),
                 Span::styled(liveness_word(a.liveness), style),
                 Span::styled(format!(" · {seen}"), theme.dim()),
-            ]);
+            ];
+            // Its clock runs ahead: its stamps were taken as read (SPEC 5.3).
+            if a.skewed > 0 {
+                spans.push(Span::styled(" · skew", theme.warn()));
+            }
+            let line2 = Line::from(spans);
             put_line(frame, x, y + 1, &line2, text_w);
         }
         if cell_h >= 3 {

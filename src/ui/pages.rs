@@ -363,6 +363,18 @@ pub fn agent_lines<'a>(
         ));
     }
     lines.push(kv(theme, "events", a.events.to_string()));
+    if a.skewed > 0 {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>12} ", "clock skew"), theme.bold()),
+            Span::styled(
+                format!(
+                    "{} stamped ahead of when coord read them, taken as read",
+                    plural(a.skewed as usize, "event", "events")
+                ),
+                theme.warn(),
+            ),
+        ]));
+    }
     lines.push(Line::raw(""));
     lines.push(heading(theme, "Liveness history".into()));
     if a.liveness_log.is_empty() {

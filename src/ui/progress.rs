@@ -22,12 +22,16 @@ fn bar(pct: f64, width: usize) -> (String, String) {
     ("█".repeat(filled), "░".repeat(width - filled.min(width)))
 }
 
-/// A time as the operator reads it: `14:05` today, `11-25 14:05` otherwise.
+/// A time as the operator reads it: `14:05` today, `11-25 14:05` this year,
+/// `2108-01-05 18:38` otherwise.
 pub fn fmt_when(t: Time, now: Time) -> String {
+    use chrono::Datelike;
     if t.date_naive() == now.date_naive() {
         t.format("%H:%M").to_string()
-    } else {
+    } else if t.year() == now.year() {
         t.format("%m-%d %H:%M").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M").to_string()
     }
 }
 
