@@ -272,7 +272,7 @@ impl Engine {
                 a.snoozed_until = None;
                 a.suppressed = a.flapping;
                 if a.escalation < Escalation::Human {
-                    a.escalate_at = Some(read + self.timing.escalation_timeout);
+                    a.escalate_at = Some(at + self.timing.escalation_timeout);
                 }
                 self.record(
                     id,
@@ -334,8 +334,9 @@ impl Engine {
             response_due: Some(read + window),
             responded_at: None,
             sla_breached: false,
-            escalate_at: (open_at < Escalation::Human)
-                .then(|| read + self.timing.escalation_timeout),
+            // The escalation timer, like a condition's age, runs from the
+            // event's (clamped) `ts`: a backlog's old alerts escalate at once.
+            escalate_at: (open_at < Escalation::Human).then(|| at + self.timing.escalation_timeout),
             ack_expires_at: None,
             human_at: human_after.map(|d| at + d),
             snoozed_until: None,
