@@ -369,8 +369,23 @@ fn alert_keys_act_on_the_incident_page_alert() {
     w.key(KeyCode::Esc);
     assert!(w.app.dialog.is_none());
     assert_eq!(w.app.page, Some(Page::Incident(gate)), "the page stays");
-    // Keys of the panes do nothing on a page.
+    // Keys of the panes do nothing on a page, nor do clicks; the wheel scrolls it.
     assert_eq!(w.key(KeyCode::Char('3')), None);
+    let at = |kind| MouseEvent {
+        kind,
+        column: 5,
+        row: 5,
+        modifiers: KeyModifiers::NONE,
+    };
+    let sel = w.app.sel.alerts;
+    assert_eq!(
+        w.app
+            .handle_mouse(at(MouseEventKind::Down(MouseButton::Left))),
+        None
+    );
+    assert_eq!(w.app.sel.alerts, sel);
+    w.app.handle_mouse(at(MouseEventKind::ScrollDown));
+    assert_eq!(w.app.page_scroll, 3);
     w.key(KeyCode::Esc);
     assert_eq!(w.app.page, None);
 }

@@ -928,6 +928,15 @@ impl App {
     pub fn handle_mouse(&mut self, m: MouseEvent) -> Option<UiAction> {
         self.stale = true;
         let pos = Position::new(m.column, m.row);
+        if self.page.is_some() && self.dialog.is_none() {
+            // A page covers the panes: the wheel scrolls it, clicks land nowhere.
+            match m.kind {
+                MouseEventKind::ScrollUp => self.page_scroll = self.page_scroll.saturating_sub(3),
+                MouseEventKind::ScrollDown => self.page_scroll = self.page_scroll.saturating_add(3),
+                _ => return None,
+            }
+            return Some(UiAction::Redraw);
+        }
         let view = self.view.clone();
         match m.kind {
             MouseEventKind::Down(MouseButton::Left) => {
