@@ -65,6 +65,15 @@ fn or_dash(s: Option<&str>) -> String {
     s.map_or_else(|| "-".into(), |s| sanitize(s).into_owned())
 }
 
+/// `a, b, c`, sanitised; `-` for none.
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "-".into();
+    }
+    let names: Vec<_> = items.iter().map(|i| sanitize(i)).collect();
+    names.join(", ")
+}
+
 fn heading<'a>(theme: &Theme, text: String) -> Line<'a> {
     Line::from(Span::styled(text, theme.bold()))
 }
@@ -338,19 +347,7 @@ pub fn agent_lines<'a>(
     let seen = |t: Option<Time>| t.map_or_else(|| "never".into(), |t| when(t, now));
     lines.push(kv(theme, "last seen", seen(a.last_seen)));
     lines.push(kv(theme, "heartbeat", seen(a.last_heartbeat)));
-    lines.push(kv(
-        theme,
-        "capable of",
-        if a.capabilities.is_empty() {
-            "-".into()
-        } else {
-            a.capabilities
-                .iter()
-                .map(|c| sanitize(c).into_owned())
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
-    ));
+    lines.push(kv(theme, "capable of", list(&a.capabilities)));
     if a.backup {
         lines.push(kv(
             theme,
@@ -495,19 +492,7 @@ pub fn component_lines<'a>(theme: &Theme, engine: &Engine, id: &str, now: Time) 
     }
     lines.push(kv(theme, "phase", phase));
     lines.push(kv(theme, "owner", or_dash(c.owner.as_deref())));
-    lines.push(kv(
-        theme,
-        "depends on",
-        if c.depends_on.is_empty() {
-            "-".into()
-        } else {
-            c.depends_on
-                .iter()
-                .map(|d| sanitize(d).into_owned())
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
-    ));
+    lines.push(kv(theme, "depends on", list(&c.depends_on)));
     lines.push(Line::raw(""));
     lines.push(heading(theme, format!("Gates ({})", c.gates.len())));
     for (name, g) in &c.gates {

@@ -101,8 +101,7 @@ impl Selection {
             id: a.id,
             open: a.is_open(),
         }));
-        let ids: Vec<u64> = self.alert_order.iter().map(|r| r.id).collect();
-        if let Some(i) = find(&ids, keep) {
+        if let Some(i) = keep.and_then(|id| self.alert_order.iter().position(|r| r.id == id)) {
             self.alerts = i;
         }
         self.alerts = self.alerts.min(self.alert_order.len().saturating_sub(1));
