@@ -151,6 +151,7 @@ impl Drop for Terminal {
 /// A key, a click or a resize; returns true to quit. An operator's action is
 /// journaled and applied like any other input.
 pub fn on_input<V: Observer>(core: &mut Core<V>, input: Event, now: Time) -> bool {
+    tracing::debug!(?input, "input");
     let blocked = core.journal_blocked();
     let Some(app) = core.view.console() else {
         return false;

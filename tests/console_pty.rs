@@ -234,11 +234,19 @@ fn the_selected_agent_stays_selected_through_heartbeats() {
     fleet(dir.path());
     let mut c = console(dir.path(), 120, 40);
     wait_for_fleet(&mut c);
+    // Each key waits for its move on screen: the agent chosen is read only
+    // once the last key has landed.
     c.keys("2");
-    c.keys("j");
-    c.keys("j");
     c.wait_for("an agent selected", |s| selected_agent(s).is_some());
-    let chosen = selected_agent(&c.screen()).unwrap();
+    let mut chosen = selected_agent(&c.screen()).unwrap();
+    for _ in 0..2 {
+        c.keys("j");
+        let before = chosen.clone();
+        c.wait_for("the selection moved down", |s| {
+            selected_agent(s).is_some_and(|a| a != before)
+        });
+        chosen = selected_agent(&c.screen()).unwrap();
+    }
     for round in 0..10 {
         let mut order = HEALTHY.to_vec();
         order.rotate_left(round % HEALTHY.len());
@@ -286,7 +294,18 @@ fn a_key_lands_on_the_selected_alert_and_the_row_shows_owner_and_message() {
                    "severity": "low", "message": "style guide out of date"}),
         ],
     );
-    let mut c = console(dir.path(), 120, 40);
+    let mut c = Pty::start_with(
+        &[
+            "watch",
+            dir.path().to_str().unwrap(),
+            "--operator",
+            OPERATOR,
+        ],
+        dir.path(),
+        120,
+        40,
+        &[("COORD_LOG", "debug")],
+    );
     c.wait_for_text("1 open");
     append(
         dir.path(),
@@ -509,6 +528,32 @@ fn acknowledging_the_selected_alert_is_journaled_under_the_operator() {
     assert_eq!(sys.len(), 1);
     assert_eq!(sys[0]["status"], "acknowledged");
     assert_eq!(sys[0]["acknowledged_by"], OPERATOR);
+}
+
+/// A key pressed as the terminal resizes is read at once, not held back until
+/// the next key (crossterm's default, edge-triggered reader drops the key's
+/// wake-up when a resize comes in the same poll; coord reads with `poll(2)`).
+/// Each round resizes and presses `?` in one go, then waits for the help.
+#[test]
+fn a_key_pressed_as_the_terminal_resizes_is_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = console(dir.path(), 100, 30);
+    c.wait_for_text("? help");
+    for round in 0..20u16 {
+        let (cols, rows) = if round % 2 == 0 { (90, 28) } else { (100, 30) };
+        c.resize(cols, rows);
+        c.keys("?");
+        c.wait_within(Duration::from_secs(5), "the help after a resize", |s| {
+            s.contents().contains("╔ Keys ")
+        });
+        c.keys("\x1b");
+        c.wait_within(Duration::from_secs(5), "the help closed", |s| {
+            !s.contents().contains("╔ Keys ")
+        });
+    }
+    c.resize(80, 24);
+    c.keys("q");
+    assert!(c.wait_exit().success());
 }
 
 #[test]

@@ -366,6 +366,8 @@ fn serve<V: Observer>(
                 _ = async { tokio::time::sleep_until(deadline.expect("deadline")).await }, if deadline.is_some() => break,
             }
         }
+        // Each step of the stop is logged: a stop that hangs says where.
+        tracing::info!("stopping");
         stop.store(true, Ordering::Relaxed);
         drop(rx);
         if !opts.once() && core.outbox.is_some() {
@@ -386,6 +388,7 @@ fn serve<V: Observer>(
         }
         core.last_snapshot();
         core.flush();
+        tracing::info!("stopping: journal flushed");
         // The terminal is given back only after the journal is flushed.
         drop(term);
         let code = stop_source(source);

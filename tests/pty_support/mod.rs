@@ -29,6 +29,8 @@ pub struct Pty {
     pub child: Box<dyn Child + Send + Sync>,
     pub seen: Arc<Mutex<Seen>>,
     reader: Option<JoinHandle<()>>,
+    /// Where coord runs: its `coord.log` is shown when it fails to exit.
+    cwd: std::path::PathBuf,
     _home: tempfile::TempDir,
 }
 
@@ -141,6 +143,7 @@ impl Pty {
             child,
             seen,
             reader: Some(reader),
+            cwd: cwd.to_path_buf(),
             _home: home,
         }
     }
@@ -240,8 +243,9 @@ impl Pty {
             }
             assert!(
                 start.elapsed() < DEADLINE,
-                "coord did not exit; screen:\n{}",
-                self.screen_text()
+                "coord did not exit; screen:\n{}\n{}",
+                self.screen_text(),
+                self.stuck()
             );
             std::thread::sleep(Duration::from_millis(50));
         };
@@ -253,6 +257,44 @@ impl Pty {
             r.join().unwrap();
         }
         status
+    }
+}
+
+impl Pty {
+    /// What a process that does not exit is doing: each thread's name, state and
+    /// kernel wait channel, then its log's last lines.
+    fn stuck(&self) -> String {
+        let mut out = String::from("threads:\n");
+        if let Some(pid) = self.child.process_id() {
+            let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+                .into_iter()
+                .flatten();
+            for task in tasks.flatten() {
+                let read =
+                    |f: &str| std::fs::read_to_string(task.path().join(f)).unwrap_or_default();
+                let stat = read("stat");
+                let state = stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .next();
+                out.push_str(&format!(
+                    "  {} {} wchan={} syscall={}\n",
+                    read("comm").trim(),
+                    state.unwrap_or("?"),
+                    read("wchan"),
+                    read("syscall").split_whitespace().next().unwrap_or("?"),
+                ));
+            }
+        }
+        let log = std::fs::read_to_string(self.cwd.join("coord.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        out.push_str("coord.log (last lines):\n");
+        for line in tail.iter().rev() {
+            out.push_str(&format!("  {line}\n"));
+        }
+        out
     }
 }
 
