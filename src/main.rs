@@ -126,9 +126,9 @@ enum Command {
         /// One JSON object (the documented contract) instead of text
         #[arg(long)]
         json: bool,
-        /// Evaluate as of this RFC 3339 time instead of now
-        #[arg(long, value_name = "TIME")]
-        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Evaluate as of: now (default); last (the journal's last record, nothing projected); or a later TIME (RFC 3339, YYYY-MM-DD[THH:MM[:SS]] UTC, or an age: 90s, 15m, 2h)
+        #[arg(long, value_name = "WHEN", default_value = "now", value_parser = coord::cli::as_of::At::parse)]
+        at: coord::cli::as_of::At,
         /// Read `events/` (default) or the seed's `coordination_protocols/` folder
         #[arg(long, value_enum, default_value_t = Layout::Events)]
         layout: Layout,
@@ -144,9 +144,9 @@ enum Command {
         /// Markdown (tables) or one JSON object
         #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
-        /// Evaluate as of this RFC 3339 time instead of now
-        #[arg(long, value_name = "TIME")]
-        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Evaluate as of: now (default); last (the journal's last record, nothing projected); or a later TIME (RFC 3339, YYYY-MM-DD[THH:MM[:SS]] UTC, or an age: 90s, 15m, 2h)
+        #[arg(long, value_name = "WHEN", default_value = "now", value_parser = coord::cli::as_of::At::parse)]
+        at: coord::cli::as_of::At,
         /// Read `events/` (default) or the seed's `coordination_protocols/` folder
         #[arg(long, value_enum, default_value_t = Layout::Events)]
         layout: Layout,
@@ -268,9 +268,8 @@ fn main() -> ExitCode {
                 Ok(d) => d,
                 Err(code) => return code,
             };
-            let now = at.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
             let legacy = layout == Layout::Legacy;
-            match coord::cli::status::run(&dir, json, legacy, now, &mut std::io::stdout()) {
+            match coord::cli::status::run(&dir, json, legacy, at, &mut std::io::stdout()) {
                 Ok(code) => ExitCode::from(code as u8),
                 Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -432,14 +431,13 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             use coord::cli::report::{run, Format};
-            let now = at.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
             let format = match format {
                 ReportFormat::Md => Format::Markdown,
                 ReportFormat::Json => Format::Json,
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let result = run(&dir, format, layout == Layout::Legacy, now, &mut out)
+            let result = run(&dir, format, layout == Layout::Legacy, at, &mut out)
                 .and_then(|()| Ok(std::io::Write::flush(&mut out)?));
             match result {
                 Ok(()) => ExitCode::SUCCESS,

@@ -113,7 +113,8 @@ fn agent_timeout_without_backup_picks_least_loaded_healthy_capable_agent_ties_by
     ] {
         sim.push(json!({"type": "task_assigned", "agent": agent, "task": task, "component": comp}));
     }
-    sim.at(200).beat(&["be-2", "be-3", "fe-1", "spare-1"]);
+    // (Seen at 250: still healthy, not late, when be-1 times out at 300.)
+    sim.at(250).beat(&["be-2", "be-3", "fe-1", "spare-1"]);
     sim.at(301).tick();
     // be-3 (1 task) and spare-1 (1 task) tie; be-3 wins by name; fe-1 lacks rust.
     assert_eq!(reassigned(&sim.fx), [("T-1".into(), "be-3".into(), true)]);
@@ -127,13 +128,14 @@ fn agent_timeout_escalates_to_human_when_a_task_would_pass_the_reassignment_limi
     sim.push(
         json!({"type": "task_assigned", "agent": "be-1", "task": "T-1", "component": "auth-api"}),
     );
-    // be-1 dies: T-1 → be-2 (1st automatic move)
-    sim.at(200).beat(&["be-2", "be-3", "fe-1", "spare-1"]);
+    // be-1 dies: T-1 → be-2 (1st automatic move). Each death below comes
+    // while the others are healthy (seen less than 90 s before it).
+    sim.at(250).beat(&["be-2", "be-3", "fe-1", "spare-1"]);
     sim.at(301).tick();
     assert_eq!(sim.task_agent("T-1").as_deref(), Some("be-2"));
-    // be-2 dies: T-1 → be-3 (2nd); load ties broken by name among healthy
+    // be-2 dies (due at 550): T-1 → be-3 (2nd); load ties broken by name among healthy
     sim.at(480).beat(&["be-3", "fe-1", "spare-1"]).tick();
-    sim.at(520).beat(&["be-3", "fe-1", "spare-1"]).tick();
+    sim.at(551).beat(&["be-3", "fe-1", "spare-1"]).tick();
     assert_eq!(sim.task_agent("T-1").as_deref(), Some("be-3"));
     assert_eq!(sim.engine.tasks["T-1"].auto_reassignments, 2);
     let second = sim
@@ -143,9 +145,9 @@ fn agent_timeout_escalates_to_human_when_a_task_would_pass_the_reassignment_limi
         .unwrap()
         .id;
     assert_eq!(sim.alert(second).escalation, Escalation::Pm);
-    // be-3 dies: a third move would pass max_automated_reassignments (2) → human
-    sim.at(700).beat(&["fe-1", "spare-1"]);
-    sim.at(821).tick();
+    // be-3 dies (due at 851): a third move would pass max_automated_reassignments (2) → human
+    sim.at(800).beat(&["fe-1", "spare-1"]);
+    sim.at(852).tick();
     let third = sim
         .open_alerts()
         .iter()

@@ -1,5 +1,6 @@
 //! One file per subcommand; each parses nothing (clap does) and does its I/O here.
 
+pub mod as_of;
 pub mod audit;
 pub mod check;
 pub mod demo;

@@ -1,70 +1,22 @@
-//! `coord status [DIR] [--json]`: a one-shot summary for people, scripts and CI
-//! gates. Reads the directory's events into an engine in memory, ticks once at
-//! the current time, and prints. Exit 0 healthy, 1 when a Critical alert is open
-//! or an open alert breached its SLA, 2 on error.
+//! `coord status [DIR] [--json] [--at last|TIME]`: a one-shot summary for
+//! people, scripts and CI gates. Reads the directory into an engine in memory as
+//! of a time (`as_of`), and prints. Exit 0 healthy, 1 when a Critical alert is
+//! open or an open alert breached its SLA, 2 on error.
 
+use super::as_of::{load, At};
 use crate::engine::agents::Liveness;
 use crate::engine::alerts::Status;
 use crate::engine::summary::Summary;
-use crate::engine::{Engine, Input, Time};
-use crate::ingest::dir::DirSource;
-use crate::ingest::tailer::Item;
-use crate::model::{Event, Level};
-use crate::runtime::open;
+use crate::engine::Time;
+use crate::model::Level;
 use crate::sanitize::sanitize;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::io::Write;
 use std::path::Path;
 
-/// Builds the engine for a directory as of `now`: the journal replayed (read
-/// only, no lock: a console may be running), then whatever the sources hold past
-/// its checkpoints — in time order, as a snapshot has no arrival order to keep —
-/// then one tick.
-pub fn load(dir: &Path, now: Time, legacy: bool) -> Result<Engine> {
-    let opened = open(dir, false)?;
-    let mut engine = opened.engine;
-    let max = opened.config.ingest.max_line_bytes as usize;
-    let mut events: Vec<Event> = Vec::new();
-    let mut errors = Vec::new();
-    let mut take = |item: Item| {
-        if let Item::Line { parsed, .. } = item {
-            match parsed {
-                Ok(e) => events.push(*e),
-                Err(e) => errors.push(*e),
-            }
-        }
-    };
-    if legacy {
-        let folder = crate::ingest::legacy::legacy_dir(dir);
-        crate::ingest::legacy::scan_once(dir, &opened.checkpoints, max, now)
-            .with_context(|| format!("reading {}", folder.display()))?
-            .into_iter()
-            .for_each(&mut take);
-    } else {
-        let mut source = DirSource::new(&dir.join("events"), opened.checkpoints, max);
-        // Twice: a whole-file drop that does not parse is reported once its size
-        // has settled between two looks.
-        for _ in 0..2 {
-            source
-                .rescan(now, &mut take)
-                .with_context(|| format!("reading {}", dir.join("events").display()))?;
-        }
-    }
-    for e in errors {
-        engine.apply(Input::ParseError(e), now);
-    }
-    events.sort_by_key(|e| e.ts);
-    for e in events {
-        engine.apply(Input::Event(e), now);
-    }
-    engine.apply(Input::Tick, now);
-    Ok(engine)
-}
-
 /// Runs the command; returns the exit code.
-pub fn run(dir: &Path, json: bool, legacy: bool, now: Time, out: &mut dyn Write) -> Result<i32> {
-    let engine = load(dir, now, legacy)?;
-    let summary = engine.summary(now);
+pub fn run(dir: &Path, json: bool, legacy: bool, at: At, out: &mut dyn Write) -> Result<i32> {
+    let summary = load(dir, at, legacy, chrono::Utc::now())?.summary();
     if json {
         serde_json::to_writer_pretty(&mut *out, &summary)?;
         writeln!(out)?;
@@ -97,12 +49,11 @@ pub fn write_human(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
     let t = |x: &Option<String>| sanitize(x.as_deref().unwrap_or("-")).into_owned();
     let when =
         |x: Option<Time>| x.map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
-    writeln!(
-        out,
-        "coord status — {}   as of {}",
-        t(&s.epic),
-        s.at.format("%Y-%m-%d %H:%M:%S UTC")
-    )?;
+    writeln!(out, "coord status — {}", t(&s.epic))?;
+    let projected = s.alerts.iter().any(|a| a.projected) || s.agents.iter().any(|a| a.projected);
+    for line in super::as_of::describe(s.as_of, s.journal_last, s.console_running, projected) {
+        writeln!(out, "{line}")?;
+    }
     let p = &s.phase;
     writeln!(
         out,
@@ -156,7 +107,7 @@ pub fn write_human(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
         .join(" ");
         writeln!(
             out,
-            "  {:<6} {:<8} {:<22} {:<9} {:<12} x{:<3} opened {}  {}{}{}",
+            "  {:<6} {:<8} {:<22} {:<9} {:<12} x{:<3} opened {}  {}{}{}{}",
             a.id,
             a.level.as_str().to_uppercase(),
             sanitize(a.trigger.as_str()),
@@ -167,6 +118,7 @@ pub fn write_human(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
             subject,
             if a.sla_breached { "  SLA-BREACHED" } else { "" },
             if a.flapping { "  FLAPPING" } else { "" },
+            if a.projected { "  (projected)" } else { "" },
         )?;
         // Who has it, whether it sleeps, and the last word on it.
         let mut facts = Vec::new();
@@ -207,11 +159,12 @@ pub fn write_human(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
     {
         writeln!(
             out,
-            "  {:<20} {:<9} last seen {:<10} tasks: {}",
+            "  {:<20} {:<9} last seen {:<10} tasks: {}{}",
             sanitize(&a.id),
             a.liveness.as_str(),
             ago(s.at, a.last_seen),
             sanitize(&a.open_tasks.join(", ")),
+            if a.projected { "  (projected)" } else { "" },
         )?;
     }
     if !s.components.is_empty() {

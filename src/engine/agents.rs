@@ -267,7 +267,7 @@ impl Engine {
     /// `agent_timeout` event, dated when it timed out.
     pub(super) fn tick_agents(&mut self, now: Time, fx: &mut Vec<Effect>) {
         let (late_after, timeout) = (self.timing.late_after, self.timing.agent_timeout);
-        let mut changes: Vec<(String, Liveness, Liveness)> = Vec::new();
+        let mut changes: Vec<(Time, String, Liveness, Liveness)> = Vec::new();
         for a in self.agents.values() {
             let Some(seen) = a.last_seen else { continue };
             if matches!(
@@ -285,16 +285,25 @@ impl Engine {
                 Liveness::Healthy
             };
             if to != a.liveness {
-                changes.push((a.id.clone(), a.liveness, to));
+                let due = match to {
+                    Liveness::TimedOut => seen + timeout,
+                    Liveness::Late => seen + late_after,
+                    _ => seen,
+                };
+                changes.push((due, a.id.clone(), a.liveness, to));
             }
         }
+        // In the order they fell due (then by name): a tick after a gap (a
+        // console started late) sees each agent as it was when the next fell
+        // due, and opens the timeouts in the order, so with the ids, that a
+        // `coord status` projection in between showed.
         changes.sort();
         // Who lives on is known before the first timeout is handled: none of
         // this tick's dead is picked for another's task.
         let dying: std::collections::HashSet<&str> = changes
             .iter()
-            .filter(|(_, _, to)| *to == Liveness::TimedOut)
-            .map(|(id, _, _)| id.as_str())
+            .filter(|(.., to)| *to == Liveness::TimedOut)
+            .map(|(_, id, ..)| id.as_str())
             .collect();
         if !dying.is_empty() {
             let alive = self.agents.values().filter(|a| {
@@ -305,7 +314,7 @@ impl Engine {
             });
             self.takers = Some(alive.map(|a| a.id.clone()).collect());
         }
-        for (id, from, to) in changes {
+        for (_, id, from, to) in changes {
             if to == Liveness::TimedOut {
                 let seen = self.agents[&id].last_seen.expect("checked");
                 let mut e = Event::new(

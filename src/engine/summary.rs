@@ -14,6 +14,13 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
     pub at: Time,
+    /// The time this is true at: `at` (SPEC 12).
+    pub as_of: Time,
+    /// The time of the journal's last record: what came after it (from the
+    /// event files, or timers) no console has recorded yet.
+    pub journal_last: Option<Time>,
+    /// A `coord watch` holds the directory: it records events and fires timers.
+    pub console_running: bool,
     pub epic: Option<String>,
     pub phase: PhaseSummary,
     pub phases_complete: Vec<String>,
@@ -49,6 +56,8 @@ pub struct AgentSummary {
     pub backup: bool,
     /// Its events stamped ahead of the time coord read them (SPEC 5.3).
     pub skewed: u64,
+    /// Its liveness changed only by timers past the journal's last record.
+    pub projected: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -58,6 +67,8 @@ pub struct TaskSummary {
     pub component: Option<String>,
     pub open: bool,
     pub auto_reassignments: u32,
+    /// Reassigned only by timers past the journal's last record.
+    pub projected: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -104,6 +115,9 @@ pub struct AlertSummary {
     pub history: Vec<Step>,
     #[serde(skip_serializing_if = "is_zero")]
     pub history_dropped: u32,
+    /// Opened or changed by timers past the journal's last record: no console
+    /// has recorded it yet (one that runs gives it this id).
+    pub projected: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -150,6 +164,7 @@ impl Engine {
                 current_task: a.current_task.clone(),
                 backup: a.backup,
                 skewed: a.skewed,
+                projected: false,
             })
             .collect();
         agents.sort_by(|a, b| a.id.cmp(&b.id));
@@ -162,6 +177,7 @@ impl Engine {
                 component: t.component.clone(),
                 open: t.open,
                 auto_reassignments: t.auto_reassignments,
+                projected: false,
             })
             .collect();
         tasks.sort_by(|a, b| a.id.cmp(&b.id));
@@ -224,10 +240,14 @@ impl Engine {
                 notes: a.notes.clone(),
                 history: a.history.clone(),
                 history_dropped: a.history_dropped,
+                projected: false,
             })
             .collect();
         Summary {
             at,
+            as_of: at,
+            journal_last: None,
+            console_running: false,
             epic: self.epic.clone(),
             phase: PhaseSummary {
                 id: phase.id.clone(),

@@ -8,6 +8,9 @@ use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+/// How many times `acquire` tries, 10 ms apart, before it refuses.
+const PROBE_TRIES: u32 = 20;
+
 pub struct DirLock {
     _file: File,
 }
@@ -21,6 +24,14 @@ pub enum LockError {
 }
 
 impl DirLock {
+    /// Whether a coord holds the lock on `journal_dir` (a console or a headless
+    /// watcher is running). Probes with a shared lock, let go at once; a
+    /// console starting in that instant waits for it (`acquire` retries).
+    pub fn held(journal_dir: &Path) -> bool {
+        File::open(journal_dir.join("LOCK"))
+            .is_ok_and(|f| flock(&f, FlockOperation::NonBlockingLockShared).is_err())
+    }
+
     /// Takes the lock on `journal_dir`, or says who holds it.
     pub fn acquire(journal_dir: &Path) -> Result<DirLock, LockError> {
         let path = journal_dir.join("LOCK");
@@ -37,7 +48,14 @@ impl DirLock {
             .mode(0o600)
             .open(&path)
             .map_err(io)?;
-        if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
+        // A `held` probe holds the lock for an instant: not worth a refusal.
+        let taken = (0..PROBE_TRIES).any(|i| {
+            if i > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok()
+        });
+        if !taken {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();

@@ -14,7 +14,7 @@ use super::writer::{segment_name, segments};
 use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// A record read and checked.
@@ -145,6 +145,43 @@ pub struct Reader {
     held: Option<Entry>,
     buf: Vec<u8>,
     end: End,
+}
+
+/// The time of the record that ends at byte `end` of segment `n` (at `end` 0,
+/// the last record of the segment before): read back from there, a few KiB at
+/// a time, not from the journal's start.
+pub fn last_at(dir: &Path, n: u64, end: u64) -> io::Result<Option<crate::engine::Time>> {
+    let (n, end) = match (end, n.checked_sub(1)) {
+        (0, Some(prev)) if prev > 0 => {
+            let len = std::fs::metadata(dir.join(segment_name(prev)))?.len();
+            (prev, len)
+        }
+        (0, _) => return Ok(None),
+        _ => (n, end),
+    };
+    let mut file = File::open(dir.join(segment_name(n)))?;
+    let mut window = 4096;
+    loop {
+        let from = end.saturating_sub(window);
+        let mut buf = vec![0; (end - from) as usize];
+        file.seek(SeekFrom::Start(from))?;
+        file.read_exact(&mut buf)?;
+        let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let line = match memchr::memrchr(b'\n', body) {
+            Some(i) => &body[i + 1..],
+            None if from == 0 => body,
+            None => {
+                window *= 4;
+                continue;
+            }
+        };
+        let at = check(line)
+            .ok()
+            .and_then(|_| std::str::from_utf8(line).ok())
+            .and_then(Record::read)
+            .map(|r| r.at);
+        return Ok(at);
+    }
 }
 
 impl Reader {

@@ -9,7 +9,7 @@
 use super::reader::{Damage, End, Fault, Reader};
 use super::record::{Position, Record};
 use super::snapshot;
-use crate::engine::{Engine, Input};
+use crate::engine::{Engine, Input, Time};
 use crate::model::event::{Origin, ParseOptions};
 use crate::model::parse::parse_line;
 use std::collections::HashMap;
@@ -35,6 +35,8 @@ pub struct Replayed {
     pub checkpoints: Checkpoints,
     /// The last record's sequence number (0 for an empty journal).
     pub last_seq: u64,
+    /// The last record's time (none for an empty journal).
+    pub last_at: Option<Time>,
     /// The segment to append to, and the end of its last whole record.
     pub segment: u64,
     pub tail_offset: u64,
@@ -108,6 +110,7 @@ pub fn replay(journal_dir: &Path, engine: &mut Engine, repair: bool) -> Result<R
             engine.apply_into(input, rec.at, &mut fx);
             fx.clear();
         }
+        out.last_at = Some(rec.at);
         out.records += 1;
     }
     let End {
@@ -118,6 +121,10 @@ pub fn replay(journal_dir: &Path, engine: &mut Engine, repair: bool) -> Result<R
     } = reader.end().clone();
     (out.segment, out.tail_offset, out.last_seq) = (segment, offset, last_seq);
     out.torn = torn.is_some();
+    if out.last_at.is_none() && last_seq > 0 {
+        // Nothing after the snapshot: its record, read from the journal's end.
+        out.last_at = super::reader::last_at(journal_dir, segment, offset)?;
+    }
     if torn.is_some() && repair {
         let path = journal_dir.join(super::writer::segment_name(segment));
         OpenOptions::new().write(true).open(path)?.set_len(offset)?;

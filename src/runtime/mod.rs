@@ -100,6 +100,8 @@ pub struct Opened {
     pub engine: Engine,
     pub checkpoints: Checkpoints,
     pub last_seq: u64,
+    /// The last record's time (none for an empty journal).
+    pub last_at: Option<crate::engine::Time>,
     pub segment: u64,
     pub tail_offset: u64,
     pub torn: bool,
@@ -125,6 +127,7 @@ pub fn open(dir: &Path, repair: bool) -> Result<Opened> {
         engine,
         checkpoints: r.checkpoints,
         last_seq: r.last_seq,
+        last_at: r.last_at,
         segment: r.segment,
         tail_offset: r.tail_offset,
         torn: r.torn,

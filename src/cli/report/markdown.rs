@@ -82,6 +82,15 @@ fn stats(d: &DurationStats) -> String {
     }
 }
 
+/// After an alert's id: what only timers past the journal did.
+fn projected_mark(projected: bool) -> &'static str {
+    if projected {
+        " *(projected)*"
+    } else {
+        ""
+    }
+}
+
 fn level_name(l: Level) -> &'static str {
     match l {
         Level::Critical => "Critical",
@@ -152,12 +161,12 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         "# Stakeholder report{}",
         epic.as_ref().map_or(String::new(), |e| format!(" — {e}"))
     )?;
-    writeln!(
-        out,
-        "\nAs of {} UTC · coord {}\n",
-        time(r.at),
-        env!("CARGO_PKG_VERSION")
-    )?;
+    let projected = r.timeline.iter().any(|e| e.projected);
+    let when = crate::cli::as_of::describe(r.as_of, r.journal_last, r.console_running, projected);
+    writeln!(out, "\n{} · coord {}\n", when[0], env!("CARGO_PKG_VERSION"))?;
+    for line in &when[1..] {
+        writeln!(out, "{line}\n")?;
+    }
 
     // Summary: what an executive reads and stops at.
     writeln!(out, "## Summary\n")?;
@@ -318,8 +327,9 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             };
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 a.id,
+                projected_mark(a.projected),
                 level_name(a.level),
                 cell(a.trigger.as_str()),
                 subject(&a.agent, &a.component, &a.gate, &a.task),
@@ -478,9 +488,10 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             };
             writeln!(
                 out,
-                "| {} | {}{} | {} | {} | {} | {}{} | {} | {}{} |",
+                "| {} | {}{}{} | {} | {} | {} | {}{} | {} | {}{} |",
                 time(e.opened),
                 e.alert,
+                projected_mark(e.projected),
                 e.reopened_of
                     .as_ref()
                     .map_or(String::new(), |o| format!(" (reopens {o})")),

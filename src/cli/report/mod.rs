@@ -8,6 +8,7 @@
 
 mod markdown;
 
+use crate::cli::as_of::At;
 use crate::engine::alerts::{Resolution, Status};
 use crate::engine::metrics::{DurationStats, Metrics};
 use crate::engine::phases::Outlook;
@@ -31,6 +32,12 @@ pub enum Format {
 pub struct Report {
     /// The evaluation time.
     pub at: Time,
+    /// The same, by the name `status` gives it (SPEC 12).
+    pub as_of: Time,
+    /// The time of the journal's last record (none before a console ran).
+    pub journal_last: Option<Time>,
+    /// A `coord watch` holds the directory.
+    pub console_running: bool,
     pub epic: EpicReport,
     pub phases: Vec<PhaseReport>,
     pub components: Vec<ComponentSummary>,
@@ -196,12 +203,14 @@ pub struct TimelineEntry {
     pub resolution: Option<Resolution>,
     pub sla_breached: bool,
     pub reopened_of: Option<String>,
+    /// Opened or changed only by timers past the journal's last record.
+    pub projected: bool,
 }
 
-/// Runs the command: reads `dir` as `coord status` does, as of `now`, and prints.
-pub fn run(dir: &Path, format: Format, legacy: bool, now: Time, out: &mut dyn Write) -> Result<()> {
-    let engine = crate::cli::status::load(dir, now, legacy)?;
-    let report = build(&engine, now);
+/// Runs the command: reads `dir` as `coord status` does, as of `at`, and prints.
+pub fn run(dir: &Path, format: Format, legacy: bool, at: At, out: &mut dyn Write) -> Result<()> {
+    let loaded = crate::cli::as_of::load(dir, at, legacy, chrono::Utc::now())?;
+    let report = build(&loaded.engine, loaded.summary());
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -220,9 +229,9 @@ fn ratio(num: usize, den: usize) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
-/// The report of an engine's state as of `at`.
-pub fn build(engine: &Engine, at: Time) -> Report {
-    let summary = engine.summary(at);
+/// The report of an engine's state, from its summary (as of `summary.at`).
+pub fn build(engine: &Engine, summary: Summary) -> Report {
+    let at = summary.as_of;
     let threshold = engine.timing.completion_threshold;
     let phases: Vec<PhaseReport> = engine
         .phases
@@ -263,6 +272,9 @@ pub fn build(engine: &Engine, at: Time) -> Report {
     };
     Report {
         at,
+        as_of: at,
+        journal_last: summary.journal_last,
+        console_running: summary.console_running,
         epic,
         phases,
         crises: crises(&summary),
@@ -473,6 +485,7 @@ fn timeline(engine: &Engine, s: &Summary) -> Vec<TimelineEntry> {
                 resolution: a.resolution,
                 sla_breached: a.sla_breached,
                 reopened_of: a.reopened_of.clone(),
+                projected: a.projected,
             }
         })
         .collect();
