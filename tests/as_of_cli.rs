@@ -128,7 +128,9 @@ fn a_timeout_past_the_journal_is_projected_and_keeps_its_id() {
     let md = stdout(&coord(&["report", dir.to_str().unwrap(), "--at", &between]));
     assert!(md.contains("| A-1 *(projected)* |"), "{md}");
     assert!(
-        md.contains("(projected): done by timers past the journal's last record"),
+        md.contains(
+            "(projected): done by timers past the journal's last record, not yet recorded by a console: 1 alert, 2 agents."
+        ),
         "{md}"
     );
     let report: Value = serde_json::from_slice(
@@ -145,6 +147,10 @@ fn a_timeout_past_the_journal_is_projected_and_keeps_its_id() {
     .unwrap();
     assert_eq!(report["as_of"], s["as_of"]);
     assert_eq!(report["crises"]["alerts"][0]["projected"], true);
+    assert_eq!(
+        report["projected"],
+        json!({"alerts": 1, "agents": 2, "tasks": 0})
+    );
     assert_eq!(report["timeline"][0]["projected"], true);
 
     // As of the journal's last record: nothing invented, and the same bytes twice.

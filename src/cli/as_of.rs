@@ -210,7 +210,7 @@ pub fn describe(
     let mut lines = vec![first];
     if projected {
         lines.push(
-            "(projected): done by timers past the journal's last record; no console has recorded it yet"
+            "(projected): done by timers past the journal's last record, not yet recorded by a console"
                 .into(),
         );
     }

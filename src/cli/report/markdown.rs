@@ -161,11 +161,20 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         "# Stakeholder report{}",
         epic.as_ref().map_or(String::new(), |e| format!(" — {e}"))
     )?;
-    let projected = r.timeline.iter().any(|e| e.projected);
-    let when = crate::cli::as_of::describe(r.as_of, r.journal_last, r.console_running, projected);
+    let p = &r.projected;
+    let when = crate::cli::as_of::describe(r.as_of, r.journal_last, r.console_running, p.any());
     writeln!(out, "\n{} · coord {}\n", when[0], env!("CARGO_PKG_VERSION"))?;
     for line in &when[1..] {
-        writeln!(out, "{line}\n")?;
+        let counts: Vec<String> = [
+            (p.alerts, "alert", "alerts"),
+            (p.agents, "agent", "agents"),
+            (p.tasks, "task", "tasks"),
+        ]
+        .into_iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|(n, one, many)| crate::text::plural(n, one, many))
+        .collect();
+        writeln!(out, "{line}: {}.\n", counts.join(", "))?;
     }
 
     // Summary: what an executive reads and stops at.

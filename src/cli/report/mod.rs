@@ -38,6 +38,9 @@ pub struct Report {
     pub journal_last: Option<Time>,
     /// A `coord watch` holds the directory.
     pub console_running: bool,
+    /// How many alerts, agents and tasks only timers past the journal's last
+    /// record opened or changed (each alert is marked in `crises` and `timeline`).
+    pub projected: Projected,
     pub epic: EpicReport,
     pub phases: Vec<PhaseReport>,
     pub components: Vec<ComponentSummary>,
@@ -50,6 +53,19 @@ pub struct Report {
     pub scorecard: Vec<Score>,
     /// Every alert, oldest first.
     pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Projected {
+    pub alerts: usize,
+    pub agents: usize,
+    pub tasks: usize,
+}
+
+impl Projected {
+    pub fn any(&self) -> bool {
+        self.alerts + self.agents + self.tasks > 0
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -275,6 +291,11 @@ pub fn build(engine: &Engine, summary: Summary) -> Report {
         as_of: at,
         journal_last: summary.journal_last,
         console_running: summary.console_running,
+        projected: Projected {
+            alerts: summary.alerts.iter().filter(|a| a.projected).count(),
+            agents: summary.agents.iter().filter(|a| a.projected).count(),
+            tasks: summary.tasks.iter().filter(|t| t.projected).count(),
+        },
         epic,
         phases,
         crises: crises(&summary),
