@@ -153,6 +153,16 @@ fn a_timeout_past_the_journal_is_projected_and_keeps_its_id() {
     );
     assert_eq!(report["timeline"][0]["projected"], true);
 
+    // The journal does not know it yet, and `audit` says why.
+    let audit = coord(&["audit", dir.to_str().unwrap(), "--alert", "A-1"]);
+    assert_eq!(code(&audit), 0);
+    assert!(audit.stdout.is_empty(), "{}", stdout(&audit));
+    assert!(
+        stderr(&audit).contains("A-1 is not in the journal"),
+        "{}",
+        stderr(&audit)
+    );
+
     // As of the journal's last record: nothing invented, and the same bytes twice.
     let d = dir.to_str().unwrap();
     let at_last = coord(&["status", d, "--json", "--at", "last"]);
@@ -183,6 +193,9 @@ fn a_timeout_past_the_journal_is_projected_and_keeps_its_id() {
         (&a1["projected"], &a2["projected"]),
         (&json!(false), &json!(false))
     );
+    let audit = coord(&["audit", d, "--alert", "A-1"]);
+    assert!(stdout(&audit).contains("A-1 opened"), "{}", stdout(&audit));
+    assert!(stderr(&audit).is_empty(), "{}", stderr(&audit));
     assert_eq!(
         text(&coord(&["status", d, "--at", "last"]).stdout),
         text(&coord(&["status", d, "--at", "last"]).stdout)

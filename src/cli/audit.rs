@@ -121,6 +121,7 @@ pub fn run(dir: &Path, q: &AuditQuery, json: bool, out: &mut dyn Write) -> Resul
     };
     let mut parent = (true, true);
     let mut failed: Option<io::Error> = None;
+    let mut matched = 0u64;
     scan(&journal, |line, rec| {
         if failed.is_some() {
             return;
@@ -140,6 +141,7 @@ pub fn run(dir: &Path, q: &AuditQuery, json: bool, out: &mut dyn Write) -> Resul
         if !matches(q, rec, event.as_ref(), effect.as_ref(), &links, parent) {
             return;
         }
+        matched += 1;
         let res = if json {
             write_json(out, line, event.as_ref())
         } else {
@@ -153,6 +155,12 @@ pub fn run(dir: &Path, q: &AuditQuery, json: bool, out: &mut dyn Write) -> Resul
         return Err(e).context("writing the audit");
     }
     out.flush()?;
+    if let (Some(n), 0) = (q.alert, matched) {
+        // Likely an id `coord status` or `report` showed as projected.
+        eprintln!(
+            "coord audit: A-{n} is not in the journal: no console has opened it (an alert `status` or `report` shows as projected is recorded once a console runs)"
+        );
+    }
     Ok(0)
 }
 
