@@ -58,6 +58,7 @@ impl Terminal {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             restore_raw();
+            crate::hooks::end_all();
             if let Some(j) = &journal {
                 j.flush(Duration::from_secs(2));
             }

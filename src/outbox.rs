@@ -255,6 +255,10 @@ pub fn lines(channel: &str, letters: &[&Letter]) -> Vec<Vec<u8>> {
     out
 }
 
+/// At exit, how long running hooks have to finish, then to end after SIGTERM:
+/// both within a signal's clean-stop budget (`signals::GRACE`).
+const HOOK_EXIT_GRACE: Duration = Duration::from_millis(150);
+
 impl Outbox {
     /// Starts the thread writing under `dir` (created if missing).
     pub fn start(dir: &Path, config: &Config) -> io::Result<Outbox> {
@@ -268,7 +272,7 @@ impl Outbox {
             files: HashMap::new(),
             config: config.clone(),
             hooks: Some(Hooks::start(&config.hooks, timeout)),
-            grace: timeout.min(Duration::from_secs(2)),
+            grace: timeout.min(HOOK_EXIT_GRACE),
             delivered,
         };
         let thread = std::thread::Builder::new()

@@ -95,6 +95,7 @@ fn last_resort(last: &LastResort, sig: i32, waited: Duration) {
     if last.console {
         crate::console::restore_raw();
     }
+    crate::hooks::end_all();
     let name = match sig {
         SIGTERM => "SIGTERM",
         SIGINT => "SIGINT",

@@ -138,6 +138,84 @@ fn a_hook_gets_each_notification_of_its_channel_on_stdin() {
     assert_eq!(first["body"]["trigger"], "system_failure");
 }
 
+/// A hook still running when coord is stopped goes with it, with everything it
+/// started, even when it traps SIGTERM: three SIGTERM'd runs leave no process.
+#[test]
+fn hooks_that_trap_sigterm_do_not_outlive_coord() {
+    let tmp = tempfile::tempdir().unwrap();
+    fleet(tmp.path());
+    let pids = tmp.path().join("pids");
+    let script = format!(
+        "trap '' TERM; sleep 120 & echo $$ $! >> '{}'; wait",
+        pids.display()
+    );
+    let config = json!({
+        "hooks": {"direct_alert": ["sh", "-c", script]},
+        "notification_config": {"hook_timeout_seconds": 600},
+    });
+    std::fs::write(tmp.path().join("coord.json"), config.to_string()).unwrap();
+    let mut seen = Vec::new();
+    for round in 0..3 {
+        if round > 0 {
+            // A new Critical for this run's hook.
+            let line = json!({"type": "system_failure", "component": format!("db-{round}"),
+                              "message": "down", "ts": ago(0)});
+            let path = tmp.path().join("events").join("fleet.jsonl");
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            text.push_str(&format!("{line}\n"));
+            std::fs::write(&path, text).unwrap();
+        }
+        let mut coord = Command::new(COORD)
+            .args(["watch", tmp.path().to_str().unwrap(), "--headless"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let running = loop {
+            let text = std::fs::read_to_string(&pids).unwrap_or_default();
+            let all: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+            if all.len() > seen.len() {
+                break all[seen.len()..].to_vec();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: the hook never ran"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        seen.extend(running);
+        let kill = Command::new("kill")
+            .args(["-TERM", &coord.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let stopped = Instant::now();
+        let status = coord.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "round {round}");
+        assert!(
+            stopped.elapsed() < Duration::from_secs(10),
+            "round {round}: exit took {:?}",
+            stopped.elapsed()
+        );
+    }
+    // Every hook and every child it started is gone.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for pid in &seen {
+        while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        }) {
+            assert!(Instant::now() < deadline, "process {pid} outlived coord");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert_eq!(seen.len(), 6, "two processes a run: {seen:?}");
+}
+
 #[test]
 fn a_console_tells_the_system_channels_it_started_and_stopped() {
     let tmp = tempfile::tempdir().unwrap();
