@@ -143,17 +143,40 @@ fn rotation_by_rename_while_live_loses_nothing() {
     fs::rename(&file, dir.join("events/a.jsonl.1")).unwrap();
     want.extend(append(&file, "a", 41..=60));
     wait_events(dir, 60, Duration::from_secs(10));
-    wait_for(Duration::from_secs(10), "the old file let go", || {
-        !source_records_now(dir, "rotated").is_empty()
+    wait_for(Duration::from_secs(10), "the rename journaled", || {
+        !source_records_now(dir, "renamed").is_empty()
     });
     assert_eq!(terminate(child), Some(0));
     assert_eq!(counts(dir), counts_of(60, 0));
     assert_ids_once(dir, &want);
-    assert_eq!(
-        source_records(dir, "rotated").len(),
-        1,
-        "the old file let go"
-    );
+    // The old file is followed under its rotated name.
+    let r = source_records(dir, "renamed");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0]["src"], "events/a.jsonl.1");
+}
+
+/// logrotate at any speed: 100 times, a file is created, written and renamed
+/// to a rotated name with no pause between, while a console runs. Every one of
+/// the 2,000 events is read once, whether the console saw the file under its
+/// first name or only under its rotated one.
+#[test]
+fn rotation_at_any_speed_loses_nothing() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/x.jsonl");
+    let child = spawn_watch(dir, &dir.join("watch.log"));
+    wait_for(Duration::from_secs(10), "the console up", || {
+        lock_pid(dir).is_some()
+    });
+    let mut want = Vec::new();
+    for cycle in 1..=100u64 {
+        want.extend(append(&file, "x", cycle * 100..=cycle * 100 + 19));
+        fs::rename(&file, dir.join(format!("events/x.jsonl.{cycle}"))).unwrap();
+    }
+    wait_events(dir, 2000, Duration::from_secs(30));
+    assert_eq!(terminate(child), Some(0));
+    assert_eq!(counts(dir), counts_of(2000, 0));
+    assert_ids_once(dir, &want);
 }
 
 #[test]
@@ -163,18 +186,42 @@ fn rotation_while_no_console_runs_is_read_at_start() {
     let file = dir.join("events/a.jsonl");
     let mut want = append(&file, "a", 1..=20);
     once(dir);
-    // With no console running: appended, renamed to a name that is not an event
-    // file's but still in events/, and a new file begun.
+    // With no console running: appended, rotated to `a.jsonl.1`, and a new
+    // file begun. The rotated file is the same file: read on from its checkpoint.
     want.extend(append(&file, "a", 21..=40));
     fs::rename(&file, dir.join("events/a.jsonl.1")).unwrap();
     want.extend(append(&file, "a", 41..=60));
     once(dir);
     assert_eq!(counts(dir), counts_of(60, 0));
     assert_ids_once(dir, &want);
+    // A writer finishing on the old descriptor: followed under the new name.
+    want.extend(append(&dir.join("events/a.jsonl.1"), "a", 61..=65));
+    once(dir);
+    assert_eq!(counts(dir), counts_of(65, 0));
+    assert_ids_once(dir, &want);
+    // Nothing is read twice on the next start.
+    once(dir);
+    assert_eq!(counts(dir), counts_of(65, 0));
+}
+
+/// A rotated name that is not JSON Lines any more (`a.jsonl.old`) while no
+/// console runs: read to its end at start and let go.
+#[test]
+fn a_file_rotated_to_another_name_while_no_console_runs_is_read_at_start() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/a.jsonl");
+    let mut want = append(&file, "a", 1..=20);
+    once(dir);
+    want.extend(append(&file, "a", 21..=40));
+    fs::rename(&file, dir.join("events/a.jsonl.old")).unwrap();
+    want.extend(append(&file, "a", 41..=60));
+    once(dir);
+    assert_eq!(counts(dir), counts_of(60, 0));
+    assert_ids_once(dir, &want);
     let r = source_records(dir, "rotated");
     assert_eq!(r.len(), 1, "{r:?}");
-    assert_eq!(r[0]["src"], "events/a.jsonl.1");
-    // Nothing is read twice on the next start.
+    assert_eq!(r[0]["src"], "events/a.jsonl.old");
     once(dir);
     assert_eq!(counts(dir), counts_of(60, 0));
     assert_eq!(source_records(dir, "rotated").len(), 1);

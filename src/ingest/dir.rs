@@ -241,9 +241,17 @@ impl DirSource {
             match self.tailers.get_mut(&key) {
                 Some(t) => {
                     if t.path != path {
-                        // Renamed inside the directory: same file, same place.
+                        // Renamed inside the directory (rotated): same file,
+                        // same place, journaled under its new name.
                         t.path = path.clone();
                         t.src = Self::src_of(&path).into();
+                        let pos = t.let_go_pos();
+                        if !pos.file.is_empty() {
+                            out(Item::Source {
+                                pos,
+                                what: "renamed",
+                            });
+                        }
                     }
                 }
                 None => {

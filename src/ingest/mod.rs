@@ -17,12 +17,37 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Files in `events/` that hold events: `*.jsonl` (and `*.ndjson`, `*.log`) are
-/// JSON Lines; `*.json` is a whole drop (one event or an array of events).
+/// JSON Lines, and so are their rotated forms (`a.jsonl.1`, `a.jsonl-20261204`):
+/// a file renamed by a log rotator is followed under its new name, whatever
+/// the speed of the rotation. `*.json` is a whole drop (one event or an array).
 pub fn is_event_file(name: &str) -> bool {
-    !name.starts_with('.')
-        && [".jsonl", ".ndjson", ".log", ".json"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
+    if name.starts_with('.') {
+        return false;
+    }
+    if name.ends_with(".json") {
+        return true;
+    }
+    [".jsonl", ".ndjson", ".log"].iter().any(|ext| {
+        name.match_indices(ext).any(|(i, _)| {
+            let rest = &name[i + ext.len()..];
+            rest.is_empty() || rotated_suffix(rest)
+        })
+    })
+}
+
+/// `.N` or `-SUFFIX` (letters, digits, `_`, `-`): what logrotate and its kin
+/// append; a compressed rotation (`.gz`) is not JSON Lines.
+fn rotated_suffix(rest: &str) -> bool {
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if let Some(n) = rest.strip_prefix('.') {
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    } else {
+        rest.strip_prefix('-').is_some_and(word)
+    }
 }
 
 /// The event files of a directory, sorted by name. Symlinks are followed only
@@ -82,6 +107,44 @@ pub fn parse_one(
                 format!("line of {len} bytes is over max_line_bytes ({max_line_bytes}); skipped"),
                 head,
             ))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_event_file;
+
+    #[test]
+    fn event_files_and_their_rotated_forms() {
+        for yes in [
+            "a.jsonl",
+            "a.ndjson",
+            "a.log",
+            "a.json",
+            "a.jsonl.1",
+            "a.jsonl.12",
+            "a.jsonl-20261204",
+            "a.log-2026-12-04_1",
+            "be.jsonl.jsonl.3",
+        ] {
+            assert!(is_event_file(yes), "{yes}");
+        }
+        for no in [
+            ".a.jsonl",
+            "a.jsonl.gz",
+            "a.jsonl.1.gz",
+            "a.jsonl.",
+            "a.jsonl-",
+            "a.jsonl.x",
+            "a.jsonl-2026.gz",
+            "a.jsonl.swp",
+            "a.txt",
+            "a.jsonlé",
+            "a.jsonl-é",
+            "jsonl",
+        ] {
+            assert!(!is_event_file(no), "{no}");
         }
     }
 }
