@@ -453,6 +453,46 @@ fn a_symlink_in_events_is_not_followed_out_of_the_directory() {
     assert_ids_once(dir, &want);
 }
 
+/// A link out of `events/`, a FIFO and a directory with event files' names:
+/// not read, and each named once in coord.log, however many rescans see it.
+#[test]
+fn entries_not_read_are_logged_once_each() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let outside = tempfile::tempdir().unwrap();
+    append(&outside.path().join("secret.jsonl"), "secret", 1..=3);
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.jsonl"),
+        dir.join("events/linked.jsonl"),
+    )
+    .unwrap();
+    let fifo = Command::new("mkfifo")
+        .arg(dir.join("events/pipe.jsonl"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
+    fs::create_dir(dir.join("events/folder.jsonl")).unwrap();
+    let want = append(&dir.join("events/real.jsonl"), "real", 1..=2);
+    let child = spawn_watch(dir, &dir.join("watch.log"));
+    wait_events(dir, 2, Duration::from_secs(10));
+    // Three more rescans (one a second).
+    std::thread::sleep(Duration::from_millis(3200));
+    assert_eq!(terminate(child), Some(0));
+    assert_ids_once(dir, &want);
+    let log = fs::read_to_string(dir.join("coord.log")).unwrap();
+    for (src, why) in [
+        ("events/linked.jsonl", "a link that leads out of events/"),
+        ("events/pipe.jsonl", "a FIFO"),
+        ("events/folder.jsonl", "a directory"),
+    ] {
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(&format!("not read: {why}")) && l.contains(src))
+            .collect();
+        assert_eq!(lines.len(), 1, "{src}: {lines:?}\n{log}");
+    }
+}
+
 #[test]
 fn a_thousand_files_are_all_read() {
     let tmp = coord_dir();

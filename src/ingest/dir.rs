@@ -36,6 +36,9 @@ pub struct DirSource {
     adopted: bool,
     /// Event files that could not be opened, reported once.
     unreadable: HashSet<PathBuf>,
+    /// Entries with an event file's name that are not read (a link out of the
+    /// directory, a FIFO, a directory), logged once each.
+    skipped: HashSet<PathBuf>,
 }
 
 impl DirSource {
@@ -53,6 +56,7 @@ impl DirSource {
             opts: ParseOptions::default(),
             adopted: false,
             unreadable: HashSet::new(),
+            skipped: HashSet::new(),
         }
     }
 
@@ -186,12 +190,18 @@ impl DirSource {
         let files = if self.dir.is_dir() {
             event_files(&self.dir)
         } else {
-            Ok(Vec::new())
+            Ok((Vec::new(), Vec::new()))
         };
         let dir = self.dir.clone();
         let files = match files {
-            Ok(files) => {
+            Ok((files, skipped)) => {
                 self.readable(&dir);
+                for (path, why) in skipped {
+                    if !self.skipped.contains(&path) {
+                        tracing::warn!(src = %Self::src_of(&path), "not read: {why}");
+                        self.skipped.insert(path);
+                    }
+                }
                 files
             }
             Err(_) => {

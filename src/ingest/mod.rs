@@ -14,6 +14,7 @@ use crate::model::ParseError;
 use chrono::{DateTime, Utc};
 use lines::Line;
 use std::io;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 /// Files in `events/` that hold events: `*.jsonl` (and `*.ndjson`, `*.log`) are
@@ -50,11 +51,13 @@ fn rotated_suffix(rest: &str) -> bool {
     }
 }
 
-/// The event files of a directory, sorted by name. Symlinks are followed only
+/// The event files of a directory, sorted by name, and the entries with an
+/// event file's name that are not read, with why. Symlinks are followed only
 /// when they stay inside the directory.
-pub fn event_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+pub fn event_files(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<(PathBuf, &'static str)>)> {
     let root = dir.canonicalize()?;
     let mut files = Vec::new();
+    let mut skipped = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
@@ -64,15 +67,27 @@ pub fn event_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
         }
         let path = entry.path();
         let Ok(real) = path.canonicalize() else {
+            skipped.push((path, "a link that leads nowhere"));
             continue;
         };
-        if real.parent() != Some(root.as_path()) || !real.is_file() {
-            continue; // a link out of the directory, or not a regular file
+        let why = if real.parent() != Some(root.as_path()) {
+            Some("a link that leads out of events/")
+        } else {
+            match std::fs::metadata(&real) {
+                Ok(m) if m.is_file() => None,
+                Ok(m) if m.is_dir() => Some("a directory"),
+                Ok(m) if m.file_type().is_fifo() => Some("a FIFO"),
+                Ok(_) => Some("not a regular file"),
+                Err(_) => Some("gone before it could be looked at"),
+            }
+        };
+        match why {
+            None => files.push(path),
+            Some(why) => skipped.push((path, why)),
         }
-        files.push(path);
     }
     files.sort();
-    Ok(files)
+    Ok((files, skipped))
 }
 
 /// One line to an event or an error; `None` for a blank line.
