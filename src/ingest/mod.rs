@@ -51,10 +51,13 @@ fn rotated_suffix(rest: &str) -> bool {
     }
 }
 
+/// An entry not read, and why.
+pub type Skipped = (PathBuf, &'static str);
+
 /// The event files of a directory, sorted by name, and the entries with an
 /// event file's name that are not read, with why. Symlinks are followed only
 /// when they stay inside the directory.
-pub fn event_files(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<(PathBuf, &'static str)>)> {
+pub fn event_files(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<Skipped>)> {
     let root = dir.canonicalize()?;
     let mut files = Vec::new();
     let mut skipped = Vec::new();
