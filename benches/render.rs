@@ -39,6 +39,7 @@ fn event(v: Value) -> Event {
         source: "events/fleet.jsonl",
         line: 1,
         offset: 0,
+        ident: "",
     };
     parse_value(v, &origin, t0(), &ParseOptions::default()).unwrap()
 }

@@ -196,6 +196,7 @@ fn origin() -> Origin<'static> {
         source: "<publish>",
         line: 1,
         offset: 0,
+        ident: "",
     }
 }
 

@@ -291,6 +291,7 @@ impl Driver {
             source: "events/prop.jsonl",
             line: self.seq,
             offset: self.seq * 100,
+            ident: "",
         };
         ParseError::new(&origin, "not valid JSON", b"{not json")
     }
@@ -674,6 +675,7 @@ fn run_snapshotted(
             source: "events/prop.jsonl",
             line: pos.line,
             offset: pos.off,
+            ident: "",
         };
         let parsed = match parsed {
             Some(_) => parse_line(&raw, &origin, now, &ParseOptions::default())

@@ -145,6 +145,7 @@ fn the_schema_examples_are_events_the_parser_reads() {
         source: "assets/event.schema.json",
         line: 1,
         offset: 0,
+        ident: "",
     };
     let now = "2026-11-24T12:00:00Z".parse().unwrap();
     for example in examples {

@@ -91,6 +91,37 @@ fn truncation_reads_the_new_lines_and_is_journaled() {
     assert_ids_once(dir, &want);
 }
 
+/// copytruncate with lines that carry no `id`: the new lines sit at offsets
+/// read before, but in a file of other content, so they are new events (an
+/// event without an id is known by its place and its file's content hash).
+#[test]
+fn lines_without_ids_after_a_copytruncate_are_new_events() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/a.jsonl");
+    let beat = |agent: &str| format!("{{\"type\":\"agent_heartbeat\",\"agent\":\"{agent}\"}}\n");
+    fs::write(&file, beat("alpha")).unwrap();
+    once(dir);
+    assert_eq!(counts(dir), counts_of(1, 0));
+    // logrotate's copytruncate: copied away (not to an event name), truncated, written on.
+    fs::copy(&file, dir.join("events/a.jsonl.bak")).unwrap();
+    File::create(&file).unwrap();
+    fs::write(&file, beat("bravo")).unwrap();
+    once(dir);
+    assert_eq!(counts(dir), counts_of(2, 0));
+    let s = status(dir);
+    let agents: Vec<&str> = s["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(agents, ["alpha", "bravo"]);
+    // Replayed on the next start, the same two, once each.
+    once(dir);
+    assert_eq!(counts(dir), counts_of(2, 0));
+}
+
 #[test]
 fn truncation_while_live_restarts_from_zero() {
     let tmp = coord_dir();

@@ -6,7 +6,9 @@
 //!   "disconnected" state, reconnection, nothing lost;
 //! - two consoles on one stream: an ack in one (keys in a real terminal) shows
 //!   in the other's `coord status --json`;
-//! - a malformed entry is a parse error, like a bad line.
+//! - a malformed entry is a parse error, like a bad line;
+//! - a stream trimmed past a console's checkpoint is said, with how many
+//!   entries may be missing.
 //!
 //! Without `redis-server` on the PATH these tests say so loudly and pass; under
 //! `CI=true` they fail instead (`.ci/run` installs it).
@@ -346,6 +348,59 @@ fn redis_down_at_start_and_restarted_mid_stream_loses_nothing() {
     let c = &stream_status(&url, &state)["counts"];
     assert_eq!(c["events"].as_u64(), Some(6000), "{c}");
     assert_eq!(c["duplicates"].as_u64(), Some(0), "{c}");
+}
+
+/// 10 entries read, 10 more added, then the stream trimmed to its last 3
+/// before the console comes back: it reads the 3, and a `trimmed` source record
+/// and the log say that 7 entries may be missing.
+#[test]
+fn a_stream_trimmed_past_the_checkpoint_is_said() {
+    let Some(redis) = Redis::start() else { return };
+    let url = redis.url("trim");
+    let tmp = tempfile::tempdir().unwrap();
+    let state = state_dir(&tmp, "state");
+    let ids: Vec<String> = (1..=20).map(|n| format!("t-{n:02}")).collect();
+    let once = |state: &Path| {
+        let out = coord(&["watch", &url, "--state", state.to_str().unwrap(), "--once"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    publish_all(&url, &ids[..10], "a", 10, Duration::ZERO);
+    once(&state);
+    assert!(source_records(&state, "trimmed").is_empty());
+    publish_all(&url, &ids[10..], "a", 10, Duration::ZERO);
+    let mut con = StreamUrl::parse(&url)
+        .unwrap()
+        .client()
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let trimmed: u64 = redis::cmd("XTRIM")
+        .arg("trim")
+        .arg("MAXLEN")
+        .arg(3)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(trimmed, 17);
+    once(&state);
+    assert_ids_once(&state, &[&ids[..10], &ids[17..]].concat());
+    let t = source_records(&state, "trimmed");
+    assert_eq!(t.len(), 1, "{t:?}");
+    let log = std::fs::read_to_string(state.join("coord.log")).unwrap();
+    assert!(
+        log.contains("trimmed past the checkpoint") && log.contains("7 entries may be missing"),
+        "{log}"
+    );
+    // Said once: the next start finds nothing more missing.
+    once(&state);
+    assert_eq!(source_records(&state, "trimmed").len(), 1);
+}
+
+/// The journal's `source` records of one kind.
+fn source_records(state: &Path, what: &str) -> Vec<Value> {
+    records(state)
+        .into_iter()
+        .filter(|r| r["kind"] == "source" && r["what"] == what)
+        .collect()
 }
 
 #[test]

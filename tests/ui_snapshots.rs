@@ -94,6 +94,7 @@ impl World {
             source: &source,
             line: self.seq,
             offset: self.seq * 180,
+            ident: "",
         };
         let e = parse_value(v, &origin, self.now, &ParseOptions::default()).unwrap();
         let mut fx = Vec::new();

@@ -190,6 +190,7 @@ fn parse_event(rec: &Record) -> Option<Result<Event, ParseError>> {
         source: p.src,
         line: p.line,
         offset: p.off,
+        ident: p.file,
     };
     Some(parse_line(
         raw.get().as_bytes(),

@@ -1284,6 +1284,7 @@ mod tests {
                         source: "t",
                         line: 1,
                         offset: 0,
+                        ident: "",
                     },
                     now,
                     &Default::default(),

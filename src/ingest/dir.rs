@@ -499,7 +499,13 @@ mod tests {
         source.rescan(now, &mut |i| items.push(i)).unwrap();
         assert!(whats(&items).is_empty());
 
+        // To a rotated name: the same file, followed on.
         std::fs::rename(&a, dir.join("a.jsonl.1")).unwrap();
+        items.clear();
+        source.rescan(now, &mut |i| items.push(i)).unwrap();
+        assert_eq!(whats(&items), ["renamed"]);
+        // Out of the event names, still linked: a rotation, let go.
+        std::fs::rename(dir.join("a.jsonl.1"), dir.join("a.old")).unwrap();
         items.clear();
         source.rescan(now, &mut |i| items.push(i)).unwrap();
         assert_eq!(whats(&items), ["rotated"]);

@@ -359,6 +359,7 @@ impl LegacySource {
                         source: &src,
                         line: 1,
                         offset: 0,
+                        ident: "",
                     };
                     out(Item::Line {
                         pos: bad_pos(st, key),
@@ -392,6 +393,7 @@ impl LegacySource {
                                 source: &src,
                                 line: 1,
                                 offset: 0,
+                                ident: "",
                             };
                             let text = std::fs::read(&path).unwrap_or_default();
                             out(Item::Line {
@@ -414,6 +416,7 @@ impl LegacySource {
                         source: &src,
                         line: 1,
                         offset: 0,
+                        ident: "",
                     };
                     let p = pos(&src, &st.id, 0, key, 1);
                     let id = format!("legacy:{name}:{key:016x}");
@@ -547,6 +550,7 @@ fn take_alerts(
             source: &st.src,
             line,
             offset: off,
+            ident: "",
         };
         let p = pos(&st.src, &st.id, off, h, line);
         let item = match entry {
@@ -978,6 +982,7 @@ mod tests {
                     source: &pos.src,
                     line: pos.line,
                     offset: pos.off,
+                    ident: "",
                 };
                 let again = parse_line(raw, &origin, now(), &ParseOptions::default()).unwrap();
                 assert_eq!(&again, &**e);
@@ -1205,6 +1210,7 @@ mod tests {
             source: "coordination_protocols/heartbeat_be-1.json",
             line: 1,
             offset: 0,
+            ident: "",
         };
         let mut original = heartbeat("2026-11-24T13:00:00");
         original["type"] = "agent_heartbeat".into();

@@ -97,6 +97,7 @@ pub fn event_files(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<Skipped>)> {
 pub fn parse_one(
     line: Line<'_>,
     source: &str,
+    ident: &str,
     line_no: u64,
     max_line_bytes: usize,
     now: DateTime<Utc>,
@@ -111,6 +112,7 @@ pub fn parse_one(
                 source,
                 line: line_no,
                 offset,
+                ident,
             };
             Some(parse_line_boxed(bytes, &origin, now, opts))
         }
@@ -119,6 +121,7 @@ pub fn parse_one(
                 source,
                 line: line_no,
                 offset,
+                ident,
             };
             Some(Err(Box::new(ParseError::new(
                 &origin,

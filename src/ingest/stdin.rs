@@ -65,7 +65,7 @@ impl Source for Stdin {
                 Line::Text { bytes, offset, end } => (*offset, *end, bytes.to_vec()),
                 Line::TooLong { offset, len, head } => (*offset, offset + len + 1, head.to_vec()),
             };
-            if let Some(parsed) = parse_one(line, src, *line_no, *max_line_bytes, now, opts) {
+            if let Some(parsed) = parse_one(line, src, "", *line_no, *max_line_bytes, now, opts) {
                 let pos = Pos {
                     src: src.clone(),
                     file: src.clone(),

@@ -120,27 +120,36 @@ const PARALLEL_LINES: usize = 256;
 fn parse_lines(
     mut lines: Vec<ReadLine>,
     src: &Arc<str>,
+    ident: &Arc<str>,
     max_line_bytes: usize,
     now: DateTime<Utc>,
     opts: &ParseOptions,
 ) -> [(Vec<ReadLine>, Vec<Parsed>); 2] {
     if lines.len() < PARALLEL_LINES || !crate::helper::available() {
         let mut parsed = Vec::with_capacity(lines.len());
-        parse_here(&lines, &mut parsed, src, max_line_bytes, now, opts);
+        parse_here(&lines, &mut parsed, src, ident, max_line_bytes, now, opts);
         return [(lines, parsed), Default::default()];
     }
     // The helper takes the larger part: this thread also reads, splits and
     // hands over the lines. The parts come back apart, in order (joined, every
     // line and result would be copied once more).
     let second = lines.split_off(lines.len() * 2 / 5);
-    let (src2, opts2) = (src.clone(), *opts);
+    let (src2, ident2, opts2) = (src.clone(), ident.clone(), *opts);
     let job = move || {
         let mut out = Vec::with_capacity(second.len());
-        parse_here(&second, &mut out, &src2, max_line_bytes, now, &opts2);
+        parse_here(
+            &second,
+            &mut out,
+            &src2,
+            &ident2,
+            max_line_bytes,
+            now,
+            &opts2,
+        );
         (second, out)
     };
     let mut parsed = Vec::with_capacity(lines.len());
-    let here = || parse_here(&lines, &mut parsed, src, max_line_bytes, now, opts);
+    let here = || parse_here(&lines, &mut parsed, src, ident, max_line_bytes, now, opts);
     let (rest, ()) = crate::helper::join(job, here);
     [(lines, parsed), rest]
 }
@@ -149,6 +158,7 @@ fn parse_here(
     lines: &[ReadLine],
     parsed: &mut Vec<Parsed>,
     src: &str,
+    ident: &str,
     max_line_bytes: usize,
     now: DateTime<Utc>,
     opts: &ParseOptions,
@@ -167,7 +177,7 @@ fn parse_here(
                 end: l.end,
             }
         };
-        parse_one(line, src, l.line, max_line_bytes, now, opts)
+        parse_one(line, src, ident, l.line, max_line_bytes, now, opts)
             .unwrap_or_else(|| unreachable!("blank lines are not kept"))
     }));
 }
@@ -441,6 +451,7 @@ impl Tailer {
             let parts = parse_lines(
                 std::mem::replace(&mut lines, next),
                 &self.src,
+                &self.id,
                 max_line_bytes,
                 now,
                 opts,
@@ -476,11 +487,12 @@ impl Tailer {
             return Ok(());
         }
         let cap = (max_line_bytes as u64).saturating_mul(64);
-        let src = self.src.clone();
+        let (src, id) = (self.src.clone(), self.id.clone());
         let origin = Origin {
             source: &src,
             line: 1,
             offset: 0,
+            ident: &id,
         };
         if size > cap {
             self.drop_done = Some((size, None));
@@ -542,6 +554,7 @@ impl Tailer {
                 source: &src,
                 line: 1,
                 offset: i as u64,
+                ident: &id,
             };
             // An element is held to the limit of a line: its journal record must
             // be one replay reads back.
@@ -669,7 +682,8 @@ mod tests {
                     end,
                 }
             };
-            if let Some(parsed) = parse_one(l, "events/a.jsonl", n as u64 + 1, 1024, now, &opts) {
+            if let Some(parsed) = parse_one(l, "events/a.jsonl", "", n as u64 + 1, 1024, now, &opts)
+            {
                 want.push((off, end, n as u64 + 1, parsed));
             }
             off = end;

@@ -96,6 +96,7 @@ pub(crate) fn entry(rec: &Record) -> Option<Recent> {
                 source: p.src,
                 line: p.line,
                 offset: p.off,
+                ident: p.file,
             };
             let body = parse_line(rec.raw?.get().as_bytes(), &origin, rec.at, &opts);
             (p.src.to_string(), p.line, p.off, body)
@@ -110,6 +111,7 @@ pub(crate) fn entry(rec: &Record) -> Option<Recent> {
                 source: DERIVED,
                 line: 0,
                 offset: 0,
+                ident: "",
             };
             let event = parse_value(fx.get("event")?.clone(), &origin, rec.at, &opts).ok()?;
             level = fx
@@ -239,6 +241,7 @@ mod tests {
             source: "events/a.jsonl",
             line: 1,
             offset: 0,
+            ident: "",
         };
         let e = parse_line(b"nope", &origin, now, &ParseOptions::default()).unwrap_err();
         record::error(&mut buf, 1, &at, &p, &e);

@@ -224,6 +224,7 @@ pub fn record_input(
                 source: p.src,
                 line: p.line,
                 offset: p.off,
+                ident: p.file,
             };
             match parse_line(raw.get().as_bytes(), &origin, rec.at, opts) {
                 Ok(e) => Input::Event(e),

@@ -261,6 +261,35 @@ pub struct Origin<'a> {
     pub line: u64,
     /// Byte offset of the line's first byte.
     pub offset: u64,
+    /// The identity of the file the line is in (`dev:ino:hash` for a file of
+    /// `events/`; empty for other sources): an event without an `id` is known
+    /// by its place and the file's content hash, so lines written after a
+    /// truncation, at offsets seen before, are new events.
+    pub ident: &'a str,
+}
+
+impl Origin<'_> {
+    /// The id of an event that has none: `source:offset`, and the file's
+    /// content hash when the line is in a file of `events/`.
+    pub fn fallback_id(&self) -> Name {
+        match content_hash(self.ident) {
+            Some(hash) => compact_str::format_compact!("{}:{}:{hash}", self.source, self.offset),
+            None => compact_str::format_compact!("{}:{}", self.source, self.offset),
+        }
+    }
+}
+
+/// The content hash of a file identity `dev:ino:hash` (16 hex digits).
+fn content_hash(ident: &str) -> Option<&str> {
+    let mut parts = ident.split(':');
+    let (dev, ino, hash) = (parts.next()?, parts.next()?, parts.next()?);
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (parts.next().is_none()
+        && number(dev)
+        && number(ino)
+        && hash.len() == 16
+        && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    .then_some(hash)
 }
 
 /// How to read times without a zone.
@@ -571,7 +600,7 @@ impl<'a> RawEvent<'a> {
             Some(v) => return Err(format!("ts must be a string, found {}", v.kind())),
         };
         let id = match self.take(Field::Id) {
-            None => compact_str::format_compact!("{}:{}", origin.source, origin.offset),
+            None => origin.fallback_id(),
             Some(Val::Str(s)) if !s.is_empty() => Name::from(s.as_ref()),
             Some(Val::Str(_)) => return Err("id is empty".into()),
             Some(Val::Num(n)) => Name::from(n.to_string()),
@@ -846,6 +875,7 @@ mod tests {
             source: "events/a.jsonl",
             line: 3,
             offset: 120,
+            ident: "",
         };
         parse_line(line.as_bytes(), &origin, at(), &ParseOptions::default())
     }
@@ -1014,6 +1044,7 @@ mod tests {
             source: "s",
             line: 1,
             offset: 0,
+            ident: "",
         };
         let opts = ParseOptions::default();
         let err = parse_line(b"{\"type\":\"x\xff\"}", &origin, at(), &opts).unwrap_err();
@@ -1037,6 +1068,7 @@ mod tests {
             source: "s",
             line: 1,
             offset: 0,
+            ident: "",
         };
         let opts = ParseOptions::default();
         let lines = [
@@ -1121,11 +1153,36 @@ mod tests {
             source: "s",
             line: 1,
             offset: 0,
+            ident: "",
         };
         let opts = ParseOptions::default();
         let a = parse_line(line.as_bytes(), &origin, at(), &opts).unwrap();
         let v: Value = serde_json::from_str(line).unwrap();
         let b = parse_value(v, &origin, at(), &opts).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn an_event_without_an_id_is_known_by_place_and_file_content() {
+        let at = |ident| Origin {
+            source: "events/a.jsonl",
+            line: 2,
+            offset: 120,
+            ident,
+        };
+        assert_eq!(
+            at("2049:77:00ff00ff00ff00ff").fallback_id(),
+            "events/a.jsonl:120:00ff00ff00ff00ff"
+        );
+        // Not a file of events/ (stdin, a stream, the seed's files): place only.
+        for other in [
+            "",
+            "legacy:heartbeat_a",
+            "redis://h:6379/s",
+            "1:2:xyz",
+            "1:2:3:4",
+        ] {
+            assert_eq!(at(other).fallback_id(), "events/a.jsonl:120", "{other}");
+        }
     }
 }

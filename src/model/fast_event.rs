@@ -221,7 +221,7 @@ fn scan_into<T>(
     let id = match str_of(Field::Id) {
         Some("") => return None,
         Some(s) => Name::from(s),
-        None => compact_str::format_compact!("{}:{}", origin.source, origin.offset),
+        None => origin.fallback_id(),
     };
     if progress_value.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
         return None;
@@ -268,6 +268,7 @@ mod tests {
             source: "events/a.jsonl",
             line: 3,
             offset: 77,
+            ident: "",
         };
         let opts = ParseOptions::default();
         let general = |line: &str| parse_general(line, &origin, at(), &opts).map(|e| *e);

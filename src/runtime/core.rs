@@ -205,8 +205,13 @@ impl<V: Observer> Core<V> {
                     let seq = self.next_seq();
                     record::source(&mut self.rec.bytes, seq, &at, &position(pos), what);
                     tracing::info!(src = %pos.src, "source {what}");
-                    if *what == "unreadable" {
-                        self.ingest_error(format!("{}: unreadable", pos.src));
+                    match *what {
+                        "unreadable" => self.ingest_error(format!("{}: unreadable", pos.src)),
+                        "trimmed" => self.ingest_error(format!(
+                            "{}: trimmed past the checkpoint, entries may be missing",
+                            pos.src
+                        )),
+                        _ => {}
                     }
                     self.view.source(&at, pos, what);
                     if link {
@@ -501,6 +506,7 @@ mod tests {
             source: "events/a.jsonl",
             line: pos.line,
             offset: pos.off,
+            ident: "",
         };
         let parsed = parse_line_boxed(&raw, &origin, now, &ParseOptions::default());
         Item::Line { pos, raw, parsed }

@@ -185,6 +185,7 @@ mod tests {
                 source: "t",
                 line: 1,
                 offset: 0,
+                ident: "",
             };
             Input::Event(
                 parse_line(line.as_bytes(), &origin, now, &ParseOptions::default()).unwrap(),

@@ -120,29 +120,24 @@ impl Source for Reader {
     /// One `XREAD` (blocking up to `BLOCK_MS` for new entries, unless `once`),
     /// connecting first if need be.
     fn read(&mut self, out: &mut dyn FnMut(Item)) -> io::Result<Pass> {
-        let con = match self.con.as_mut() {
-            Some(con) => con,
-            None => {
-                let connect = self
-                    .client
-                    .get_multiplexed_async_connection_with_config(&self.config);
-                match self.rt.block_on(connect) {
-                    Ok(con) => {
-                        if std::mem::take(&mut self.down) {
-                            tracing::info!(
-                                "{}: connected again; reading from {}",
-                                self.url,
-                                self.last
-                            );
-                            out(self.source("connected"));
-                        }
-                        self.backoff = BACKOFF_MIN;
-                        self.con.insert(con)
+        if self.con.is_none() {
+            let connect = self
+                .client
+                .get_multiplexed_async_connection_with_config(&self.config);
+            match self.rt.block_on(connect) {
+                Ok(con) => {
+                    if std::mem::take(&mut self.down) {
+                        tracing::info!("{}: connected again; reading from {}", self.url, self.last);
+                        out(self.source("connected"));
                     }
-                    Err(e) => return self.lost(e, out),
+                    self.backoff = BACKOFF_MIN;
+                    self.con = Some(con);
+                    self.check_trimmed(out);
                 }
+                Err(e) => return self.lost(e, out),
             }
-        };
+        }
+        let con = self.con.as_mut().expect("connected");
         let mut cmd = redis::cmd("XREAD");
         cmd.arg("COUNT").arg(BATCH);
         if !self.once {
@@ -171,6 +166,31 @@ impl Source for Reader {
 }
 
 impl Reader {
+    /// On each connection: entries after the checkpoint trimmed away before
+    /// they were read are said (a `trimmed` source record, and how many may be
+    /// missing in the log), never passed over in silence.
+    fn check_trimmed(&mut self, out: &mut dyn FnMut(Item)) {
+        let Some(con) = self.con.as_mut() else { return };
+        if self.last == "0" {
+            return;
+        }
+        let mut cmd = redis::cmd("XINFO");
+        cmd.arg("STREAM").arg(&self.url.stream);
+        // No such stream yet, or a Redis before 7: nothing to say.
+        let Ok(info) = self.rt.block_on(cmd.query_async::<Value>(con)) else {
+            return;
+        };
+        if let Some(missing) = trimmed_past(&info, &self.last, self.count) {
+            let many = missing.map_or("some".to_string(), |n| n.to_string());
+            tracing::warn!(
+                "{}: trimmed past the checkpoint {}: {many} entries may be missing",
+                self.url,
+                self.last
+            );
+            out(self.source("trimmed"));
+        }
+    }
+
     fn source(&self, what: &'static str) -> Item {
         Item::Source {
             pos: self.pos(),
@@ -243,6 +263,7 @@ impl Reader {
             source: &self.src,
             line: pos.line,
             offset: pos.off,
+            ident: "",
         };
         if let Some(bytes) = field(EVENT_FIELD) {
             // A journal record is one line: in valid JSON a line break can only be
@@ -270,7 +291,7 @@ impl Reader {
                     end: pos.end,
                 }
             };
-            let parsed = parse_one(line, &self.src, pos.line, self.max, now, &self.opts)
+            let parsed = parse_one(line, &self.src, "", pos.line, self.max, now, &self.opts)
                 .unwrap_or_else(|| Err(ParseError::new(&origin, "empty event", bytes).into()));
             let raw = if parsed.is_ok() {
                 bytes.to_vec()
@@ -330,6 +351,61 @@ fn action(bytes: &[u8]) -> Result<(crate::engine::OperatorAction, Vec<String>), 
     Ok((op, keys))
 }
 
+/// An entry id `ms-seq` as a pair that orders as the ids do.
+fn entry_id(s: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = s.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// Whether `XINFO STREAM`'s reply says entries after `last` went before they
+/// were read, and how many when that can be told. Trimmed past the checkpoint:
+/// the first entry left is after `last`, and fewer are left than were added
+/// and not read (`entries-added` − `read` − `length`: exact for a console that
+/// read the stream from its start). Deleted one by one after it (`XDEL`):
+/// `max-deleted-entry-id` is past `last`, how many is not known.
+fn trimmed_past(info: &Value, last: &str, read: u64) -> Option<Option<u64>> {
+    let fields: Vec<(&str, &Value)> = match info {
+        Value::Map(pairs) => pairs
+            .iter()
+            .filter_map(|(k, v)| Some((bulk(k)?, v)))
+            .collect(),
+        Value::Array(flat) => flat
+            .chunks(2)
+            .filter_map(|kv| Some((bulk(kv.first()?)?, kv.get(1)?)))
+            .collect(),
+        _ => return None,
+    };
+    let get = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let int = |name: &str| match get(name)? {
+        Value::Int(n) => u64::try_from(*n).ok(),
+        _ => None,
+    };
+    let last = entry_id(last)?;
+    let first = match get("first-entry") {
+        Some(Value::Array(entry)) => entry.first().and_then(bulk).and_then(entry_id),
+        _ => None,
+    };
+    if first.is_none_or(|f| f > last) {
+        let (added, length) = (int("entries-added")?, int("length")?);
+        let missing = added.saturating_sub(read.saturating_add(length));
+        if missing > 0 {
+            return Some(Some(missing));
+        }
+    }
+    let deleted = get("max-deleted-entry-id")
+        .and_then(bulk)
+        .and_then(entry_id);
+    deleted.is_some_and(|d| d > last).then_some(None)
+}
+
+fn bulk(v: &Value) -> Option<&str> {
+    match v {
+        Value::BulkString(b) => std::str::from_utf8(b).ok(),
+        Value::SimpleString(s) => Some(s),
+        _ => None,
+    }
+}
+
 fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
     let step = Duration::from_millis(50);
     let mut left = d;
@@ -337,5 +413,54 @@ fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
         let s = left.min(step);
         std::thread::sleep(s);
         left -= s;
+    }
+}
+
+#[cfg(test)]
+mod trim_tests {
+    use super::{trimmed_past, Value};
+
+    fn info(first: Option<&str>, added: i64, length: i64, deleted: &str) -> Value {
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        Value::Array(vec![
+            b("length"),
+            Value::Int(length),
+            b("max-deleted-entry-id"),
+            b(deleted),
+            b("entries-added"),
+            Value::Int(added),
+            b("first-entry"),
+            first.map_or(Value::Nil, |id| {
+                Value::Array(vec![b(id), Value::Array(vec![])])
+            }),
+        ])
+    }
+
+    #[test]
+    fn a_trim_past_the_checkpoint_and_how_many_went() {
+        // Read 10 (up to 5-9); 20 added; 3 left from 9-7 on: 7 went unread.
+        assert_eq!(
+            trimmed_past(&info(Some("9-7"), 20, 3, "0-0"), "5-9", 10),
+            Some(Some(7))
+        );
+        // Trimmed only up to what was read: nothing missing.
+        assert_eq!(
+            trimmed_past(&info(Some("5-8"), 20, 12, "0-0"), "5-9", 10),
+            None
+        );
+        // Everything read, then the stream emptied: nothing missing.
+        assert_eq!(trimmed_past(&info(None, 10, 0, "0-0"), "5-9", 10), None);
+        // Emptied with unread entries in it.
+        assert_eq!(
+            trimmed_past(&info(None, 12, 0, "0-0"), "5-9", 10),
+            Some(Some(2))
+        );
+        // An entry after the checkpoint deleted on its own: some, not how many.
+        assert_eq!(
+            trimmed_past(&info(Some("1-0"), 20, 19, "6-0"), "5-9", 10),
+            Some(None)
+        );
+        // Not an XINFO reply: nothing said.
+        assert_eq!(trimmed_past(&Value::Nil, "5-9", 10), None);
     }
 }

@@ -119,6 +119,7 @@ mod tests {
             source: "s",
             line: 1,
             offset: 0,
+            ident: "",
         };
         let at = "2026-11-24T12:00:00Z".parse().unwrap();
         parse_line(line.as_bytes(), &origin, at, &ParseOptions::default()).unwrap()

@@ -70,6 +70,7 @@ pub fn parse_line_case(data: &[u8]) {
                         source: "fuzz.jsonl",
                         line: got as u64,
                         offset,
+                        ident: "",
                     };
                     let a = check_parse(bytes, &origin, now, &utc);
                     let b = check_parse(bytes, &origin, now, &local);
@@ -384,6 +385,7 @@ impl Driver {
             source: "events/fuzz.jsonl",
             line: self.seq,
             offset: self.seq * 100,
+            ident: "",
         };
         ParseError::new(&origin, "not valid JSON", b"{not json")
     }

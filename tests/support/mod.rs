@@ -78,6 +78,7 @@ impl Sim {
             source: "test",
             line: self.seq,
             offset: 0,
+            ident: "",
         };
         let e = parse_value(event, &origin, self.now, &ParseOptions::default())
             .expect("valid test event");
