@@ -543,6 +543,57 @@ fn a_thousand_files_are_all_read() {
     assert_ids_once(dir, &want);
 }
 
+/// 1,000 files with `ulimit -n 256` (soft and hard): files are held open
+/// within the limit, the idle ones closed and opened again when they grow;
+/// every event is read, once or live, and nothing is called unreadable.
+#[test]
+fn a_thousand_files_under_ulimit_256_are_all_read() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let mut want = Vec::new();
+    let file = |f: usize| dir.join(format!("events/f{f:04}.jsonl"));
+    for f in 0..1000 {
+        want.extend(append(&file(f), &format!("f{f:04}"), 1..=5));
+    }
+    let limited = |args: &str| {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -n 256 && exec \"$0\" {args}"))
+            .arg(env!("CARGO_BIN_EXE_coord"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    let d = dir.to_str().unwrap();
+    let out = limited(&format!("watch '{d}' --once")).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(counts(dir), counts_of(5000, 0));
+    // Live: every file grows once more while the console runs.
+    let child = limited(&format!("watch '{d}' --headless"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(
+        Duration::from_secs(20),
+        "the console to take the lock",
+        || lock_pid(dir) == Some(child.id()),
+    );
+    for f in (0..1000).rev() {
+        want.extend(append(&file(f), &format!("f{f:04}"), 6..=6));
+    }
+    wait_events(dir, 6000, Duration::from_secs(60));
+    assert_eq!(terminate(child), Some(0));
+    assert_eq!(counts(dir), counts_of(6000, 0));
+    assert_ids_once(dir, &want);
+    assert!(source_records(dir, "unreadable").is_empty());
+}
+
 #[test]
 fn a_second_console_is_refused_and_read_only_runs() {
     let tmp = coord_dir();

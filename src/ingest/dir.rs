@@ -39,6 +39,33 @@ pub struct DirSource {
     /// Entries with an event file's name that are not read (a link out of the
     /// directory, a FIFO, a directory), logged once each.
     skipped: HashSet<PathBuf>,
+    /// Files held open at most: past it, the file written to least lately is
+    /// parked (closed, reopened by path when it grows).
+    budget: usize,
+    /// When each file last gave lines (a counter), for choosing which to park.
+    touched: HashMap<(u64, u64), u64>,
+    clock: u64,
+    /// Out of descriptors was said (once a run).
+    said_out_of_descriptors: bool,
+}
+
+/// Descriptors left for the rest of coord (the journal, the outbox, the log,
+/// sockets, a snapshot) when the files of `events/` take theirs.
+const RESERVED_FDS: u64 = 100;
+
+/// How many files of `events/` may be open at once under the process's limit.
+fn fd_budget() -> usize {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    soft.saturating_sub(RESERVED_FDS).clamp(16, 1 << 20) as usize
+}
+
+/// `EMFILE` or `ENFILE`: no descriptor to be had now; not the file's fault.
+fn out_of_descriptors(e: &io::Error) -> bool {
+    use rustix::io::Errno;
+    let n = e.raw_os_error();
+    n == Some(Errno::MFILE.raw_os_error()) || n == Some(Errno::NFILE.raw_os_error())
 }
 
 impl DirSource {
@@ -57,6 +84,10 @@ impl DirSource {
             adopted: false,
             unreadable: HashSet::new(),
             skipped: HashSet::new(),
+            budget: fd_budget(),
+            touched: HashMap::new(),
+            clock: 0,
+            said_out_of_descriptors: false,
         }
     }
 
@@ -155,19 +186,88 @@ impl DirSource {
         }
     }
 
-    /// Reads one file to its end; an error is reported, not passed on.
+    /// Reads one file to its end; an error is reported, not passed on. A
+    /// parked file is looked at by path and opened again only if it grew (or
+    /// shrank); out of descriptors, another file is parked and this one
+    /// tried again, and failing that it waits for the next rescan.
     fn poll_one(&mut self, key: (u64, u64), now: DateTime<Utc>, out: &mut impl FnMut(Item)) {
-        let Some(t) = self.tailers.get_mut(&key) else {
+        let Some(t) = self.tailers.get(&key) else {
             return;
         };
-        let polled = t.poll(self.max_line_bytes, now, &self.opts, &self.checkpoints, out);
-        if polled.is_ok() && self.unreadable.is_empty() {
-            return;
+        if t.parked() {
+            match std::fs::metadata(&t.path) {
+                Ok(m) if (m.dev(), m.ino()) == (t.dev, t.ino) && m.len() != t.read_to() => {}
+                // Nothing new; or gone or replaced: the rescan lets it go.
+                _ => return,
+            }
+            self.make_room(Some(key));
         }
-        let path = t.path.clone();
+        let mut polled = self.poll_tailer(key, now, out);
+        if polled.as_ref().is_err_and(out_of_descriptors) && self.park_one(Some(key)) {
+            polled = self.poll_tailer(key, now, out);
+        }
+        let path = self.tailers[&key].path.clone();
         match polled {
+            Ok(()) if self.unreadable.is_empty() => {}
             Ok(()) => self.readable(&path),
+            Err(e) if out_of_descriptors(&e) => self.out_of_descriptors(&path, &e),
             Err(_) => self.unreadable(&path, out),
+        }
+    }
+
+    fn poll_tailer(
+        &mut self,
+        key: (u64, u64),
+        now: DateTime<Utc>,
+        out: &mut impl FnMut(Item),
+    ) -> io::Result<()> {
+        let t = self.tailers.get_mut(&key).expect("known");
+        let before = t.read_to();
+        let polled = t.poll(self.max_line_bytes, now, &self.opts, &self.checkpoints, out);
+        if t.read_to() != before {
+            self.clock += 1;
+            self.touched.insert(key, self.clock);
+        }
+        polled
+    }
+
+    /// Parks files until fewer than `budget` are open (never `keep`).
+    fn make_room(&mut self, keep: Option<(u64, u64)>) {
+        let open = self.tailers.values().filter(|t| !t.parked()).count();
+        for _ in self.budget.saturating_sub(1)..open {
+            if !self.park_one(keep) {
+                break;
+            }
+        }
+    }
+
+    /// Parks the open file that gave lines least lately; false if none could be.
+    fn park_one(&mut self, keep: Option<(u64, u64)>) -> bool {
+        let idlest = self
+            .tailers
+            .iter()
+            .filter(|(k, t)| !t.parked() && Some(**k) != keep)
+            .min_by_key(|(k, _)| self.touched.get(*k).copied().unwrap_or(0))
+            .map(|(k, _)| *k);
+        match idlest.and_then(|k| self.tailers.get_mut(&k)) {
+            Some(t) => {
+                t.park();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Out of descriptors with every file parked that could be: said once a
+    /// run, naming the limit; the file is tried again at the next rescan.
+    fn out_of_descriptors(&mut self, path: &Path, e: &io::Error) {
+        if !std::mem::replace(&mut self.said_out_of_descriptors, true) {
+            let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+            tracing::warn!(
+                src = %Self::src_of(path),
+                "too many open files ({e}; limit {}): files are read in turn, the others wait",
+                limit.map_or("none".to_string(), |l| l.to_string())
+            );
         }
     }
 
@@ -227,6 +327,7 @@ impl DirSource {
         for key in gone {
             self.poll_one(key, now, out);
             let t = self.tailers.remove(&key).expect("listed");
+            self.touched.remove(&key);
             let what = if t.still_linked() {
                 "rotated"
             } else {
@@ -268,15 +369,25 @@ impl DirSource {
                     let src = Self::src_of(&path);
                     let prior = self.by_inode.get(&key).cloned();
                     let max = self.max_line_bytes;
-                    match Tailer::open_after(&path, &src, max, &self.checkpoints, prior) {
+                    self.make_room(None);
+                    let mut opened =
+                        Tailer::open_after(&path, &src, max, &self.checkpoints, prior.clone());
+                    if opened.as_ref().is_err_and(out_of_descriptors) && self.park_one(None) {
+                        opened = Tailer::open_after(&path, &src, max, &self.checkpoints, prior);
+                    }
+                    match opened {
                         Ok(mut t) => {
                             self.readable(&path);
                             // Before any file's lines: its identity is journaled first.
                             t.notes(out);
                             self.tailers.insert(key, t);
+                            self.clock += 1;
+                            self.touched.insert(key, self.clock);
                         }
                         Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                        // Permissions, too many open files: the others go on.
+                        // Tried again at the next rescan, not called unreadable.
+                        Err(e) if out_of_descriptors(&e) => self.out_of_descriptors(&path, &e),
+                        // Permissions: the others go on.
                         Err(_) => self.unreadable(&path, out),
                     }
                 }

@@ -185,7 +185,9 @@ fn parse_here(
 pub struct Tailer {
     pub path: PathBuf,
     pub src: Arc<str>,
-    file: File,
+    /// `None` while parked: closed to spare descriptors, reopened by path
+    /// (and checked to be the same inode) when it has more to read.
+    file: Option<File>,
     pub dev: u64,
     pub ino: u64,
     fp: Option<u64>,
@@ -232,7 +234,7 @@ impl Tailer {
         let mut t = Tailer {
             path: path.to_path_buf(),
             src: src.into(),
-            file,
+            file: Some(file),
             dev: meta.dev(),
             ino: meta.ino(),
             fp: None,
@@ -265,8 +267,52 @@ impl Tailer {
     /// the open file itself: a rescan between a rename and the new file's
     /// creation finds neither name, and must not call a rotation a deletion.
     pub fn still_linked(&self) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        self.file.metadata().is_ok_and(|m| m.nlink() > 0)
+        match &self.file {
+            Some(f) => f.metadata().is_ok_and(|m| m.nlink() > 0),
+            None => std::fs::metadata(&self.path)
+                .is_ok_and(|m| (m.dev(), m.ino()) == (self.dev, self.ino)),
+        }
+    }
+
+    /// Closes the file until it has more to read (`reopen`).
+    pub fn park(&mut self) {
+        self.file = None;
+    }
+
+    pub fn parked(&self) -> bool {
+        self.file.is_none()
+    }
+
+    /// How far the file has been read: a parked file of this size has nothing new.
+    pub fn read_to(&self) -> u64 {
+        if self.drop {
+            self.drop_done.map_or(0, |d| d.0)
+        } else {
+            self.next_read
+        }
+    }
+
+    /// Opens a parked file again by its path, if the path still leads to it.
+    pub fn reopen(&mut self) -> io::Result<()> {
+        if self.file.is_some() {
+            return Ok(());
+        }
+        let f = File::open(&self.path)?;
+        let m = f.metadata()?;
+        if (m.dev(), m.ino()) != (self.dev, self.ino) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "the name leads to another file now",
+            ));
+        }
+        self.file = Some(f);
+        Ok(())
+    }
+
+    fn f(&self) -> &File {
+        self.file
+            .as_ref()
+            .expect("open: poll reopens a parked file first")
     }
 
     /// The position a source record letting the file go carries: its identity
@@ -292,7 +338,7 @@ impl Tailer {
         if self.fp.is_some() {
             return Ok(());
         }
-        let Some(fp) = fingerprint_of(&self.file, self.drop)? else {
+        let Some(fp) = fingerprint_of(self.f(), self.drop)? else {
             return Ok(());
         };
         self.fp = Some(fp);
@@ -310,7 +356,7 @@ impl Tailer {
             .as_deref()
             .and_then(|k| Some((k, checkpoints.get(k)?)))
         {
-            let size = self.file.metadata()?.len();
+            let size = self.f().metadata()?.len();
             let what = if size < c.end {
                 "truncated"
             } else {
@@ -385,12 +431,13 @@ impl Tailer {
         checkpoints: &Checkpoints,
         out: &mut impl FnMut(Item),
     ) -> io::Result<()> {
+        self.reopen()?;
         self.notes(out);
         self.identify(max_line_bytes, checkpoints, out)?;
         let Some(fp) = self.fp else {
             return Ok(()); // no complete first line yet
         };
-        let size = self.file.metadata()?.len();
+        let size = self.f().metadata()?.len();
         let consumed = if self.drop {
             self.drop_done.map_or(0, |d| d.0)
         } else {
@@ -408,7 +455,7 @@ impl Tailer {
             });
             self.splitter = LineSplitter::new(max_line_bytes, end);
             self.next_read = end;
-        } else if fingerprint_of(&self.file, self.drop)? != Some(fp) {
+        } else if fingerprint_of(self.f(), self.drop)? != Some(fp) {
             self.restart("rewritten", max_line_bytes, out)?;
         }
         if self.fp.is_none() {
@@ -420,7 +467,7 @@ impl Tailer {
         let mut buf = vec![0u8; READ_CHUNK];
         let mut lines: Vec<ReadLine> = Vec::new();
         loop {
-            let n = self.file.read_at(&mut buf, self.next_read)?;
+            let n = self.f().read_at(&mut buf, self.next_read)?;
             if n == 0 {
                 return Ok(());
             }
@@ -511,7 +558,7 @@ impl Tailer {
         let mut bytes = vec![0u8; size as usize];
         let mut n = 0;
         while n < bytes.len() {
-            let got = self.file.read_at(&mut bytes[n..], n as u64)?;
+            let got = self.f().read_at(&mut bytes[n..], n as u64)?;
             if got == 0 {
                 break;
             }
