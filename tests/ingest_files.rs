@@ -122,6 +122,53 @@ fn lines_without_ids_after_a_copytruncate_are_new_events() {
     assert_eq!(counts(dir), counts_of(2, 0));
 }
 
+/// A directory copied with `cp -a` (new inodes, the same content, its journal
+/// too): a console on the copy knows its files by name and first line and
+/// reads on where the original's left off; nothing is read or journaled twice,
+/// lines without an `id` included.
+#[test]
+fn a_copied_directory_is_not_read_again() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    append(&dir.join("events/a.jsonl"), "a", 1..=10);
+    append(&dir.join("events/b.jsonl"), "b", 1..=5);
+    fs::write(
+        dir.join("events/c.jsonl"),
+        "{\"type\":\"agent_heartbeat\",\"agent\":\"c\"}\n{\"type\":\"agent_heartbeat\",\"agent\":\"c2\"}\n",
+    )
+    .unwrap();
+    once(dir);
+    assert_eq!(counts(dir), counts_of(17, 0));
+    let journaled = journal_event_count(dir);
+
+    let copy = tempfile::tempdir().unwrap();
+    let cp = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", dir.display()))
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let ino = |d: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(d.join("events/a.jsonl")).unwrap().ino()
+    };
+    assert_ne!(ino(dir), ino(copy.path()), "new inodes");
+    once(copy.path());
+    assert_eq!(counts(copy.path()), counts_of(17, 0));
+    assert_eq!(
+        journal_event_count(copy.path()),
+        journaled,
+        "nothing journaled again"
+    );
+    assert_eq!(source_records(copy.path(), "copied").len(), 3);
+    // And it goes on from there.
+    append(&copy.path().join("events/a.jsonl"), "a", 11..=12);
+    once(copy.path());
+    assert_eq!(counts(copy.path()), counts_of(19, 0));
+    assert_eq!(journal_event_count(copy.path()), journaled + 2);
+}
+
 #[test]
 fn truncation_while_live_restarts_from_zero() {
     let tmp = coord_dir();

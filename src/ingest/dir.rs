@@ -311,12 +311,16 @@ impl DirSource {
                 return self.poll_all(now, out);
             }
         };
-        let mut present = HashMap::new();
-        for path in files {
-            let Ok(meta) = std::fs::metadata(&path) else {
-                continue;
-            };
-            present.insert((meta.dev(), meta.ino()), path);
+        // What the listing saw unchanged since its file was read to its end is
+        // not polled (the listing's stat stands for the poll's).
+        let mut unchanged = HashSet::new();
+        let mut present: HashMap<(u64, u64), PathBuf> = HashMap::new();
+        for (path, key, stamp) in files {
+            let read = self.tailers.get(&key);
+            if stamp.is_some_and(|s| read.is_some_and(|t| t.path == path && t.read_at_stamp(&s))) {
+                unchanged.insert(key);
+            }
+            present.insert(key, path);
         }
         let gone: Vec<(u64, u64)> = self
             .tailers
@@ -393,11 +397,22 @@ impl DirSource {
                 }
             }
         }
-        self.poll_all(now, out)
+        self.poll_except(&unchanged, now, out)
     }
 
     pub fn poll_all(&mut self, now: DateTime<Utc>, out: &mut impl FnMut(Item)) -> io::Result<()> {
-        let mut keys: Vec<&(u64, u64)> = self.tailers.keys().collect();
+        self.poll_except(&HashSet::new(), now, out)
+    }
+
+    /// Polls every file but `skip`, in name order.
+    fn poll_except(
+        &mut self,
+        skip: &HashSet<(u64, u64)>,
+        now: DateTime<Utc>,
+        out: &mut impl FnMut(Item),
+    ) -> io::Result<()> {
+        let mut keys: Vec<&(u64, u64)> =
+            self.tailers.keys().filter(|k| !skip.contains(k)).collect();
         keys.sort_by_key(|k| &self.tailers[k].path);
         let keys: Vec<(u64, u64)> = keys.into_iter().copied().collect();
         for key in keys {

@@ -208,6 +208,16 @@ pub struct Tailer {
     /// The identity this inode had in a checkpoint, if any: when the file's own
     /// has none, it was truncated or rewritten while nobody watched.
     prior: Option<String>,
+    /// Size and mtime when a poll last read the file to its end.
+    stamp: Option<Stamp>,
+}
+
+/// A file's size and mtime: unchanged, it has nothing new.
+pub type Stamp = (u64, Option<std::time::SystemTime>);
+
+/// The stamp of a file's metadata.
+pub fn stamp(meta: &std::fs::Metadata) -> Stamp {
+    (meta.len(), meta.modified().ok())
 }
 
 impl Tailer {
@@ -248,6 +258,7 @@ impl Tailer {
             restarted: false,
             notes: Vec::new(),
             prior,
+            stamp: None,
         };
         let mut notes = Vec::new();
         t.identify(max_line_bytes, checkpoints, &mut |item| notes.push(item))?;
@@ -281,6 +292,11 @@ impl Tailer {
 
     pub fn parked(&self) -> bool {
         self.file.is_none()
+    }
+
+    /// Whether a poll read the file to its end when it had this size and mtime.
+    pub fn read_at_stamp(&self, stamp: &Stamp) -> bool {
+        self.stamp.as_ref() == Some(stamp)
     }
 
     /// How far the file has been read: a parked file of this size has nothing new.
@@ -372,7 +388,29 @@ impl Tailer {
             };
             out(Item::Source { pos, what });
         }
-        if cp.is_none() {
+        // A copy (`cp -a`, a restored backup): another inode with this file's
+        // name and first line, read to a place this file reaches. Read on from
+        // there, not again from 0.
+        let copied = match (cp, prior) {
+            (None, None) if !self.restarted => {
+                let size = self.f().metadata()?.len();
+                let hash = format!(":{fp:016x}");
+                checkpoints
+                    .iter()
+                    .find(|(k, c)| c.src == *self.src && k.ends_with(&hash) && c.end <= size)
+                    .map(|(_, c)| c)
+            }
+            _ => None,
+        };
+        if let Some(c) = copied {
+            self.line_no = c.line;
+            out(Item::Source {
+                pos: self.pos(c.end, c.end),
+                what: "copied",
+            });
+        }
+        let resume = cp.or(copied);
+        if resume.is_none() {
             // Journaled at once, so that the file is known by its identity even
             // before a line of it is: renamed away while no console runs, it is
             // still found and read (see `DirSource`).
@@ -381,7 +419,7 @@ impl Tailer {
                 what: "opened",
             });
         }
-        let (end, line) = cp.map_or((0, 0), |c| (c.end, c.line));
+        let (end, line) = resume.map_or((0, 0), |c| (c.end, c.line));
         if self.drop {
             self.drop_done = (end > 0).then_some((end, None));
         } else {
@@ -437,7 +475,32 @@ impl Tailer {
         let Some(fp) = self.fp else {
             return Ok(()); // no complete first line yet
         };
-        let size = self.f().metadata()?.len();
+        // Unchanged (size and mtime) since a poll that read it all: nothing is
+        // read, not even the first line (a directory of thousands of files is
+        // polled every second). A rewrite in place moves the mtime.
+        let stamp = stamp(&self.f().metadata()?);
+        if self.stamp == Some(stamp) {
+            return Ok(());
+        }
+        self.stamp = None;
+        self.read_new(fp, stamp.0, max_line_bytes, now, opts, out)?;
+        // A drop waiting for its size to settle, or a file started over and not
+        // known again yet, must be looked at again.
+        if self.drop_pending.is_none() && self.fp.is_some() {
+            self.stamp = Some(stamp);
+        }
+        Ok(())
+    }
+
+    fn read_new(
+        &mut self,
+        fp: u64,
+        size: u64,
+        max_line_bytes: usize,
+        now: DateTime<Utc>,
+        opts: &ParseOptions,
+        out: &mut impl FnMut(Item),
+    ) -> io::Result<()> {
         let consumed = if self.drop {
             self.drop_done.map_or(0, |d| d.0)
         } else {
