@@ -208,6 +208,74 @@ fn a_same_size_rewrite_is_read_from_zero() {
     assert_eq!(r[0]["src"], "events/a.jsonl");
 }
 
+/// Rewritten in place to the same size with the same first line: found by the
+/// bytes of the last line read, not only the first, and read again from 0 —
+/// between two runs and while a console runs.
+#[test]
+fn a_same_size_rewrite_keeping_the_first_line_is_read_from_zero() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    let file = dir.join("events/a.jsonl");
+    let rewrite = |prefix: &str| {
+        let mut text = event_line("a-000001", "a", 1);
+        let mut ids = Vec::new();
+        for n in 2..=10 {
+            let id = format!("{prefix}-{n:06}");
+            text.push_str(&event_line(&id, prefix, n));
+            ids.push(id);
+        }
+        // Over the old bytes from byte 0, not truncated first: the file is
+        // never shorter, so only the new bytes can tell.
+        let before = fs::metadata(&file).map(|m| m.len()).ok();
+        let f = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&file)
+            .unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, text.as_bytes(), 0).unwrap();
+        if let Some(before) = before {
+            assert_eq!(fs::metadata(&file).unwrap().len(), before, "same size");
+        }
+        ids
+    };
+    let mut want = vec!["a-000001".to_string()];
+    want.extend(rewrite("a"));
+    once(dir);
+    assert_eq!(counts(dir), counts_of(10, 0));
+    // Between two runs.
+    want.extend(rewrite("b"));
+    once(dir);
+    let c = counts(dir);
+    assert_eq!(
+        (c.events, c.duplicates),
+        (19, 1),
+        "the 9 new lines read, the first again"
+    );
+    assert_eq!(source_records(dir, "rewritten").len(), 1);
+    // While a console runs.
+    let child = spawn_watch(dir, &dir.join("watch.log"));
+    std::thread::sleep(Duration::from_millis(1500));
+    want.extend(rewrite("c"));
+    wait_events(dir, 28, Duration::from_secs(10));
+    assert_eq!(terminate(child), Some(0));
+    assert_eq!(counts(dir).events, 28);
+    // Every line of every version, once; the first line, kept, read again
+    // with each rewrite (journaled, counted a duplicate).
+    let ids = journal_ids(dir);
+    let mut once_each: Vec<&String> = ids.keys().filter(|id| *id != "a-000001").collect();
+    once_each.sort();
+    let mut rest: Vec<&String> = want.iter().filter(|id| *id != "a-000001").collect();
+    rest.sort();
+    assert_eq!(once_each, rest);
+    assert!(
+        ids.iter().all(|(id, n)| *n == 1 || id == "a-000001"),
+        "{ids:?}"
+    );
+    assert_eq!(ids["a-000001"], 3);
+    assert_eq!(source_records(dir, "rewritten").len(), 2);
+}
+
 #[test]
 fn rotation_by_rename_while_live_loses_nothing() {
     let tmp = coord_dir();

@@ -346,6 +346,7 @@ impl DirSource {
                     end: pos.end,
                     line: pos.line,
                     entry: None,
+                    tail: None,
                 };
                 self.checkpoints.insert(pos.file.to_string(), c);
                 self.by_inode.insert(key, pos.file.to_string());

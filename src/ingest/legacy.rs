@@ -964,6 +964,7 @@ mod tests {
                     end: p.end,
                     line: p.line,
                     entry: None,
+                    tail: None,
                 },
             );
         }
@@ -1259,6 +1260,7 @@ mod tests {
                 end: 10,
                 line: 1,
                 entry: None,
+                tail: None,
             },
         );
         let items = scan_once(&f.root, &ck, 1 << 20, now()).unwrap();

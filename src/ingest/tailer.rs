@@ -6,6 +6,7 @@
 
 use super::lines::{Line, LineSplitter};
 use super::parse_one;
+use crate::journal::replay::{line_crc, Tail};
 use crate::journal::Checkpoints;
 use crate::model::event::{parse_value, Origin, ParseOptions};
 use crate::model::{Event, ParseError};
@@ -210,6 +211,9 @@ pub struct Tailer {
     prior: Option<String>,
     /// Size and mtime when a poll last read the file to its end.
     stamp: Option<Stamp>,
+    /// The last complete line read (its place and checksum), to tell a
+    /// rewrite in place that kept the size and the first line.
+    tail: Option<Tail>,
 }
 
 /// A file's size and mtime: unchanged, it has nothing new.
@@ -259,6 +263,7 @@ impl Tailer {
             notes: Vec::new(),
             prior,
             stamp: None,
+            tail: None,
         };
         let mut notes = Vec::new();
         t.identify(max_line_bytes, checkpoints, &mut |item| notes.push(item))?;
@@ -409,7 +414,21 @@ impl Tailer {
                 what: "copied",
             });
         }
-        let resume = cp.or(copied);
+        let mut resume = cp.or(copied);
+        // The bytes of the last line read are not what they were: rewritten
+        // in place while nobody watched (the size and the first line kept).
+        if let Some(c) = resume.filter(|_| !self.drop) {
+            self.tail = c.tail;
+            if !self.tail_holds(c.end)? {
+                out(Item::Source {
+                    pos: self.pos(0, 0),
+                    what: "rewritten",
+                });
+                self.restarted = true;
+                self.tail = None;
+                resume = None;
+            }
+        }
         if resume.is_none() {
             // Journaled at once, so that the file is known by its identity even
             // before a line of it is: renamed away while no console runs, it is
@@ -428,6 +447,30 @@ impl Tailer {
             self.line_no = line;
         }
         Ok(())
+    }
+
+    /// Whether the last line read, ending at `end`, still has its bytes (true
+    /// when there is none to check).
+    fn tail_holds(&self, end: u64) -> io::Result<bool> {
+        let Some(t) = self.tail else {
+            return Ok(true);
+        };
+        let Some(len) = end.checked_sub(t.off).filter(|n| *n > 0 && *n <= 1 << 24) else {
+            return Ok(false);
+        };
+        let mut line = vec![0u8; len as usize];
+        let mut n = 0;
+        while n < line.len() {
+            let got = self.f().read_at(&mut line[n..], t.off + n as u64)?;
+            if got == 0 {
+                return Ok(false);
+            }
+            n += got;
+        }
+        let Some(line) = line.strip_suffix(b"\n") else {
+            return Ok(false);
+        };
+        Ok(line_crc(line) == t.crc)
     }
 
     fn pos(&self, off: u64, end: u64) -> Pos {
@@ -518,7 +561,9 @@ impl Tailer {
             });
             self.splitter = LineSplitter::new(max_line_bytes, end);
             self.next_read = end;
-        } else if fingerprint_of(self.f(), self.drop)? != Some(fp) {
+        } else if fingerprint_of(self.f(), self.drop)? != Some(fp)
+            || (!self.drop && size == consumed && !self.tail_holds(consumed)?)
+        {
             self.restart("rewritten", max_line_bytes, out)?;
         }
         if self.fp.is_none() {
@@ -566,8 +611,18 @@ impl Tailer {
                 now,
                 opts,
             );
-            let parts = parts.into_iter().flat_map(|(l, p)| l.into_iter().zip(p));
-            for (l, parsed) in parts {
+            let mut parts = parts
+                .into_iter()
+                .flat_map(|(l, p)| l.into_iter().zip(p))
+                .peekable();
+            while let Some((l, parsed)) = parts.next() {
+                if parts.peek().is_none() {
+                    // The last line read: what a rewrite in place would change.
+                    self.tail = (!l.too_long).then(|| Tail {
+                        off: l.off,
+                        crc: line_crc(&l.raw),
+                    });
+                }
                 let pos = Pos {
                     src: self.src.clone(),
                     file: self.id.clone(),

@@ -25,6 +25,23 @@ pub struct Checkpoint {
     pub line: u64,
     /// For a stream: the last entry read, where reading resumes.
     pub entry: Option<String>,
+    /// The last line read, when it was an event: where it begins and a
+    /// checksum of its bytes. A file whose bytes there differ was rewritten,
+    /// even at the same size and with the same first line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<Tail>,
+}
+
+/// A line's place and checksum (`line_crc`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tail {
+    pub off: u64,
+    pub crc: u32,
+}
+
+/// The checksum a `Tail` keeps: of the line's bytes, a trailing CR aside.
+pub fn line_crc(line: &[u8]) -> u32 {
+    crc32fast::hash(line.strip_suffix(b"\r").unwrap_or(line))
 }
 
 /// Checkpoints by source identity (`dev:ino:hash`, or a stream id).
@@ -186,6 +203,7 @@ pub(crate) fn note(checkpoints: &mut Checkpoints, p: &Position) {
             }
             c.end = p.end;
             c.line = p.line;
+            c.tail = None;
             if let Some(entry) = p.entry {
                 c.entry = Some(entry.to_string());
             }
@@ -198,9 +216,21 @@ pub(crate) fn note(checkpoints: &mut Checkpoints, p: &Position) {
                     end: p.end,
                     line: p.line,
                     entry: p.entry.map(str::to_string),
+                    tail: None,
                 },
             );
         }
+    }
+}
+
+/// `note` for an event's line: its place and checksum are kept too.
+pub(crate) fn note_line(checkpoints: &mut Checkpoints, p: &Position, line: &[u8]) {
+    note(checkpoints, p);
+    if let Some(c) = checkpoints.get_mut(p.file) {
+        c.tail = Some(Tail {
+            off: p.off,
+            crc: line_crc(line),
+        });
     }
 }
 
@@ -211,8 +241,10 @@ pub fn record_input(
     opts: &ParseOptions,
 ) -> Option<Input> {
     if let Some(p) = rec.position() {
-        if matches!(rec.kind.as_ref(), "event" | "error" | "source" | "action") {
-            note(checkpoints, &p);
+        match (rec.kind.as_ref(), rec.raw) {
+            ("event", Some(raw)) => note_line(checkpoints, &p, raw.get().as_bytes()),
+            ("event" | "error" | "source" | "action", _) => note(checkpoints, &p),
+            _ => {}
         }
     }
     let input = match rec.kind.as_ref() {

@@ -249,7 +249,14 @@ impl<V: Observer> Core<V> {
                 .get(i + 1)
                 .is_some_and(|next| Arc::ptr_eq(&pos(next).file, &p.file) && p.entry.is_none());
             if !same_next {
-                crate::journal::replay::note(&mut self.checkpoints, &position(p));
+                match item {
+                    Item::Line {
+                        raw, parsed: Ok(_), ..
+                    } => {
+                        crate::journal::replay::note_line(&mut self.checkpoints, &position(p), raw)
+                    }
+                    _ => crate::journal::replay::note(&mut self.checkpoints, &position(p)),
+                }
             }
         }
     }
