@@ -8,7 +8,9 @@
 //!   in the other's `coord status --json`;
 //! - a malformed entry is a parse error, like a bad line;
 //! - a stream trimmed past a console's checkpoint is said, with how many
-//!   entries may be missing.
+//!   entries may be missing;
+//! - `rediss://`: TLS to a `redis-server` with a certificate of its own,
+//!   trusted through `SSL_CERT_FILE` (and refused without it).
 //!
 //! Without `redis-server` on the PATH these tests say so loudly and pass; under
 //! `CI=true` they fail instead (`.ci/run` installs it).
@@ -393,6 +395,149 @@ fn a_stream_trimmed_past_the_checkpoint_is_said() {
     // Said once: the next start finds nothing more missing.
     once(&state);
     assert_eq!(source_records(&state, "trimmed").len(), 1);
+}
+
+/// `rediss://`: a TLS-only `redis-server` on loopback with a self-signed
+/// certificate (made by `openssl`). Trusted through `SSL_CERT_FILE`, events
+/// published and watched go through; without it the certificate is refused.
+#[test]
+fn rediss_publishes_and_watches_over_tls() {
+    if Redis::start().is_none() {
+        return; // said why
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // A CA, and the server's certificate for 127.0.0.1 signed by it.
+    let at = |name: &str| tmp.path().join(name);
+    let (ca, cert, key) = (at("ca.pem"), at("cert.pem"), at("key.pem"));
+    std::fs::write(
+        at("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&str]| {
+        let ok = Command::new("openssl")
+            .args(args)
+            .current_dir(tmp.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl (installed by .ci/run)")
+            .success();
+        assert!(ok, "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=coord-test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "leaf.csr",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let mut server = Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .arg("--tls-cert-file")
+        .arg(&cert)
+        .arg("--tls-key-file")
+        .arg(&key)
+        .args(["--tls-auth-clients", "no", "--save", ""])
+        .arg("--dir")
+        .arg(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server with TLS");
+    wait_for(Duration::from_secs(20), "the TLS port to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let url = format!("rediss://127.0.0.1:{port}/secure");
+    let state = state_dir(&tmp, "state");
+    let run = |args: &[&str], trust: bool| {
+        let mut cmd = Command::new(COORD);
+        cmd.args(args).env_remove("SSL_CERT_DIR");
+        if trust {
+            cmd.env("SSL_CERT_FILE", &ca);
+        } else {
+            cmd.env("SSL_CERT_FILE", tmp.path().join("none.pem"));
+        }
+        cmd.output().unwrap()
+    };
+    let publish = [
+        "publish",
+        "--to",
+        &url,
+        "--type",
+        "agent_heartbeat",
+        "--agent",
+        "a",
+    ];
+    // Not trusted: refused, with the address (its scheme kept) and exit 2.
+    let out = run(&publish, false);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("rediss://127.0.0.1"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Trusted: through.
+    let out = run(&publish, true);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = state.to_str().unwrap();
+    let out = run(&["watch", &url, "--state", s, "--once"], true);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("coord: 1 event"),
+        "{}",
+        text(&out.stdout)
+    );
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 /// The journal's `source` records of one kind.

@@ -19,9 +19,12 @@ pub const EVENT_FIELD: &str = "event";
 /// The entry field of an operator action.
 pub const ACTION_FIELD: &str = "action";
 
-/// `redis://[USER:PASSWORD@]HOST[:PORT]/STREAM`.
+/// `redis://[USER:PASSWORD@]HOST[:PORT]/STREAM`, or `rediss://…` for TLS.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StreamUrl {
+    /// `rediss://`: TLS, the server's certificate checked against the system's
+    /// roots (or `SSL_CERT_FILE`).
+    pub tls: bool,
     /// `USER:PASSWORD@` or `:PASSWORD@` as given, never shown.
     auth: String,
     pub host: String,
@@ -32,14 +35,24 @@ pub struct StreamUrl {
 impl StreamUrl {
     /// Whether a command's DIR argument names a stream rather than a directory.
     pub fn is_stream(arg: &str) -> bool {
-        arg.starts_with("redis://")
+        arg.starts_with("redis://") || arg.starts_with("rediss://")
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls {
+            "rediss"
+        } else {
+            "redis"
+        }
     }
 
     pub fn parse(url: &str) -> Result<StreamUrl, String> {
         let bad = |why: &str| format!("{url:?}: {why} (expected redis://HOST[:PORT]/STREAM)");
-        let rest = url
-            .strip_prefix("redis://")
-            .ok_or_else(|| bad("not a redis:// address"))?;
+        let (tls, rest) = match (url.strip_prefix("redis://"), url.strip_prefix("rediss://")) {
+            (Some(rest), _) => (false, rest),
+            (_, Some(rest)) => (true, rest),
+            _ => return Err(bad("not a redis:// or rediss:// address")),
+        };
         let (authority, stream) = rest.split_once('/').ok_or_else(|| bad("no stream"))?;
         let (auth, hostport) = match authority.rsplit_once('@') {
             Some((a, h)) => (format!("{a}@"), h),
@@ -65,6 +78,7 @@ impl StreamUrl {
             return Err(bad("the stream name is empty or holds spaces"));
         }
         Ok(StreamUrl {
+            tls,
             auth,
             host,
             port,
@@ -74,7 +88,8 @@ impl StreamUrl {
 
     /// The client for the server (the stream is a key on it, not a database).
     pub fn client(&self) -> redis::RedisResult<redis::Client> {
-        redis::Client::open(format!("redis://{}{}:{}/", self.auth, self.host, self.port))
+        let (scheme, auth, host, port) = (self.scheme(), &self.auth, &self.host, self.port);
+        redis::Client::open(format!("{scheme}://{auth}{host}:{port}/"))
     }
 
     /// Where a console on this stream keeps its journal, lock and outbox unless
@@ -92,7 +107,14 @@ impl StreamUrl {
 /// The address without its password: what the journal, logs and screen show.
 impl fmt::Display for StreamUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "redis://{}:{}/{}", self.host, self.port, self.stream)
+        write!(
+            f,
+            "{}://{}:{}/{}",
+            self.scheme(),
+            self.host,
+            self.port,
+            self.stream
+        )
     }
 }
 
@@ -152,12 +174,20 @@ mod tests {
         assert!(!format!("{u:?}").contains("s3cret"));
         let u = StreamUrl::parse("redis://[::1]:6380/s").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("[::1]", 6380));
+        assert!(!u.tls);
+        // TLS: said in the address, kept when printed; the password still not.
+        let u = StreamUrl::parse("rediss://:s3cret@box:7000/fleet").unwrap();
+        assert!(u.tls);
+        assert_eq!(u.to_string(), "rediss://box:7000/fleet");
+        assert!(StreamUrl::is_stream("rediss://box/fleet"));
     }
 
     #[test]
     fn bad_addresses_say_why() {
         for bad in [
             "http://box/s",
+            "redisss://box/s",
+            "rediss://box",
             "redis://box",
             "redis://box/",
             "redis://:6379/s",
