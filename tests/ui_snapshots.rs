@@ -685,6 +685,55 @@ fn a_acknowledges_the_selected_alert() {
     }
 }
 
+/// The selected alert resolved away under the cursor (here by the system's
+/// recovery): nothing is selected — `a` acts on no other alert and says why —
+/// until the operator moves, and then on the row the cursor is on.
+#[test]
+fn a_key_after_the_selected_alert_left_acts_on_nothing() {
+    let mut w = scenario();
+    let gone = w.alert_of("system_failure");
+    w.select_alert(gone);
+    w.sync();
+    let index = w.app.sel.alerts;
+    w.push(json!({"type": "system_recovered", "component": "build-farm"}));
+    w.sync();
+    assert!(w.engine.alerts.get(gone).unwrap().resolved_at.is_some());
+    assert_eq!(w.app.selected_alert(), None);
+    assert_eq!(w.key(KeyCode::Char('a')), Some(UiAction::Redraw));
+    let said = w.app.status.clone().unwrap_or_default();
+    assert!(said.contains(&format!("A-{gone} left the list")), "{said}");
+    // No alert row is drawn selected.
+    let selected_rows = |w: &mut World| {
+        let screen = w.render(120, 40);
+        let buf = screen.backend().buffer().clone();
+        // (The status bar, on the last line, may say an id.)
+        (0..buf.area.height - 1)
+            .filter(|&y| {
+                let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+                row.contains(" A-")
+                    && (0..buf.area.width).any(|x| {
+                        buf[(x, y)]
+                            .modifier
+                            .contains(ratatui::style::Modifier::REVERSED)
+                    })
+            })
+            .count()
+    };
+    assert_eq!(selected_rows(&mut w), 0, "an alert row is drawn selected");
+    // `j` picks the row in place: the alert that took the row, shown selected.
+    w.key(KeyCode::Char('j'));
+    let now_on = w.app.sel.alert_order[index.min(w.app.sel.alert_order.len() - 1)].id;
+    assert_eq!(w.app.selected_alert().map(|r| r.id), Some(now_on));
+    assert_eq!(selected_rows(&mut w), 1);
+    assert_eq!(
+        op(w.key(KeyCode::Char('a'))),
+        Action::Acknowledge {
+            alert: now_on,
+            note: None
+        }
+    );
+}
+
 #[test]
 fn e_escalates() {
     let mut w = scenario();

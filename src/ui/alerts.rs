@@ -276,7 +276,7 @@ pub fn render(
             )));
         }
         let mut row = Row::new(cells);
-        if top + i == sel && focused {
+        if top + i == sel && focused && app.sel.gone.is_none() {
             row = row.style(theme.selected());
         } else if !open {
             row = row.style(theme.dim());
@@ -369,7 +369,7 @@ fn render_list(
             Span::raw(format!(" {} ", owner(a))),
             Span::styled(message, theme.dim()),
         ]);
-        if top + i == sel && focused {
+        if top + i == sel && focused && app.sel.gone.is_none() {
             line = line.patch_style(theme.selected());
         }
         super::lines::put_line(frame, inner.x, inner.y + i as u16, &line, inner.width);

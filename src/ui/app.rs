@@ -612,7 +612,9 @@ impl App {
         self.view.events_bottom = 0;
         self.follow = true;
         self.sel.agents = 0;
-        self.sel.alerts = 0;
+        // The first row of the list the new filter makes (the old order is gone).
+        self.sel.alert_order.clear();
+        self.sel.pick_alert(0);
         Some(UiAction::Redraw)
     }
 
@@ -767,7 +769,12 @@ impl App {
     /// The operator keys on the selected alert.
     fn alert_command(&mut self, cmd: Command) -> Option<UiAction> {
         let Some(row) = self.selected_alert() else {
-            self.status = Some("no alert selected: focus Alerts (3) and pick one".into());
+            self.status = Some(match self.sel.gone {
+                Some(id) => format!(
+                    "A-{id} left the list (resolved); nothing is selected: j/k to pick an alert"
+                ),
+                None => "no alert selected: focus Alerts (3) and pick one".into(),
+            });
             return Some(UiAction::Redraw);
         };
         self.alert_command_on(cmd, row)
@@ -858,7 +865,15 @@ impl App {
                     .clamp(0, self.sel.agent_order.len().saturating_sub(1) as isize);
                 self.sel.agents = v as usize;
             }
-            Pane::Alerts => self.sel.alerts = step(self.sel.alerts, self.sel.alert_order.len()),
+            Pane::Alerts => {
+                // From nothing selected, the first step lands on the row in place.
+                let at = if self.sel.gone.is_some() {
+                    self.sel.alerts
+                } else {
+                    step(self.sel.alerts, self.sel.alert_order.len())
+                };
+                self.sel.pick_alert(at);
+            }
             Pane::Progress => {
                 self.sel.component = step(self.sel.component, self.sel.component_order.len())
             }
@@ -897,13 +912,7 @@ impl App {
                     self.sel.agent_order.len().saturating_sub(1)
                 }
             }
-            Pane::Alerts => {
-                self.sel.alerts = if top {
-                    0
-                } else {
-                    self.sel.alert_order.len().saturating_sub(1)
-                }
-            }
+            Pane::Alerts => self.sel.pick_alert(if top { 0 } else { usize::MAX }),
             Pane::Progress => {
                 self.sel.component = if top {
                     0
@@ -1010,7 +1019,7 @@ impl App {
                 if pos.y >= view.alerts_first_y {
                     let i = self.view.alerts_top + (pos.y - view.alerts_first_y) as usize;
                     if i < self.sel.alert_order.len() {
-                        self.sel.alerts = i;
+                        self.sel.pick_alert(i);
                     }
                 }
             }

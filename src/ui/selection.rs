@@ -25,6 +25,10 @@ pub struct Selection {
     /// Alerts worst first, filtered.
     pub alert_order: Vec<AlertRow>,
     pub alerts: usize,
+    /// The selected alert left the list (resolved, filtered out): nothing is
+    /// selected until the operator moves, so a key meant for it never lands
+    /// on the alert that took its row.
+    pub gone: Option<u64>,
     /// The current phase's components, in the plan's order.
     pub component_order: Vec<String>,
     pub component: usize,
@@ -39,7 +43,16 @@ fn find<T: PartialEq>(order: &[T], want: Option<T>) -> Option<usize> {
 impl Selection {
     /// The selected alert, if any.
     pub fn alert(&self) -> Option<AlertRow> {
+        if self.gone.is_some() {
+            return None;
+        }
         self.alert_order.get(self.alerts).copied()
+    }
+
+    /// Puts the cursor on row `i` (clamped): the operator chose it.
+    pub fn pick_alert(&mut self, i: usize) {
+        self.gone = None;
+        self.alerts = i.min(self.alert_order.len().saturating_sub(1));
     }
 
     /// Agents by liveness, worst first (timed out, late, offline, healthy,
@@ -101,8 +114,11 @@ impl Selection {
             id: a.id,
             open: a.is_open(),
         }));
-        if let Some(i) = keep.and_then(|id| self.alert_order.iter().position(|r| r.id == id)) {
-            self.alerts = i;
+        if let Some(id) = keep {
+            match self.alert_order.iter().position(|r| r.id == id) {
+                Some(i) => self.alerts = i,
+                None => self.gone = Some(id),
+            }
         }
         self.alerts = self.alerts.min(self.alert_order.len().saturating_sub(1));
     }
