@@ -339,12 +339,18 @@ impl Tailer {
     /// The position a source record letting the file go carries: its identity
     /// and how far it was read.
     pub fn let_go_pos(&self) -> Pos {
-        let end = if self.drop {
+        let end = self.consumed();
+        self.pos(end, end)
+    }
+
+    /// How far the file is read and handed out: its complete lines (a partial
+    /// one held back is not), or a drop's size when it was taken.
+    fn consumed(&self) -> u64 {
+        if self.drop {
             self.drop_done.map_or(0, |d| d.0)
         } else {
             self.splitter.committed()
-        };
-        self.pos(end, end)
+        }
     }
 
     /// Computes the identity once the first line is there, and resumes from its
@@ -544,11 +550,7 @@ impl Tailer {
         opts: &ParseOptions,
         out: &mut impl FnMut(Item),
     ) -> io::Result<()> {
-        let consumed = if self.drop {
-            self.drop_done.map_or(0, |d| d.0)
-        } else {
-            self.splitter.committed()
-        };
+        let consumed = self.consumed();
         if size < consumed {
             self.restart("truncated", max_line_bytes, out)?;
         } else if !self.drop && size < self.next_read {
