@@ -473,7 +473,7 @@ fn rediss_publishes_and_watches_over_tls() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap();
-    let mut server = Command::new("redis-server")
+    let server = Command::new("redis-server")
         .args([
             "--port",
             "0",
@@ -493,6 +493,8 @@ fn rediss_publishes_and_watches_over_tls() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start redis-server with TLS");
+    // Stopped with the test, whatever its outcome.
+    let _server = KillOnDrop(server);
     wait_for(Duration::from_secs(20), "the TLS port to listen", || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
@@ -536,8 +538,16 @@ fn rediss_publishes_and_watches_over_tls() {
         "{}",
         text(&out.stdout)
     );
-    let _ = server.kill();
-    let _ = server.wait();
+}
+
+/// A child process killed when the value goes.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The journal's `source` records of one kind.
