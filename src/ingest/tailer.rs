@@ -413,13 +413,6 @@ impl Tailer {
             }
             _ => None,
         };
-        if let Some(c) = copied {
-            self.line_no = c.line;
-            out(Item::Source {
-                pos: self.pos(c.end, c.end),
-                what: "copied",
-            });
-        }
         let mut resume = cp.or(copied);
         // The bytes of the last line read are not what they were: rewritten
         // in place while nobody watched (the size and the first line kept).
@@ -434,6 +427,13 @@ impl Tailer {
                 self.tail = None;
                 resume = None;
             }
+        }
+        if let Some(c) = copied.filter(|_| resume.is_some()) {
+            self.line_no = c.line;
+            out(Item::Source {
+                pos: self.pos(c.end, c.end),
+                what: "copied",
+            });
         }
         if resume.is_none() {
             // Journaled at once, so that the file is known by its identity even
