@@ -50,7 +50,7 @@ enum ReportFormat {
 enum Command {
     /// The live console on a coordination directory, a Redis stream, or stdin
     Watch {
-        /// The coordination directory, redis://HOST[:PORT]/STREAM, or `-` for JSON Lines on stdin
+        /// The coordination directory, redis[s]://HOST[:PORT]/STREAM, or `-` for JSON Lines on stdin
         #[arg(default_value = ".")]
         dir: String,
         /// One line per event and alert transition instead of the console
@@ -104,7 +104,7 @@ enum Command {
         /// The coordination directory
         #[arg(default_value = ".", conflicts_with = "to")]
         dir: PathBuf,
-        /// Publish to a Redis stream instead: redis://HOST[:PORT]/STREAM
+        /// Publish to a Redis stream instead: redis://HOST[:PORT]/STREAM (rediss:// for TLS)
         #[arg(long, value_name = "URL")]
         to: Option<String>,
         #[command(flatten)]
@@ -117,7 +117,7 @@ enum Command {
     },
     /// One-shot summary; exit 0 healthy, 1 Critical alert open or SLA breached, 2 error
     Status {
-        /// The coordination directory, or redis://HOST[:PORT]/STREAM
+        /// The coordination directory, or redis[s]://HOST[:PORT]/STREAM
         #[arg(default_value = ".")]
         dir: String,
         /// For a redis:// source: the state directory its console uses
@@ -135,7 +135,7 @@ enum Command {
     },
     /// Stakeholder report: progress, ETA, crises, SLA compliance, metrics; exit 0, 2 on error
     Report {
-        /// The coordination directory, or redis://HOST[:PORT]/STREAM
+        /// The coordination directory, or redis[s]://HOST[:PORT]/STREAM
         #[arg(default_value = ".")]
         dir: String,
         /// For a redis:// source: the state directory its console uses
@@ -153,7 +153,7 @@ enum Command {
     },
     /// Query the audit journal; exit 0 (matches or not), 2 on error
     Audit {
-        /// The coordination directory, or redis://HOST[:PORT]/STREAM
+        /// The coordination directory, or redis[s]://HOST[:PORT]/STREAM
         #[arg(default_value = ".")]
         dir: String,
         /// For a redis:// source: the state directory its console uses
