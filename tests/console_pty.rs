@@ -127,11 +127,17 @@ type Console = Pty;
 
 /// `coord watch DIR --operator pty-operator` on a `cols`×`rows` terminal.
 fn console(dir: &Path, cols: u16, rows: u16) -> Console {
-    Pty::start(
+    console_env(dir, cols, rows, &[])
+}
+
+/// `console`, with more environment variables.
+fn console_env(dir: &Path, cols: u16, rows: u16, env: &[(&str, &str)]) -> Console {
+    Pty::start_with(
         &["watch", dir.to_str().unwrap(), "--operator", OPERATOR],
         dir,
         cols,
         rows,
+        env,
     )
 }
 
@@ -294,18 +300,7 @@ fn a_key_lands_on_the_selected_alert_and_the_row_shows_owner_and_message() {
                    "severity": "low", "message": "style guide out of date"}),
         ],
     );
-    let mut c = Pty::start_with(
-        &[
-            "watch",
-            dir.path().to_str().unwrap(),
-            "--operator",
-            OPERATOR,
-        ],
-        dir.path(),
-        120,
-        40,
-        &[("COORD_LOG", "debug")],
-    );
+    let mut c = console_env(dir.path(), 120, 40, &[("COORD_LOG", "debug")]);
     c.wait_for_text("1 open");
     append(
         dir.path(),
@@ -693,13 +688,7 @@ fn a_panic_restores_the_terminal_and_flushes_the_journal() {
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path());
     let trigger = dir.path().join("panic-now");
-    let mut c = Pty::start_with(
-        &[
-            "watch",
-            dir.path().to_str().unwrap(),
-            "--operator",
-            OPERATOR,
-        ],
+    let mut c = console_env(
         dir.path(),
         160,
         40,
