@@ -702,6 +702,12 @@ fn a_key_after_the_selected_alert_left_acts_on_nothing() {
     assert_eq!(w.key(KeyCode::Char('a')), Some(UiAction::Redraw));
     let said = w.app.status.clone().unwrap_or_default();
     assert!(said.contains(&format!("A-{gone} left the list")), "{said}");
+    // Enter opens no page and says why, rather than nothing at all.
+    w.app.status = None;
+    w.key(KeyCode::Enter);
+    assert!(w.app.page.is_none());
+    let said = w.app.status.clone().unwrap_or_default();
+    assert!(said.contains(&format!("A-{gone} left the list")), "{said}");
     // No alert row is drawn selected.
     let selected_rows = |w: &mut World| {
         let screen = w.render(120, 40);

@@ -839,7 +839,16 @@ impl App {
         if page.is_some() {
             self.page = page;
             self.page_scroll = 0;
+            return;
         }
+        // Enter that opens nothing says why, so the next keys are not typed blind.
+        self.status = Some(match (self.focus, self.sel.gone) {
+            (Pane::Alerts, Some(id)) => format!(
+                "A-{id} left the list (resolved); nothing is selected: j/k to pick an alert"
+            ),
+            (Pane::Log, _) => "the Log pane has no pages".into(),
+            _ => "nothing selected here: j/k to pick a row".into(),
+        });
     }
 
     fn move_by(&mut self, delta: isize) {
