@@ -435,6 +435,8 @@ impl Default for QualityConfig {
 pub struct HeartbeatConfig {
     pub late_after_seconds: f64,
     pub agent_timeout_minutes: f64,
+    /// Waiting on a person this long opens an `agent_waiting` alert (SPEC 6).
+    pub waiting_alert_minutes: f64,
 }
 
 impl Default for HeartbeatConfig {
@@ -442,6 +444,7 @@ impl Default for HeartbeatConfig {
         HeartbeatConfig {
             late_after_seconds: 90.0,
             agent_timeout_minutes: 5.0,
+            waiting_alert_minutes: 2.0,
         }
     }
 }
@@ -461,16 +464,25 @@ pub struct CrisisMatrix {
     pub system_failure: Option<RowOverride>,
     #[serde(deserialize_with = "optional_object")]
     pub communication_failure: Option<RowOverride>,
+    #[serde(deserialize_with = "optional_object")]
+    pub task_failed: Option<RowOverride>,
+    #[serde(deserialize_with = "optional_object")]
+    pub agent_waiting: Option<RowOverride>,
+    #[serde(deserialize_with = "optional_object")]
+    pub budget_exceeded: Option<RowOverride>,
 }
 
 impl CrisisMatrix {
     /// The matrix's triggers, in the spec's order.
-    pub const TRIGGERS: [&'static str; 5] = [
+    pub const TRIGGERS: [&'static str; 8] = [
         "agent_timeout",
         "quality_gate_failure",
         "blocker_detected",
         "system_failure",
         "communication_failure",
+        "task_failed",
+        "agent_waiting",
+        "budget_exceeded",
     ];
 
     /// The override for a trigger (an event type name such as `"agent_timeout"`), if
@@ -482,6 +494,9 @@ impl CrisisMatrix {
             "blocker_detected" => self.blocker_detected.as_ref(),
             "system_failure" => self.system_failure.as_ref(),
             "communication_failure" => self.communication_failure.as_ref(),
+            "task_failed" => self.task_failed.as_ref(),
+            "agent_waiting" => self.agent_waiting.as_ref(),
+            "budget_exceeded" => self.budget_exceeded.as_ref(),
             _ => None,
         }
     }
@@ -708,6 +723,11 @@ impl Config {
             h.agent_timeout_minutes,
             60.0,
         )?;
+        c.duration(
+            "heartbeat_config.waiting_alert_minutes",
+            h.waiting_alert_minutes,
+            60.0,
+        )?;
         // Late must come before timed out, or the "late" state could never be seen.
         if h.late_after_seconds >= h.agent_timeout_minutes * 60.0 {
             return Err(c.fail(
@@ -817,6 +837,11 @@ impl Config {
     /// Silent this long, an agent is timed out.
     pub fn agent_timeout(&self) -> Duration {
         millis(self.heartbeat_config.agent_timeout_minutes * 60.0)
+    }
+
+    /// Waiting on a person this long, an agent gets an `agent_waiting` alert.
+    pub fn waiting_alert(&self) -> Duration {
+        millis(self.heartbeat_config.waiting_alert_minutes * 60.0)
     }
 
     /// Silent this long, an agent is late.

@@ -104,6 +104,8 @@ fn every_field_and_seed_alias_is_documented() {
         "status",
         "progress",
         "severity",
+        "cost_usd",
+        "tokens",
         "data",
     ] {
         assert!(!description(property(&s, name)).is_empty(), "{name}");
@@ -133,6 +135,40 @@ fn every_field_and_seed_alias_is_documented() {
         "critical", "high", "medium", "low", "info", "warning", "error",
     ] {
         assert!(severity.contains(&format!("\"{word}\"")), "severity {word}");
+    }
+}
+
+/// Spend is bounded as the parser bounds it: a non-negative amount and a
+/// non-negative whole number, at the top level or in `data`.
+#[test]
+fn spend_is_bounded_as_the_parser_bounds_it() {
+    let s = schema();
+    assert_eq!(property(&s, "cost_usd")["minimum"], 0);
+    assert_eq!(property(&s, "tokens")["minimum"], 0);
+    let parse = |text: &str| {
+        let v: Value = serde_json::from_str(text).unwrap();
+        let origin = Origin {
+            source: "t",
+            line: 1,
+            offset: 0,
+            ident: "",
+        };
+        let now = "2026-11-24T12:00:00Z".parse().unwrap();
+        parse_value(v, &origin, now, &ParseOptions::default()).map_err(|e| e.reason)
+    };
+    let e = parse(r#"{"type":"progress_update","cost_usd":0.25,"tokens":900}"#).unwrap();
+    assert_eq!(e.spend(), (0.25, 900));
+    let e = parse(r#"{"type":"progress_update","data":{"cost_usd":1,"tokens":2}}"#).unwrap();
+    assert_eq!(e.spend(), (1.0, 2));
+    for bad in [
+        r#"{"type":"x","cost_usd":-1}"#,
+        r#"{"type":"x","cost_usd":"3"}"#,
+        r#"{"type":"x","tokens":1.5}"#,
+        r#"{"type":"x","tokens":-2}"#,
+        r#"{"type":"x","data":{"tokens":"many"}}"#,
+    ] {
+        let err = parse(bad).expect_err(bad);
+        assert!(err.contains("cost_usd") || err.contains("tokens"), "{bad}: {err}");
     }
 }
 

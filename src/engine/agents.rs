@@ -5,6 +5,8 @@
 //! engine then derives an `agent_timeout` event itself, on a tick.
 
 use super::alerts::Alert;
+use super::matrix::Trigger;
+use super::spend::Spend;
 use super::{AutoAction, Effect, Engine, NotifyClass, Time};
 use crate::model::{Event, EventType};
 use serde::{Deserialize, Serialize};
@@ -17,8 +19,12 @@ pub enum Liveness {
     /// Ordered worst first, for the heartbeat grid.
     TimedOut,
     Late,
+    /// Blocked on a person (a permission or input prompt): it does not age.
+    Waiting,
     Offline,
     Healthy,
+    /// Finished its turn, waiting for its next instruction: it does not age.
+    Idle,
     Standby,
 }
 
@@ -30,6 +36,20 @@ impl Liveness {
             Liveness::TimedOut => "timed_out",
             Liveness::Offline => "offline",
             Liveness::Standby => "standby",
+            Liveness::Waiting => "waiting",
+            Liveness::Idle => "idle",
+        }
+    }
+
+    /// The agent's own word for a state that does not age: `waiting` (also
+    /// `needs_input`), `idle`.
+    fn said(status: &str) -> Option<Liveness> {
+        if status.eq_ignore_ascii_case("waiting") || status.eq_ignore_ascii_case("needs_input") {
+            Some(Liveness::Waiting)
+        } else if status.eq_ignore_ascii_case("idle") {
+            Some(Liveness::Idle)
+        } else {
+            None
         }
     }
 }
@@ -59,6 +79,17 @@ pub struct Agent {
     /// Events it stamped ahead of the time coord read them (SPEC 5.3).
     #[serde(default)]
     pub skewed: u64,
+    /// Since when it has been waiting on a person, while it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<Time>,
+    /// Its wait has opened an `agent_waiting` alert (once a wait).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub waiting_alerted: bool,
+    /// What it said it waits for (its message), while it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
+    #[serde(default, skip_serializing_if = "Spend::is_empty")]
+    pub spend: Spend,
 }
 
 /// Liveness changes an agent keeps.
@@ -81,6 +112,10 @@ impl Agent {
             ever_timed_out: false,
             liveness_log: VecDeque::new(),
             skewed: 0,
+            waiting_since: None,
+            waiting_alerted: false,
+            waiting_for: None,
+            spend: Spend::default(),
         }
     }
 
@@ -200,6 +235,7 @@ impl Engine {
         if e.kind == EventType::AgentTimeout {
             return ever_timed_out; // a report about the agent, not a sign of life
         }
+        let newest = a.last_seen.is_none_or(|t| e.ts >= t);
         let seen = a.last_seen.map_or(e.ts, |t| t.max(e.ts));
         a.last_seen = Some(seen);
         // The task it reports on is its current one (set here, where the agent is
@@ -219,6 +255,7 @@ impl Engine {
         let going = e.status.as_deref().is_some_and(|s| {
             s.eq_ignore_ascii_case("offline") || s.eq_ignore_ascii_case("stopping")
         });
+        let said = e.status.as_deref().and_then(Liveness::said);
         let seen_ms = if seen == e.ts {
             ts_ms
         } else {
@@ -239,9 +276,29 @@ impl Engine {
             Liveness::Standby => Liveness::Standby,
             // Only a heartbeat brings back a timed-out agent; other events are weaker.
             Liveness::TimedOut if !heartbeat => Liveness::TimedOut,
-            _ => by_age,
+            // An event older than the newest seen says nothing about now.
+            Liveness::Waiting | Liveness::Idle if !newest => from,
+            // Its own word for a state that does not age.
+            _ => match said {
+                Some(word) if newest => word,
+                _ => by_age,
+            },
         };
         let to = a.liveness;
+        if to == Liveness::Waiting {
+            if from != Liveness::Waiting {
+                a.waiting_since = Some(e.ts);
+            }
+            if let Some(m) = &e.message {
+                a.waiting_for = Some(crate::text::clip_words(m, 120).to_string());
+            }
+        }
+        let waited = from == Liveness::Waiting && to != Liveness::Waiting;
+        if waited {
+            a.waiting_since = None;
+            a.waiting_alerted = false;
+            a.waiting_for = None;
+        }
         if from != to {
             a.log_liveness(e.ts, to);
             fx.push(Effect::Action(AutoAction::LivenessChanged {
@@ -254,10 +311,16 @@ impl Engine {
                     a.agent.as_deref() == Some(id)
                         && matches!(
                             a.trigger,
-                            EventType::AgentTimeout | EventType::CommunicationFailure
+                            EventType::AgentTimeout
+                                | EventType::CommunicationFailure
+                                | EventType::AgentWaiting
                         )
                 };
                 self.supersede(pick, e.ts, &format!("{id} went offline"), fx);
+            }
+            if waited && to != Liveness::Offline {
+                // It works again: the person answered.
+                self.recover(e, Trigger::AgentWaiting, fx);
             }
         }
         ever_timed_out
@@ -268,11 +331,25 @@ impl Engine {
     pub(super) fn tick_agents(&mut self, now: Time, fx: &mut Vec<Effect>) {
         let (late_after, timeout) = (self.timing.late_after, self.timing.agent_timeout);
         let mut changes: Vec<(Time, String, Liveness, Liveness)> = Vec::new();
+        let mut waited: Vec<(Time, String)> = Vec::new();
         for a in self.agents.values() {
             let Some(seen) = a.last_seen else { continue };
+            if let (Liveness::Waiting, Some(since), false) =
+                (a.liveness, a.waiting_since, a.waiting_alerted)
+            {
+                if now - since > self.timing.waiting_alert {
+                    waited.push((since + self.timing.waiting_alert, a.id.clone()));
+                }
+            }
+            // Standby and offline wait to be brought in; waiting and idle are
+            // quiet by the agent's own word; a timed-out agent is already dead.
             if matches!(
                 a.liveness,
-                Liveness::Standby | Liveness::Offline | Liveness::TimedOut
+                Liveness::Standby
+                    | Liveness::Offline
+                    | Liveness::TimedOut
+                    | Liveness::Waiting
+                    | Liveness::Idle
             ) {
                 continue;
             }
@@ -340,6 +417,31 @@ impl Engine {
             }
         }
         self.takers = None;
+        waited.sort();
+        for (due, id) in waited {
+            self.agent_waited(&id, due, fx);
+        }
+    }
+
+    /// An agent waited on a person past `waiting_alert_minutes`: a derived
+    /// `agent_waiting` event, dated when the limit passed, opens its alert.
+    fn agent_waited(&mut self, id: &str, due: Time, fx: &mut Vec<Effect>) {
+        let limit = crate::text::fmt_span(self.timing.waiting_alert);
+        let a = self.agent_mut(id);
+        a.waiting_alerted = true;
+        // What it waits for, in its own last words.
+        let what = a.waiting_for.clone();
+        let mut e = Event::new(
+            EventType::AgentWaiting,
+            due,
+            self.next_derived_id("agent_waiting"),
+        );
+        e.agent = Some(id.into());
+        e.message = Some(match what {
+            Some(w) => compact_str::format_compact!("waiting on a person for {limit}: {w}"),
+            None => compact_str::format_compact!("waiting on a person for {limit}"),
+        });
+        self.derive(e, fx);
     }
 
     /// The agents that could take a task or be brought in: `takers` during a

@@ -444,6 +444,8 @@ impl Engine {
                     json!({"alert": id, "agent": e.agent, "switch_to_backup_channels": true}),
                 );
             }
+            // Told to a person; nothing coord could do for them.
+            Trigger::TaskFailed | Trigger::AgentWaiting | Trigger::BudgetExceeded => {}
         }
         if let Some(a) = self.alerts.get_mut(id) {
             if !actions.is_empty() && a.responded_at.is_none() {
@@ -483,6 +485,9 @@ impl Engine {
                 Trigger::CommunicationFailure => {
                     same(&e.agent, &a.agent) && same(&e.component, &a.component)
                 }
+                Trigger::TaskFailed => e.task.is_some() && same(&e.task, &a.task),
+                Trigger::AgentWaiting => e.agent.is_some() && same(&e.agent, &a.agent),
+                Trigger::BudgetExceeded => false,
             })
             .map(|a| a.id)
             .collect();

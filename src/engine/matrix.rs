@@ -6,7 +6,7 @@ use crate::config::{Config, RowOverride};
 use crate::model::{Escalation, EventType, Level};
 use chrono::TimeDelta;
 
-/// The five triggers of the matrix.
+/// The triggers of the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Trigger {
     AgentTimeout,
@@ -14,15 +14,21 @@ pub enum Trigger {
     BlockerDetected,
     SystemFailure,
     CommunicationFailure,
+    TaskFailed,
+    AgentWaiting,
+    BudgetExceeded,
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 5] = [
+    pub const ALL: [Trigger; 8] = [
         Trigger::AgentTimeout,
         Trigger::QualityGateFailure,
         Trigger::BlockerDetected,
         Trigger::SystemFailure,
         Trigger::CommunicationFailure,
+        Trigger::TaskFailed,
+        Trigger::AgentWaiting,
+        Trigger::BudgetExceeded,
     ];
 
     pub fn of(kind: &EventType) -> Option<Trigger> {
@@ -32,12 +38,16 @@ impl Trigger {
             EventType::BlockerDetected => Trigger::BlockerDetected,
             EventType::SystemFailure => Trigger::SystemFailure,
             EventType::CommunicationFailure => Trigger::CommunicationFailure,
+            EventType::TaskFailed => Trigger::TaskFailed,
+            EventType::AgentWaiting => Trigger::AgentWaiting,
+            EventType::BudgetExceeded => Trigger::BudgetExceeded,
             _ => return None,
         })
     }
 
     /// The trigger a recovery event answers (SPEC 5.2 rule 10). A heartbeat answers
-    /// an agent timeout.
+    /// an agent timeout; a completed task the failure of its command. (An agent
+    /// that works again answers its `agent_waiting` in `touch_agent`.)
     pub fn answered_by(kind: &EventType) -> Option<Trigger> {
         Some(match kind {
             EventType::AgentHeartbeat => Trigger::AgentTimeout,
@@ -45,6 +55,7 @@ impl Trigger {
             EventType::BlockerResolved => Trigger::BlockerDetected,
             EventType::SystemRecovered => Trigger::SystemFailure,
             EventType::CommunicationRestored => Trigger::CommunicationFailure,
+            EventType::TaskCompleted => Trigger::TaskFailed,
             _ => return None,
         })
     }
@@ -56,6 +67,9 @@ impl Trigger {
             Trigger::BlockerDetected => EventType::BlockerDetected,
             Trigger::SystemFailure => EventType::SystemFailure,
             Trigger::CommunicationFailure => EventType::CommunicationFailure,
+            Trigger::TaskFailed => EventType::TaskFailed,
+            Trigger::AgentWaiting => EventType::AgentWaiting,
+            Trigger::BudgetExceeded => EventType::BudgetExceeded,
         }
     }
 }
@@ -74,7 +88,7 @@ pub struct Row {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Matrix {
-    rows: [Row; 5],
+    rows: [Row; 8],
 }
 
 impl Default for Matrix {
@@ -111,6 +125,9 @@ impl Matrix {
                     Escalation::Pm,
                     Some(cfg.communication_timeout()),
                 ),
+                Trigger::TaskFailed => (Level::Medium, 180.0, Escalation::Pm, None),
+                Trigger::AgentWaiting => (Level::Medium, 120.0, Escalation::Pm, None),
+                Trigger::BudgetExceeded => (Level::High, 300.0, Escalation::Pm, None),
             };
             let mut row = Row {
                 trigger,
@@ -136,7 +153,7 @@ impl Matrix {
         &self.rows[trigger as usize]
     }
 
-    pub fn rows(&self) -> &[Row; 5] {
+    pub fn rows(&self) -> &[Row; 8] {
         &self.rows
     }
 }
@@ -149,6 +166,9 @@ fn override_for(cfg: &Config, trigger: Trigger) -> Option<&RowOverride> {
         Trigger::BlockerDetected => m.blocker_detected.as_ref(),
         Trigger::SystemFailure => m.system_failure.as_ref(),
         Trigger::CommunicationFailure => m.communication_failure.as_ref(),
+        Trigger::TaskFailed => m.task_failed.as_ref(),
+        Trigger::AgentWaiting => m.agent_waiting.as_ref(),
+        Trigger::BudgetExceeded => m.budget_exceeded.as_ref(),
     }
 }
 
@@ -195,6 +215,9 @@ mod tests {
                 Escalation::Pm,
                 Some(10 * 60),
             ),
+            (Trigger::TaskFailed, Level::Medium, 180, Escalation::Pm, None),
+            (Trigger::AgentWaiting, Level::Medium, 120, Escalation::Pm, None),
+            (Trigger::BudgetExceeded, Level::High, 300, Escalation::Pm, None),
         ];
         for (t, level, respond, open_at, human) in table {
             let row = m.row(t);

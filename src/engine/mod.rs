@@ -12,6 +12,7 @@ pub mod agents;
 pub mod alerts;
 pub mod classify;
 pub mod flapping;
+pub mod spend;
 mod ids;
 pub mod matrix;
 pub mod metrics;
@@ -302,6 +303,7 @@ pub struct Timing {
     pub ack_timeout: TimeDelta,
     pub late_after: TimeDelta,
     pub agent_timeout: TimeDelta,
+    pub waiting_alert: TimeDelta,
     pub eta_window: TimeDelta,
     pub max_auto_reassignments: u32,
     pub completion_threshold: f64,
@@ -323,6 +325,7 @@ impl Timing {
             escalation_timeout: cfg.escalation_timeout(),
             ack_timeout: cfg.ack_timeout(),
             late_after: cfg.late_after(),
+            waiting_alert: cfg.waiting_alert(),
             agent_timeout: cfg.agent_timeout(),
             eta_window: cfg.eta_window(),
             max_auto_reassignments: cfg.crisis_response_config.max_automated_reassignments,
@@ -611,6 +614,7 @@ impl Engine {
                 self.check_gate_threshold(c, e.gate.as_deref(), at, fx);
             }
         }
+        self.add_spend(e, component_phase, fx);
         // Only progress, a passed gate or a met criterion can complete a phase.
         if std::mem::take(&mut self.phase_dirty) {
             self.check_phase(at, fx);

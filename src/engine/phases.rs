@@ -5,6 +5,7 @@
 //! every gate has passed, every criterion is met and no Critical alert is open;
 //! the console then derives `phase_completion` and makes the next phase current.
 
+use super::spend::Spend;
 use super::{AutoAction, Effect, Engine, NotifyClass, Time};
 use crate::model::{Event, EventType, Level, Plan};
 use chrono::DateTime;
@@ -52,6 +53,8 @@ pub struct Component {
     pub depends_on: Vec<String>,
     /// Gates by name; a gate event without a name is the gate "".
     pub gates: BTreeMap<String, Gate>,
+    #[serde(default, skip_serializing_if = "Spend::is_empty")]
+    pub spend: Spend,
 }
 
 impl Component {
@@ -87,6 +90,8 @@ pub struct Phase {
     pub samples: VecDeque<(i64, f64)>,
     /// The newest sample time, so trimming the window is O(1) per sample.
     newest: Option<i64>,
+    #[serde(default, skip_serializing_if = "Spend::is_empty")]
+    pub spend: Spend,
 }
 
 impl Phase {
@@ -103,6 +108,7 @@ impl Phase {
             completed_at: None,
             samples: VecDeque::new(),
             newest: None,
+            spend: Spend::default(),
         }
     }
 
@@ -167,6 +173,7 @@ impl Engine {
         self.epic = plan.epic.clone();
         for (i, p) in plan.phases.iter().enumerate() {
             let mut phase = Phase::new(&p.id, p.name.as_deref().unwrap_or(&p.id), p.target);
+            phase.spend.budget_usd = p.budget_usd;
             for c in &p.components {
                 phase.components.push(c.id.clone());
                 phase.weight_sum += c.weight;
@@ -186,6 +193,7 @@ impl Engine {
                         capabilities: c.capabilities.clone(),
                         depends_on: c.depends_on.clone(),
                         gates,
+                        spend: Spend::default(),
                     },
                 );
             }
@@ -207,6 +215,7 @@ impl Engine {
                 .or_insert_with(|| super::agents::Agent::new(&a.id));
             agent.capabilities = a.capabilities.clone();
             agent.backup = a.backup;
+            agent.spend.budget_usd = a.budget_usd;
             // Until it reports in, a planned agent is not running: offline (no
             // alert), or standby for a backup.
             agent.liveness = if a.backup {
@@ -240,6 +249,7 @@ impl Engine {
                 capabilities: Vec::new(),
                 depends_on: Vec::new(),
                 gates: BTreeMap::new(),
+                spend: Spend::default(),
             }
         });
         let phase = c.phase;

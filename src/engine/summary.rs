@@ -44,6 +44,10 @@ pub struct PhaseSummary {
     pub outlook: Outlook,
     pub criteria: Vec<Criterion>,
     pub next: Option<String>,
+    /// Spend recorded against the phase (SPEC 6), in dollars and tokens.
+    pub cost_usd: f64,
+    pub tokens: u64,
+    pub budget_usd: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -58,6 +62,12 @@ pub struct AgentSummary {
     pub skewed: u64,
     /// Its liveness changed only by timers past the journal's last record.
     pub projected: bool,
+    /// While it waits on a person: since when, and what it said.
+    pub waiting_since: Option<Time>,
+    pub waiting_for: Option<String>,
+    pub cost_usd: f64,
+    pub tokens: u64,
+    pub budget_usd: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -79,6 +89,8 @@ pub struct ComponentSummary {
     pub progress: f64,
     pub blocked: bool,
     pub gates: BTreeMap<String, GateStatus>,
+    pub cost_usd: f64,
+    pub tokens: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -165,6 +177,11 @@ impl Engine {
                 backup: a.backup,
                 skewed: a.skewed,
                 projected: false,
+                waiting_since: a.waiting_since.filter(|_| a.liveness == Liveness::Waiting),
+                waiting_for: a.waiting_for.clone(),
+                cost_usd: cents(a.spend.cost_usd),
+                tokens: a.spend.tokens,
+                budget_usd: a.spend.budget_usd,
             })
             .collect();
         agents.sort_by(|a, b| a.id.cmp(&b.id));
@@ -205,6 +222,8 @@ impl Engine {
                 progress: c.progress,
                 blocked: c.blocked(),
                 gates: c.gates.iter().map(|(k, g)| (k.clone(), g.status)).collect(),
+                cost_usd: cents(c.spend.cost_usd),
+                tokens: c.spend.tokens,
             })
             .collect();
         let alerts = self
@@ -263,6 +282,9 @@ impl Engine {
                 outlook: self.outlook(phase, at),
                 criteria: phase.criteria.clone(),
                 next: self.phases.get(self.current + 1).map(|p| p.id.clone()),
+                cost_usd: cents(phase.spend.cost_usd),
+                tokens: phase.spend.tokens,
+                budget_usd: phase.spend.budget_usd,
             },
             phases_complete: self
                 .phases
@@ -291,4 +313,9 @@ impl Engine {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// Dollars as summed, without the float's tail (0.1 + 0.2 reads 0.3).
+fn cents(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
 }

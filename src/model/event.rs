@@ -39,6 +39,12 @@ pub enum EventType {
     CommunicationFailure,
     CommunicationRestored,
     CoordinationAlert,
+    /// A task's command failed (`coord wrap`); a crisis (SPEC 6).
+    TaskFailed,
+    /// Derived: an agent waited on a person past `waiting_alert_minutes`.
+    AgentWaiting,
+    /// Derived: an agent's or a phase's spend passed its `budget_usd`.
+    BudgetExceeded,
     /// Accepted, shown as category `other`, level Low, and counted.
     Other(Box<str>),
 }
@@ -68,7 +74,7 @@ impl Category {
 
 impl EventType {
     /// Every known type, for table tests and the JSON schema.
-    pub const KNOWN: [EventType; 18] = [
+    pub const KNOWN: [EventType; 21] = [
         EventType::ProgressUpdate,
         EventType::ComponentCompletion,
         EventType::TaskAssigned,
@@ -87,6 +93,9 @@ impl EventType {
         EventType::CommunicationFailure,
         EventType::CommunicationRestored,
         EventType::CoordinationAlert,
+        EventType::TaskFailed,
+        EventType::AgentWaiting,
+        EventType::BudgetExceeded,
     ];
 
     /// Reads a type name (already lower-case). `milestone_update` is the seed's name
@@ -117,6 +126,9 @@ impl EventType {
             "communication_failure" => CommunicationFailure,
             "communication_restored" => CommunicationRestored,
             "coordination_alert" => CoordinationAlert,
+            "task_failed" => TaskFailed,
+            "agent_waiting" => AgentWaiting,
+            "budget_exceeded" => BudgetExceeded,
             _ => return None,
         })
     }
@@ -142,6 +154,9 @@ impl EventType {
             CommunicationFailure => "communication_failure",
             CommunicationRestored => "communication_restored",
             CoordinationAlert => "coordination_alert",
+            TaskFailed => "task_failed",
+            AgentWaiting => "agent_waiting",
+            BudgetExceeded => "budget_exceeded",
             Other(name) => name,
         }
     }
@@ -153,7 +168,8 @@ impl EventType {
                 Category::Progress
             }
             BlockerDetected | BlockerResolved | AgentTimeout | QualityGateFailure
-            | QualityGatePassed | SystemFailure | SystemRecovered => Category::Crisis,
+            | QualityGatePassed | SystemFailure | SystemRecovered | TaskFailed | AgentWaiting
+            | BudgetExceeded => Category::Crisis,
             PhaseCompletion | EpicMilestone | CriterionMet => Category::Completion,
             AgentHeartbeat | CommunicationFailure | CommunicationRestored | CoordinationAlert => {
                 Category::Coordination
@@ -248,6 +264,16 @@ impl Event {
     }
 
     /// A string from `data` (e.g. `criterion` of `criterion_met`).
+    /// What the event says was spent: (`cost_usd`, `tokens`), validated at parse.
+    pub fn spend(&self) -> (f64, u64) {
+        let Some(data) = &self.data else {
+            return (0.0, 0);
+        };
+        let cost = data.get("cost_usd").and_then(Value::as_f64).unwrap_or(0.0);
+        let tokens = data.get("tokens").and_then(Value::as_u64).unwrap_or(0);
+        (cost, tokens)
+    }
+
     pub fn data_str(&self, key: &str) -> Option<&str> {
         self.data.as_ref()?.get(key).and_then(Value::as_str)
     }
@@ -638,6 +664,7 @@ impl<'a> RawEvent<'a> {
                 Some(v) => Err(format!("{name} must be a string, found {}", v.kind())),
             }
         };
+        check_spend(&data)?;
         Ok(Event {
             kind,
             ts,
@@ -655,6 +682,26 @@ impl<'a> RawEvent<'a> {
             data: (!data.is_empty()).then(|| Box::new(data)),
         })
     }
+}
+
+/// `cost_usd` (a non-negative amount) and `tokens` (a non-negative whole
+/// number), at the top level or in `data`, both of which land in `data`.
+fn check_spend(data: &Map<String, Value>) -> Result<(), String> {
+    match data.get("cost_usd") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|c| c >= 0.0 && c.is_finite()) => {}
+        Some(v) => return Err(format!("cost_usd must be a non-negative number, found {v}")),
+    }
+    match data.get("tokens") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.is_u64() => {}
+        Some(v) => {
+            return Err(format!(
+                "tokens must be a non-negative whole number, found {v}"
+            ))
+        }
+    }
+    Ok(())
 }
 
 /// Validates and normalises a type name: snake_case words, at most 64 bytes.
@@ -922,6 +969,9 @@ mod tests {
             ("communication_failure", Coordination),
             ("communication_restored", Coordination),
             ("coordination_alert", Coordination),
+            ("task_failed", Crisis),
+            ("agent_waiting", Crisis),
+            ("budget_exceeded", Crisis),
             ("deploy_started", Other),
         ];
         for (name, cat) in expect {

@@ -36,6 +36,9 @@ pub struct PhasePlan {
     /// Group (e.g. `technical`) → criteria that `criterion_met` events must confirm.
     #[serde(default)]
     pub criteria: BTreeMap<String, Vec<String>>,
+    /// Spend past this opens `budget_exceeded`; 80 % of it tells the PM channel.
+    #[serde(default)]
+    pub budget_usd: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +69,9 @@ pub struct AgentPlan {
     /// A backup stands by until activated by an agent timeout.
     #[serde(default)]
     pub backup: bool,
+    /// As a phase's: spend past it opens `budget_exceeded`.
+    #[serde(default)]
+    pub budget_usd: Option<f64>,
 }
 
 fn default_weight() -> f64 {
@@ -131,6 +137,9 @@ impl Plan {
                     format!("duplicate phase id {:?} (first at {first})", phase.id),
                 ));
             }
+            if let Some(b) = phase.budget_usd {
+                c.positive(&format!("phases[{p}].budget_usd"), b)?;
+            }
             for (group, items) in &phase.criteria {
                 let path = format!("phases[{p}].criteria.{group}");
                 nonempty(&path, group, "a criteria group name")?;
@@ -172,6 +181,9 @@ impl Plan {
                     &path,
                     format!("duplicate agent id {:?} (first at {first})", agent.id),
                 ));
+            }
+            if let Some(b) = agent.budget_usd {
+                c.positive(&format!("agents[{a}].budget_usd"), b)?;
             }
         }
 

@@ -7,6 +7,7 @@ use super::app::App;
 use super::geometry::Geometry;
 use super::lines::put_line;
 use crate::engine::agents::Liveness;
+use crate::engine::spend::dollars;
 use crate::engine::{Engine, Time};
 use crate::sanitize::sanitize;
 use crate::text::{clip, fmt_age};
@@ -24,6 +25,8 @@ pub fn liveness_word(l: Liveness) -> &'static str {
         Liveness::TimedOut => "TIMED OUT",
         Liveness::Offline => "offline",
         Liveness::Standby => "standby",
+        Liveness::Waiting => "WAITING",
+        Liveness::Idle => "idle",
     }
 }
 
@@ -34,6 +37,8 @@ pub fn liveness_symbol(l: Liveness) -> &'static str {
         Liveness::TimedOut => "✖",
         Liveness::Offline => "○",
         Liveness::Standby => "◇",
+        Liveness::Waiting => "◆",
+        Liveness::Idle => "◌",
     }
 }
 
@@ -104,9 +109,11 @@ pub fn render(
         ]);
         put_line(frame, x, y, &line1, text_w);
         if cell_h >= 2 {
-            let seen = match a.last_seen {
-                Some(t) => format!("{} ago", fmt_age(now - t)),
-                None => "never seen".into(),
+            let seen = match (a.waiting_since, a.last_seen) {
+                // How long it has waited on a person is what matters.
+                (Some(since), _) if a.liveness == Liveness::Waiting => fmt_age(now - since),
+                (_, Some(t)) => format!("{} ago", fmt_age(now - t)),
+                _ => "never seen".into(),
             };
             let mut spans = vec![
                 Span::raw("  "),
@@ -125,14 +132,19 @@ pub fn render(
                 Some(t) => sanitize(t).into_owned(),
                 None => match a.open_tasks.iter().next() {
                     Some(t) => sanitize(t).into_owned(),
-                    None => "idle".into(),
+                    None => "no task".into(),
                 },
             };
             let open = a.open_tasks.len();
+            let mut rest = format!(" · {open} open");
+            if a.spend.cost_usd > 0.0 {
+                rest.push_str(&format!(" · {}", dollars(a.spend.cost_usd)));
+            }
+            let task_w = (text_w as usize).saturating_sub(2 + rest.chars().count()).max(4);
             let line3 = Line::from(vec![
                 Span::raw("  "),
-                Span::raw(clip(&task, 12)),
-                Span::styled(format!(" · {open} open"), theme.dim()),
+                Span::raw(clip(&task, task_w.min(12))),
+                Span::styled(rest, theme.dim()),
             ]);
             put_line(frame, x, y + 2, &line3, text_w);
         }
@@ -150,7 +162,9 @@ pub fn title_note(app: &App) -> String {
     for (l, n) in [
         (Liveness::TimedOut, counts[Liveness::TimedOut as usize]),
         (Liveness::Late, counts[Liveness::Late as usize]),
+        (Liveness::Waiting, counts[Liveness::Waiting as usize]),
         (Liveness::Healthy, counts[Liveness::Healthy as usize]),
+        (Liveness::Idle, counts[Liveness::Idle as usize]),
     ] {
         if n > 0 {
             parts.push(format!("{n} {}", liveness_word(l).to_lowercase()));

@@ -163,7 +163,7 @@ pub struct App {
     /// Open alerts per level, Critical first.
     pub open_by_level: [usize; 4],
     /// Agents per liveness, in `Liveness` order.
-    pub liveness_counts: [usize; 5],
+    pub liveness_counts: [usize; 7],
     /// Ingest rate over the last seconds.
     pub events_per_sec: f64,
     rate: VecDeque<(Time, u64)>,
@@ -219,7 +219,7 @@ impl App {
             entries: Stream::new(config.ingest.retention_events as usize, false),
             sel: Selection::default(),
             open_by_level: [0; 4],
-            liveness_counts: [0; 5],
+            liveness_counts: [0; 7],
             events_per_sec: 0.0,
             rate: VecDeque::new(),
             view: Geometry::default(),
@@ -445,7 +445,7 @@ impl App {
         self.sel
             .sync_alerts(engine, &self.filter, self.show_resolved);
         self.sel.sync_components(engine);
-        let mut counts = [0; 5];
+        let mut counts = [0; 7];
         for a in engine.agents.values() {
             counts[a.liveness as usize] += 1;
         }

@@ -332,7 +332,7 @@ pub fn render(frame: &mut Frame, app: &App) {
 
 /// What the screen's marks mean, for the help page.
 const LEGEND: [&str; 6] = [
-    "agents: ● healthy  ◐ late  ✖ timed out  ○ offline  ◇ standby",
+    "agents: ● healthy  ◐ late  ◆ WAITING on a person  ◌ idle  ✖ timed out  ○ offline  ◇ standby",
     "alerts: SLA is the response deadline (time left, MISSED, met); ESCAL counts down to the next tier",
     "        OWNER is who acknowledged it, or →whom it is assigned to; SEEN how many times it fired",
     "        badges: FLAP flapping (notifications held), SNZ/SNOOZED snoozed",
