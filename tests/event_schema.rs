@@ -168,7 +168,10 @@ fn spend_is_bounded_as_the_parser_bounds_it() {
         r#"{"type":"x","data":{"tokens":"many"}}"#,
     ] {
         let err = parse(bad).expect_err(bad);
-        assert!(err.contains("cost_usd") || err.contains("tokens"), "{bad}: {err}");
+        assert!(
+            err.contains("cost_usd") || err.contains("tokens"),
+            "{bad}: {err}"
+        );
     }
 }
 

@@ -232,7 +232,10 @@ impl Engine {
         let a = self.agent_mut(id);
         a.events += 1;
         let ever_timed_out = a.ever_timed_out;
-        if e.kind == EventType::AgentTimeout {
+        if matches!(
+            e.kind,
+            EventType::AgentTimeout | EventType::AgentWaiting | EventType::BudgetExceeded
+        ) {
             return ever_timed_out; // a report about the agent, not a sign of life
         }
         let newest = a.last_seen.is_none_or(|t| e.ts >= t);

@@ -215,9 +215,27 @@ mod tests {
                 Escalation::Pm,
                 Some(10 * 60),
             ),
-            (Trigger::TaskFailed, Level::Medium, 180, Escalation::Pm, None),
-            (Trigger::AgentWaiting, Level::Medium, 120, Escalation::Pm, None),
-            (Trigger::BudgetExceeded, Level::High, 300, Escalation::Pm, None),
+            (
+                Trigger::TaskFailed,
+                Level::Medium,
+                180,
+                Escalation::Pm,
+                None,
+            ),
+            (
+                Trigger::AgentWaiting,
+                Level::Medium,
+                120,
+                Escalation::Pm,
+                None,
+            ),
+            (
+                Trigger::BudgetExceeded,
+                Level::High,
+                300,
+                Escalation::Pm,
+                None,
+            ),
         ];
         for (t, level, respond, open_at, human) in table {
             let row = m.row(t);

@@ -12,11 +12,11 @@ pub mod agents;
 pub mod alerts;
 pub mod classify;
 pub mod flapping;
-pub mod spend;
 mod ids;
 pub mod matrix;
 pub mod metrics;
 pub mod phases;
+pub mod spend;
 pub mod summary;
 
 use crate::config::Config;

@@ -75,7 +75,12 @@ pub fn dollars(v: f64) -> String {
 impl Engine {
     /// Adds what `e` says it spent to its agent, its component and its phase
     /// (the phase it names, else its component's, else the current one).
-    pub(super) fn add_spend(&mut self, e: &Event, component_phase: Option<usize>, fx: &mut Vec<Effect>) {
+    pub(super) fn add_spend(
+        &mut self,
+        e: &Event,
+        component_phase: Option<usize>,
+        fx: &mut Vec<Effect>,
+    ) {
         let (cost, tokens) = e.spend();
         if cost == 0.0 && tokens == 0 {
             return;

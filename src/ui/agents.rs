@@ -140,7 +140,9 @@ pub fn render(
             if a.spend.cost_usd > 0.0 {
                 rest.push_str(&format!(" · {}", dollars(a.spend.cost_usd)));
             }
-            let task_w = (text_w as usize).saturating_sub(2 + rest.chars().count()).max(4);
+            let task_w = (text_w as usize)
+                .saturating_sub(2 + rest.chars().count())
+                .max(4);
             let line3 = Line::from(vec![
                 Span::raw("  "),
                 Span::raw(clip(&task, task_w.min(12))),

@@ -85,14 +85,16 @@ impl Theme {
             (true, Liveness::TimedOut) => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
             (true, Liveness::Offline) => Style::new().add_modifier(Modifier::DIM),
             (true, Liveness::Standby) => Style::new().fg(Color::Cyan),
-            (true, Liveness::Waiting) => Style::new()
-                .fg(Color::Magenta)
-                .add_modifier(Modifier::BOLD),
+            (true, Liveness::Waiting) => {
+                Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD)
+            }
             (true, Liveness::Idle) => Style::new().fg(Color::Green).add_modifier(Modifier::DIM),
             (false, Liveness::TimedOut) => {
                 Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
             }
-            (false, Liveness::Late | Liveness::Waiting) => Style::new().add_modifier(Modifier::BOLD),
+            (false, Liveness::Late | Liveness::Waiting) => {
+                Style::new().add_modifier(Modifier::BOLD)
+            }
             (false, Liveness::Offline | Liveness::Standby) => {
                 Style::new().add_modifier(Modifier::DIM)
             }
