@@ -381,7 +381,15 @@ impl DirSource {
                         opened = Tailer::open_after(&path, &src, max, &self.checkpoints, prior);
                     }
                     match opened {
+                        // The name led to another file by the time it was opened
+                        // (rotated between the listing and the open): that file
+                        // is known by its own inode, and is read by the tailer
+                        // it already has, or by this one if none.
+                        Ok(t)
+                            if (t.dev, t.ino) != key
+                                && self.tailers.contains_key(&(t.dev, t.ino)) => {}
                         Ok(mut t) => {
+                            let key = (t.dev, t.ino);
                             self.readable(&path);
                             // Before any file's lines: its identity is journaled first.
                             t.notes(out);
