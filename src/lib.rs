@@ -4,6 +4,7 @@
 //! (`ingest`), the journal, the runtime loop, the console (`console`, `ui`), the
 //! outbox and the commands (`cli`). See the Layout section of the README.
 
+pub mod adapter;
 pub mod allocator;
 pub mod cli;
 pub mod config;

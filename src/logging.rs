@@ -41,6 +41,20 @@ fn open_log(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
+/// Appends one line to `DIR/coord.log` in one write, for a short-lived command
+/// that sets up no subscriber (`coord hook`): a console writing the same file
+/// keeps its lines whole, as both append. It never moves a large log aside:
+/// that is the console's to do.
+pub fn append_line(dir: &Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(dir.join(LOG_FILE))?;
+    f.write_all(format!("{line}\n").as_bytes())
+}
+
 /// Installs the process's subscriber: the file, and the Log pane when `pane`.
 /// Returns what could not be set up (the console shows it), never fails the run.
 /// A second call in one process does nothing.

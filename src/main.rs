@@ -40,6 +40,34 @@ enum JournalCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum HookCommand {
+    /// A Claude Code command hook (and Codex's hooks.json): the hook's JSON on stdin
+    ClaudeCode {
+        /// The coordination directory
+        #[arg(default_value = ".", conflicts_with = "to")]
+        dir: PathBuf,
+        /// Publish to a Redis stream instead: redis[s]://HOST[:PORT]/STREAM
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+        /// The agent's id (default: $COORD_AGENT, else <basename of cwd>-<session>)
+        #[arg(long, value_name = "NAME")]
+        agent: Option<String>,
+    },
+    /// Codex's notify program: the payload is the last argument
+    Codex {
+        /// The coordination directory, then the payload (Codex appends it)
+        #[arg(num_args = 1..=2, required = true, value_name = "DIR JSON")]
+        args: Vec<String>,
+        /// Publish to a Redis stream instead: redis[s]://HOST[:PORT]/STREAM
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+        /// The agent's id (default: $COORD_AGENT, else <basename of cwd>-<thread>)
+        #[arg(long, value_name = "NAME")]
+        agent: Option<String>,
+    },
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum ReportFormat {
     Md,
@@ -178,6 +206,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// An agent's own hook as coord events; always exit 0, nothing on stdout
+    Hook {
+        #[command(subcommand)]
+        agent: HookCommand,
+    },
+    /// Run any command as an agent: heartbeats, task_completed or task_failed, its exit status
+    Wrap {
+        /// The coordination directory
+        #[arg(default_value = ".", conflicts_with = "to")]
+        dir: PathBuf,
+        /// Publish to a Redis stream instead: redis[s]://HOST[:PORT]/STREAM
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+        /// The agent's id
+        #[arg(long, value_name = "NAME")]
+        agent: String,
+        /// The task the command does: assigned at the start, completed or failed at the end
+        #[arg(long, value_name = "T")]
+        task: Option<String>,
+        /// The component the task belongs to
+        #[arg(long, value_name = "C")]
+        component: Option<String>,
+        /// Seconds between heartbeats while it runs
+        #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+        every: f64,
+        /// The command and its arguments, after --
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// Check or repair the journal (the audit trail)
     Journal {
         #[command(subcommand)]
@@ -188,6 +245,17 @@ enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+}
+
+/// Where `publish`, `hook` and `wrap` send events: DIR, or `--to URL`.
+fn publish_target(dir: PathBuf, to: Option<String>) -> Result<coord::cli::publish::Target, String> {
+    use coord::cli::publish::Target;
+    match to {
+        None => Ok(Target::Dir(dir)),
+        Some(url) => coord::stream::StreamUrl::parse(&url)
+            .map(Target::Stream)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 fn parse_alert(s: &str) -> Result<u64, String> {
@@ -252,6 +320,53 @@ fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             }
+        }
+        Command::Hook { agent } => {
+            use coord::cli::hook::{run, Agent};
+            let (kind, dir, to, agent, args) = match agent {
+                HookCommand::ClaudeCode { dir, to, agent } => {
+                    (Agent::ClaudeCode, dir, to, agent, Vec::new())
+                }
+                HookCommand::Codex { args, to, agent } => {
+                    // Codex appends the payload: a DIR before it is optional.
+                    let dir = match args.len() {
+                        2 => PathBuf::from(&args[0]),
+                        _ => PathBuf::from("."),
+                    };
+                    (Agent::Codex, dir, to, agent, args)
+                }
+            };
+            let target = publish_target(dir, to);
+            ExitCode::from(run(kind, target, agent, &args))
+        }
+        Command::Wrap {
+            dir,
+            to,
+            agent,
+            task,
+            component,
+            every,
+            command,
+        } => {
+            let target = match publish_target(dir, to) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("coord wrap: {e}");
+                    return ExitCode::from(coord::cli::wrap::WRAP_FAILED);
+                }
+            };
+            if !(every.is_finite() && every > 0.0 && every <= 86_400.0) {
+                eprintln!("coord wrap: --every must be between 0 and 86400 seconds; got {every}");
+                return ExitCode::from(coord::cli::wrap::WRAP_FAILED);
+            }
+            ExitCode::from(coord::cli::wrap::run(coord::cli::wrap::WrapOptions {
+                target,
+                agent,
+                task,
+                component,
+                every: std::time::Duration::from_secs_f64(every),
+                command,
+            }))
         }
         Command::Check { dir } => {
             let ok = coord::cli::check::check(&dir, &mut std::io::stdout());
@@ -407,15 +522,12 @@ fn main() -> ExitCode {
                 Some(text) => Source::Json(text),
                 None => Source::Fields(Box::new(fields)),
             };
-            let target = match to {
-                None => coord::cli::publish::Target::Dir(dir),
-                Some(url) => match coord::stream::StreamUrl::parse(&url) {
-                    Ok(url) => coord::cli::publish::Target::Stream(url),
-                    Err(e) => {
-                        eprintln!("coord publish: {e}");
-                        return ExitCode::from(2);
-                    }
-                },
+            let target = match publish_target(dir, to) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("coord publish: {e}");
+                    return ExitCode::from(2);
+                }
             };
             ExitCode::from(run(&target, source))
         }

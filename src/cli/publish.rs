@@ -173,7 +173,7 @@ fn publish_source(target: &Target, source: Source) -> Result<Vec<String>, Publis
 }
 
 /// Every event checked before any is written; then appended in order.
-fn publish_values(target: &Target, values: &[Value]) -> Result<Vec<String>, PublishError> {
+pub fn publish_values(target: &Target, values: &[Value]) -> Result<Vec<String>, PublishError> {
     match target {
         Target::Stream(url) => Ok(publish_to(url, values)?.into_iter().map(|p| p.id).collect()),
         Target::Dir(dir) => Ok(publish_many(dir, values)?

@@ -70,6 +70,23 @@ pub fn write_human(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
             .unwrap_or_default()
             .replace('_', " "),
     )?;
+    if p.cost_usd > 0.0 || p.tokens > 0 {
+        use crate::engine::spend::dollars;
+        let budget = match p.budget_usd {
+            Some(b) if b > 0.0 => format!(
+                " of the {} budget ({:.0} %)",
+                dollars(b),
+                p.cost_usd / b * 100.0
+            ),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "Spend: {}{budget}, {} tokens",
+            dollars(p.cost_usd),
+            p.tokens
+        )?;
+    }
     if !s.phases_complete.is_empty() {
         writeln!(
             out,
@@ -144,26 +161,36 @@ pub fn write_human(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
     let live = |l: Liveness| s.agents.iter().filter(|a| a.liveness == l).count();
     writeln!(
         out,
-        "\nAgents: {} — {} healthy, {} late, {} timed out, {} offline, {} standby",
+        "\nAgents: {} — {} healthy, {} waiting on a person, {} idle, {} late, {} timed out, {} offline, {} standby",
         s.agents.len(),
         live(Liveness::Healthy),
+        live(Liveness::Waiting),
+        live(Liveness::Idle),
         live(Liveness::Late),
         live(Liveness::TimedOut),
         live(Liveness::Offline),
         live(Liveness::Standby),
     )?;
-    for a in s
-        .agents
-        .iter()
-        .filter(|a| matches!(a.liveness, Liveness::TimedOut | Liveness::Late))
-    {
+    for a in s.agents.iter().filter(|a| {
+        matches!(
+            a.liveness,
+            Liveness::TimedOut | Liveness::Late | Liveness::Waiting
+        )
+    }) {
+        let what = match (a.waiting_since, &a.waiting_for) {
+            (Some(since), Some(w)) => format!("since {}: {}", ago(s.at, Some(since)), sanitize(w)),
+            (Some(since), None) => format!("since {}", ago(s.at, Some(since))),
+            _ => format!(
+                "last seen {:<10} tasks: {}",
+                ago(s.at, a.last_seen),
+                sanitize(&a.open_tasks.join(", "))
+            ),
+        };
         writeln!(
             out,
-            "  {:<20} {:<9} last seen {:<10} tasks: {}{}",
+            "  {:<20} {:<9} {what}{}",
             sanitize(&a.id),
             a.liveness.as_str(),
-            ago(s.at, a.last_seen),
-            sanitize(&a.open_tasks.join(", ")),
             if a.projected { "  (projected)" } else { "" },
         )?;
     }

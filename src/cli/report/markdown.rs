@@ -219,10 +219,12 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let f = &r.fleet;
     writeln!(
         out,
-        "- **Fleet**: {} agents — {} healthy, {} late, {} timed out, {} offline, {} standby; \
-         {} of {} tasks open, {} automated reassignments",
+        "- **Fleet**: {} agents — {} healthy, {} waiting on a person, {} idle, {} late, {} timed out, \
+         {} offline, {} standby; {} of {} tasks open, {} automated reassignments",
         f.agents,
         f.healthy,
+        f.waiting,
+        f.idle,
         f.late,
         f.timed_out,
         f.offline,
@@ -277,6 +279,10 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             p.criteria_met,
             p.criteria_total
         )?;
+    }
+
+    if f.cost_usd > 0.0 || f.tokens > 0 {
+        write_spend(r, out)?;
     }
 
     writeln!(out, "\n## Components and gates\n")?;
@@ -522,6 +528,51 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 },
             )?;
         }
+    }
+    Ok(())
+}
+
+/// Spend per phase against its budget, then per agent, most first.
+fn write_spend(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    use crate::engine::spend::dollars;
+    let budget = |spent: f64, b: Option<f64>| match b {
+        Some(b) if b > 0.0 => {
+            let used = spent / b * 100.0;
+            let mark = if spent > b { " **over**" } else { "" };
+            (dollars(b), format!("{used:.0} %{mark}"))
+        }
+        _ => ("-".into(), "-".into()),
+    };
+    writeln!(out, "\n## Spend\n")?;
+    writeln!(
+        out,
+        "{} and {} tokens in all.\n",
+        dollars(r.fleet.cost_usd),
+        r.fleet.tokens
+    )?;
+    writeln!(out, "| Phase | Spent | Tokens | Budget | Used |")?;
+    writeln!(out, "|---|---:|---:|---:|---:|")?;
+    for p in &r.phases {
+        let (b, used) = budget(p.cost_usd, p.budget_usd);
+        writeln!(
+            out,
+            "| {} | {} | {} | {b} | {used} |",
+            cell(&p.id),
+            dollars(p.cost_usd),
+            p.tokens
+        )?;
+    }
+    writeln!(out, "\n| Agent | Spent | Tokens | Budget | Used |")?;
+    writeln!(out, "|---|---:|---:|---:|---:|")?;
+    for a in &r.spend {
+        let (b, used) = budget(a.cost_usd, a.budget_usd);
+        writeln!(
+            out,
+            "| {} | {} | {} | {b} | {used} |",
+            cell(&a.agent),
+            dollars(a.cost_usd),
+            a.tokens
+        )?;
     }
     Ok(())
 }

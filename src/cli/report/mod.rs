@@ -47,6 +47,8 @@ pub struct Report {
     pub crises: Crises,
     pub sla: Sla,
     pub fleet: Fleet,
+    /// Each agent that spent anything, most first.
+    pub spend: Vec<AgentSpend>,
     /// The same object as `coord status --json`'s `metrics`.
     pub metrics: Metrics,
     /// Each SPEC 12 metric against the seed's target.
@@ -94,6 +96,19 @@ pub struct PhaseReport {
     pub criteria_met: usize,
     pub criteria_total: usize,
     pub components: Vec<String>,
+    /// Spend recorded against the phase, and its budget if the plan sets one.
+    pub cost_usd: f64,
+    pub tokens: u64,
+    pub budget_usd: Option<f64>,
+}
+
+/// One agent's spend, for the report's spend table.
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentSpend {
+    pub agent: String,
+    pub cost_usd: f64,
+    pub tokens: u64,
+    pub budget_usd: Option<f64>,
 }
 
 /// Counts per level, in the seed's order.
@@ -167,6 +182,11 @@ pub struct Fleet {
     pub timed_out: usize,
     pub offline: usize,
     pub standby: usize,
+    pub waiting: usize,
+    pub idle: usize,
+    /// The whole fleet's spend (every spend lands in a phase).
+    pub cost_usd: f64,
+    pub tokens: u64,
     pub tasks_total: usize,
     pub tasks_open: usize,
     pub auto_reassignments: u64,
@@ -270,8 +290,28 @@ pub fn build(engine: &Engine, summary: Summary) -> Report {
             criteria_met: p.criteria.iter().filter(|c| c.met).count(),
             criteria_total: p.criteria.len(),
             components: p.components.clone(),
+            cost_usd: round2(p.spend.cost_usd),
+            tokens: p.spend.tokens,
+            budget_usd: p.spend.budget_usd,
         })
         .collect();
+    let mut spend: Vec<AgentSpend> = summary
+        .agents
+        .iter()
+        .filter(|a| a.cost_usd > 0.0 || a.tokens > 0)
+        .map(|a| AgentSpend {
+            agent: a.id.clone(),
+            cost_usd: a.cost_usd,
+            tokens: a.tokens,
+            budget_usd: a.budget_usd,
+        })
+        .collect();
+    // Most spent first.
+    spend.sort_by(|a, b| {
+        b.cost_usd
+            .total_cmp(&a.cost_usd)
+            .then(a.agent.cmp(&b.agent))
+    });
     let (weighted, weights) = summary.components.iter().fold((0.0, 0.0), |(s, w), c| {
         (s + c.weight * c.progress, w + c.weight)
     });
@@ -286,6 +326,7 @@ pub fn build(engine: &Engine, summary: Summary) -> Report {
         phases_complete: phases.iter().filter(|p| p.complete).count(),
         current_phase: summary.phase.id.clone(),
     };
+    let fleet = fleet(&summary, &phases);
     Report {
         at,
         as_of: at,
@@ -300,7 +341,8 @@ pub fn build(engine: &Engine, summary: Summary) -> Report {
         phases,
         crises: crises(&summary),
         sla: sla(&summary),
-        fleet: fleet(&summary),
+        fleet,
+        spend,
         scorecard: scorecard(&summary.metrics),
         timeline: timeline(engine, &summary),
         metrics: summary.metrics.clone(),
@@ -366,7 +408,7 @@ fn sla(s: &Summary) -> Sla {
     Sla { all, by_level }
 }
 
-fn fleet(s: &Summary) -> Fleet {
+fn fleet(s: &Summary, phases: &[PhaseReport]) -> Fleet {
     use crate::engine::agents::Liveness;
     let live = |l: Liveness| s.agents.iter().filter(|a| a.liveness == l).count();
     Fleet {
@@ -376,6 +418,10 @@ fn fleet(s: &Summary) -> Fleet {
         timed_out: live(Liveness::TimedOut),
         offline: live(Liveness::Offline),
         standby: live(Liveness::Standby),
+        waiting: live(Liveness::Waiting),
+        idle: live(Liveness::Idle),
+        cost_usd: round2(phases.iter().map(|p| p.cost_usd).sum()),
+        tokens: phases.iter().map(|p| p.tokens).sum(),
         tasks_total: s.tasks.len(),
         tasks_open: s.tasks.iter().filter(|t| t.open).count(),
         auto_reassignments: s.tasks.iter().map(|t| t.auto_reassignments as u64).sum(),
