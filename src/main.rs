@@ -44,8 +44,8 @@ enum JournalCommand {
 enum HookCommand {
     /// A Claude Code command hook (and Codex's hooks.json): the hook's JSON on stdin
     ClaudeCode {
-        /// The coordination directory
-        #[arg(default_value = ".", conflicts_with = "to")]
+        /// The coordination directory (with --to: only where problems are logged)
+        #[arg(default_value = ".")]
         dir: PathBuf,
         /// Publish to a Redis stream instead: redis[s]://HOST[:PORT]/STREAM
         #[arg(long, value_name = "URL")]
@@ -298,7 +298,16 @@ fn state_dir(command: &str, arg: &str, state: Option<PathBuf>) -> Result<PathBuf
 
 fn main() -> ExitCode {
     raise_fd_limit();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A hook's misconfiguration must not fail the agent that runs it
+        // (Claude Code reads exit 2 from a PreToolUse hook as "block the tool").
+        Err(e) if std::env::args().nth(1).as_deref() == Some("hook") && e.use_stderr() => {
+            eprintln!("coord hook: {}", e.to_string().trim_end());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Command::Journal { what } => {
             let stdout = std::io::stdout();
@@ -336,8 +345,8 @@ fn main() -> ExitCode {
                     (Agent::Codex, dir, to, agent, args)
                 }
             };
-            let target = publish_target(dir, to);
-            ExitCode::from(run(kind, target, agent, &args))
+            let target = publish_target(dir.clone(), to);
+            ExitCode::from(run(kind, &dir, target, agent, &args))
         }
         Command::Wrap {
             dir,

@@ -7,6 +7,7 @@
 use super::publish::{publish_values, Target};
 use crate::adapter::{claude_code, codex};
 use std::io::{IsTerminal, Read};
+use std::path::Path;
 use std::time::Duration;
 
 /// However the publish goes, the hook is gone by then.
@@ -31,19 +32,18 @@ impl Agent {
     }
 }
 
-/// Runs the hook; the exit code is always 0. `target` is where events go (or
-/// why it cannot be used), `agent` is `--agent`, `args` Codex's arguments.
+/// Runs the hook; the exit code is always 0. `dir` is where problems are
+/// logged, `target` where events go (or why it cannot be used), `agent` is
+/// `--agent`, `args` Codex's arguments.
 pub fn run(
     kind: Agent,
+    dir: &Path,
     target: Result<Target, String>,
     agent: Option<String>,
     args: &[String],
 ) -> u8 {
-    let dir = match &target {
-        Ok(Target::Dir(d)) => Some(d.clone()),
-        _ => None,
-    };
-    let say = move |msg: &str| report(kind, dir.as_deref(), msg);
+    let dir = dir.to_path_buf();
+    let say = move |msg: &str| report(kind, &dir, msg);
     let watchdog_say = say.clone();
     std::thread::spawn(move || {
         std::thread::sleep(DEADLINE);
@@ -101,10 +101,10 @@ fn read_stdin() -> Result<Vec<u8>, String> {
 }
 
 /// Says a problem on stderr and, when the directory exists, in its coord.log.
-fn report(kind: Agent, dir: Option<&std::path::Path>, msg: &str) {
+fn report(kind: Agent, dir: &Path, msg: &str) {
     let line = format!("coord hook {}: {msg}", kind.name());
     eprintln!("{line}");
-    if let Some(dir) = dir.filter(|d| d.is_dir()) {
+    if dir.is_dir() {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let _ = crate::logging::append_line(dir, &format!("{now}  WARN {line}"));
     }
