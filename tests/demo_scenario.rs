@@ -266,6 +266,36 @@ fn check_story(run: &Run) {
         "a timeout of backend-2 opens flapping before 90 s",
     );
 
+    // The waiter asks a person at 40 s: past the 20 s limit an agent_waiting
+    // alert, resolved by itself when it is answered at 75 s.
+    if let Some(w) = Scenario::new(1, e.agents.len()).unwrap().roles.waiter {
+        let waits = run.alerts("agent_waiting");
+        story(
+            waits.len() == 1
+                && waits[0].agent.as_deref() == Some(w.as_str())
+                && (59.0..62.0).contains(&run.scen(waits[0].first_seen))
+                && waits[0]
+                    .resolved_at
+                    .is_some_and(|t| (75.0..76.0).contains(&run.scen(t)))
+                && waits[0].resolution == Some(coord::engine::alerts::Resolution::Auto),
+            "the waiter's agent_waiting alert opens at 60 s and resolves at 75 s",
+        );
+    }
+    // Spend: backend-1 passes its budget within the first minute; Phase 1
+    // passes 80 % of its own (told to the PM channel) and stays under it.
+    let over = run.alerts("budget_exceeded");
+    story(
+        over.len() == 1
+            && over[0].agent.as_deref() == Some("backend-1")
+            && run.scen(over[0].first_seen) < 75.0,
+        "backend-1's budget_exceeded before 75 s, and no other",
+    );
+    let p1 = &e.phases[0].spend;
+    story(
+        (p1.warned || e.agents.len() != 12) && !p1.exceeded && p1.cost_usd > 0.0,
+        &format!("phase-1 spend warned (12 agents), not exceeded: {p1:?}"),
+    );
+
     // Phase 1 completes before 90 s and Phase 2 is current.
     let p1 = &e.phases[0];
     story(
@@ -305,8 +335,13 @@ fn the_steady_state_goes_on_and_phase_2_completes() {
     let run = Run::play(1, 12, 5.0, 1100.0);
     let e = &run.sim.engine;
     assert!(e.phases[1].complete, "{}", run.trail());
-    // Everyone is back by then; the only open alerts are recent minor ones.
-    for a in e.alerts.open() {
+    // Everyone is back by then; the only open alerts are recent minor ones,
+    // and the budget alert, which is the operator's to close.
+    for a in e
+        .alerts
+        .open()
+        .filter(|a| a.trigger.as_str() != "budget_exceeded")
+    {
         assert!(
             run.scen(a.first_seen) > 1060.0,
             "A-{} {:?} still open\n{}",

@@ -77,6 +77,19 @@ fn summary(plan: &Plan) -> String {
         agents.push_str(&format!(" ({backups} backup)"));
     }
     parts.push(agents);
+    let budgets = plan
+        .phases
+        .iter()
+        .filter(|p| p.budget_usd.is_some())
+        .count()
+        + plan
+            .agents
+            .iter()
+            .filter(|a| a.budget_usd.is_some())
+            .count();
+    if budgets > 0 {
+        parts.push(count(budgets, "budget", "budgets"));
+    }
     parts.join(", ")
 }
 
@@ -108,7 +121,7 @@ mod tests {
         assert_eq!(
             text,
             "ok   coord.json\n\
-             ok   plan.json: \"Foundation Epic\", 2 phases, 9 components, 12 agents (1 backup)\n"
+             ok   plan.json: \"Foundation Epic\", 2 phases, 9 components, 12 agents (1 backup), 2 budgets\n"
         );
     }
 
@@ -158,6 +171,30 @@ mod tests {
             text.contains("error ") && text.contains("plan.json: phases: at least one phase"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_budget_must_be_a_positive_amount() {
+        let dir = tempfile::tempdir().unwrap();
+        for (plan, path) in [
+            (
+                r#"{"phases":[{"id":"p","budget_usd":-5}]}"#,
+                "phases[0].budget_usd",
+            ),
+            (
+                r#"{"phases":[{"id":"p"}],"agents":[{"id":"a","budget_usd":0}]}"#,
+                "agents[0].budget_usd",
+            ),
+            (
+                r#"{"phases":[{"id":"p","budget_usd":"ten"}]}"#,
+                "phases[0].budget_usd",
+            ),
+        ] {
+            std::fs::write(dir.path().join(PLAN_FILE), plan).unwrap();
+            let (ok, text) = run(dir.path());
+            assert!(!ok, "{plan}");
+            assert!(text.contains(path), "{plan}: {text}");
+        }
     }
 
     #[test]

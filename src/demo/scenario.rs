@@ -40,6 +40,26 @@ pub const PHASE2_START: f64 = 82.0;
 pub const PHASE2_DONE: f64 = 990.0;
 /// From here on, the steady state: occasional minor alerts.
 const STEADY_FROM: f64 = 120.0;
+/// A wait on a person past this opens `agent_waiting` (scenario seconds).
+pub const WAITING_ALERT: f64 = 20.0;
+/// When the waiter waits on a person (a permission prompt), and is answered.
+pub const WAITS: [(f64, f64, &str); 2] = [
+    (
+        40.0,
+        75.0,
+        "needs approval to run: terraform apply (staging)",
+    ),
+    (
+        200.0,
+        250.0,
+        "asks: rotate the staging database password now?",
+    ),
+];
+/// What the plan gives each phase to spend with 12 agents (who spend about
+/// $3.2 in Phase 1: past 80 %, under the budget), and for each agent more;
+/// and the auth agent alone (passed within the first minute).
+const BUDGETS: [(f64, f64); 2] = [(3.5, 0.3), (45.0, 3.75)];
+const AUTH_BUDGET: f64 = 0.5;
 
 pub const MIN_AGENTS: usize = 6;
 pub const MAX_AGENTS: usize = 1000;
@@ -87,6 +107,8 @@ pub struct Roles {
     pub notify: String,
     pub mobile: String,
     pub deploy: String,
+    /// Waits on a person now and then (`WAITS`); in fleets large enough.
+    pub waiter: Option<String>,
 }
 
 /// The whole scenario for one seed and fleet size.
@@ -118,6 +140,7 @@ enum Stream {
     TaskPhase,
     Incident,
     Pick,
+    Spend,
 }
 
 impl Scenario {
@@ -226,6 +249,7 @@ fn roles(agents: &[AgentSpec]) -> Roles {
         notify: first(&["backend-3", "backend-1"]),
         mobile: first(&["frontend-2", "frontend-1"]),
         deploy: first(&["devops-2", "devops-1", "backend-1"]),
+        waiter: has("devops-2").then(|| "devops-2".to_string()),
     }
 }
 
@@ -376,7 +400,8 @@ pub fn config(speed: f64) -> Value {
         },
         "heartbeat_config": {
             "late_after_seconds": s(LATE_AFTER),
-            "agent_timeout_minutes": m(AGENT_TIMEOUT)
+            "agent_timeout_minutes": m(AGENT_TIMEOUT),
+            "waiting_alert_minutes": m(WAITING_ALERT)
         },
         "crisis_matrix": {
             "agent_timeout": {"respond_within_seconds": s(60.0)},
@@ -511,6 +536,8 @@ impl Scenario {
                 .collect()
         };
         let target = |at: f64| wall(start, speed, at).to_rfc3339_opts(SecondsFormat::Secs, true);
+        let more = self.agents.len().saturating_sub(12) as f64;
+        let budget = |p: usize| BUDGETS[p].0 + BUDGETS[p].1 * more;
         let agents: Vec<Value> = self
             .agents
             .iter()
@@ -519,6 +546,9 @@ impl Scenario {
                 if a.backup {
                     v["backup"] = json!(true);
                 }
+                if a.id == r.auth {
+                    v["budget_usd"] = json!(AUTH_BUDGET);
+                }
                 v
             })
             .collect();
@@ -526,8 +556,10 @@ impl Scenario {
             "epic": "Foundation Epic",
             "phases": [
                 {"id": "phase-1", "name": "Phase 1: Foundation", "target": target(90.0),
+                 "budget_usd": budget(0),
                  "components": components(&PHASE1), "criteria": criteria(&PHASE1_CRITERIA)},
                 {"id": "phase-2", "name": "Phase 2: Integration", "target": target(PHASE2_DONE + 60.0),
+                 "budget_usd": budget(1),
                  "components": components(&PHASE2), "criteria": criteria(&PHASE2_CRITERIA)}
             ],
             "agents": agents
@@ -545,6 +577,19 @@ impl Scenario {
         } else {
             &ALWAYS
         }
+    }
+
+    /// The waiter waits on a person at `t` (and sends nothing but that).
+    fn waiting(&self, agent: &str, t: f64) -> bool {
+        self.roles.waiter.as_deref() == Some(agent)
+            && WAITS.iter().any(|&(a, b, _)| t >= a && t < b)
+    }
+
+    /// What a report of work cost: a few cents and a few thousand tokens.
+    fn spend(&self, e: Map<String, Value>, a: u64, b: u64) -> Map<String, Value> {
+        let x = self.rand(Stream::Spend, a, b);
+        e.with("cost_usd", ((0.01 + 0.05 * x) * 1000.0).round() / 1000.0)
+            .with("tokens", 800 + (4000.0 * x) as u64)
     }
 
     /// Every event of the timeline before scenario second `end`, in order.
@@ -586,7 +631,7 @@ impl Scenario {
                 let jitter =
                     (self.rand(Stream::Heartbeat, i as u64, n) * 2.0 - 1.0) * HEARTBEAT_JITTER;
                 let at = (nominal + jitter).max(0.0);
-                if nominal >= from && life.up(at) {
+                if nominal >= from && life.up(at) && !self.waiting(&a.id, at) {
                     out.push(Timed {
                         at,
                         event: Value::Object(ev("agent_heartbeat", &a.id)),
@@ -771,10 +816,14 @@ impl Scenario {
                     out.push(Timed {
                         at,
                         event: Value::Object(
-                            ev("progress_update", s.agent)
-                                .with("component", s.component)
-                                .with("task", s.task)
-                                .with("progress", pct(p)),
+                            self.spend(
+                                ev("progress_update", s.agent)
+                                    .with("component", s.component)
+                                    .with("task", s.task)
+                                    .with("progress", pct(p)),
+                                si as u64,
+                                n,
+                            ),
                         ),
                     });
                 }
@@ -825,6 +874,23 @@ impl Scenario {
             assign(&r.ops, "T-5", "ci-pipeline", "build and test pipeline"),
         );
         at(0.6, assign(&r.data_b, "T-8", "data-model", "seed data"));
+        // The waiter asks a person, and is answered (WAITS).
+        if let Some(w) = &r.waiter {
+            for (from, to, what) in WAITS {
+                at(
+                    from,
+                    ev("agent_heartbeat", w)
+                        .with("status", "waiting")
+                        .with("message", what),
+                );
+                at(
+                    to,
+                    ev("agent_heartbeat", w)
+                        .with("status", "working")
+                        .with("message", "answered; going on"),
+                );
+            }
+        }
         // 20 s: the build farm goes down (Critical, straight to a human).
         at(
             20.0,
@@ -1076,7 +1142,8 @@ impl Scenario {
         let r = &self.roles;
         let story = [&r.auth, &r.crasher, &r.data_a, &r.data_b, &r.web];
         for (i, a) in self.agents.iter().enumerate() {
-            if a.backup {
+            // The waiter's only work is its own (deployment, from 299 s).
+            if a.backup || r.waiter.as_ref() == Some(&a.id) {
                 continue;
             }
             let joins = if story.contains(&&a.id) {
@@ -1113,10 +1180,11 @@ impl Scenario {
                     at: start,
                     event: Value::Object(mk("task_assigned").with("component", component)),
                 });
-                for (f, p) in [(0.35, 30.0), (0.65, 70.0)] {
+                for (j, (f, p)) in [(0.35, 30.0), (0.65, 70.0)].into_iter().enumerate() {
+                    let e = mk("progress_update").with("progress", p);
                     out.push(Timed {
                         at: start + f * len,
-                        event: Value::Object(mk("progress_update").with("progress", p)),
+                        event: Value::Object(self.spend(e, 1000 + i as u64, k * 2 + j as u64)),
                     });
                 }
                 out.push(Timed {

@@ -347,6 +347,31 @@ pub fn agent_lines<'a>(
     let seen = |t: Option<Time>| t.map_or_else(|| "never".into(), |t| when(t, now));
     lines.push(kv(theme, "last seen", seen(a.last_seen)));
     lines.push(kv(theme, "heartbeat", seen(a.last_heartbeat)));
+    if let (crate::engine::agents::Liveness::Waiting, Some(since)) = (a.liveness, a.waiting_since) {
+        let what = a.waiting_for.as_deref().map(sanitize).unwrap_or_default();
+        lines.push(kv(
+            theme,
+            "waiting",
+            format!("since {} {what}", when(since, now)),
+        ));
+    }
+    if !a.spend.is_empty() {
+        use crate::engine::spend::dollars;
+        let budget = a
+            .spend
+            .budget_usd
+            .map(|b| format!(" of a {} budget", dollars(b)))
+            .unwrap_or_default();
+        lines.push(kv(
+            theme,
+            "spent",
+            format!(
+                "{}{budget} · {} tokens",
+                dollars(a.spend.cost_usd),
+                a.spend.tokens
+            ),
+        ));
+    }
     lines.push(kv(theme, "capable of", list(&a.capabilities)));
     if a.backup {
         lines.push(kv(

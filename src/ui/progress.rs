@@ -225,6 +225,30 @@ fn progress_rest(
             theme.dim(),
         ));
     }
+    // Spend against the phase's budget: warned from 80 %, bad past it.
+    let spend = &phase.spend;
+    if spend.cost_usd > 0.0 || spend.budget_usd.is_some() {
+        let spent = crate::engine::spend::dollars(spend.cost_usd);
+        let (text, style) = match (spend.budget_usd, spend.used()) {
+            (Some(b), Some(used)) => (
+                format!(
+                    "spent {spent} of {} ({:.0} %)",
+                    crate::engine::spend::dollars(b),
+                    used * 100.0
+                ),
+                if used > 1.0 {
+                    theme.bad()
+                } else if used >= crate::engine::spend::WARN_AT {
+                    theme.warn()
+                } else {
+                    theme.dim()
+                },
+            ),
+            _ => (format!("spent {spent}"), theme.dim()),
+        };
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(text, style));
+    }
     put_line(frame, inner.x, y, &Line::from(spans), inner.width);
     y += 1;
     // Sparkline of completion samples, newest at the right, with the next phase.
