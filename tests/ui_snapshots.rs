@@ -1186,3 +1186,31 @@ fn snapshot_alerts_pane_with_message_and_owner() {
         insta::assert_snapshot!(format!("alerts_pane_{width}x{height}"), text);
     }
 }
+
+/// An agent waiting on a person has its own symbol and word, with how long
+/// it has waited; spend shows on the agent's cell and against the phase's
+/// budget in Progress.
+#[test]
+fn a_waiting_agent_and_spend_are_on_the_screen() {
+    let mut w = scenario();
+    let t = (w.now - t0()).num_seconds();
+    w.push(
+        json!({"type": "agent_heartbeat", "agent": "frontend-1", "status": "waiting",
+        "message": "Claude needs your permission to use Bash"}),
+    );
+    w.push(
+        json!({"type": "progress_update", "agent": "backend-1", "task": "T-11",
+        "component": "auth-api", "progress": 40, "cost_usd": 1.25, "tokens": 5000}),
+    );
+    w.at(t + 45);
+    w.sync();
+    let screen = w.screen(200, 50);
+    assert!(screen.contains("◆ frontend-1"), "{screen}");
+    assert!(screen.contains("WAITING · 45 s"), "{screen}");
+    assert!(screen.contains("$1.25"), "{screen}");
+    assert!(screen.contains("spent $1.25 · 5000 tokens"), "{screen}");
+    assert!(
+        screen.contains("1 waiting"),
+        "the Agents title counts it: {screen}"
+    );
+}

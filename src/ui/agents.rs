@@ -128,24 +128,25 @@ pub fn render(
             put_line(frame, x, y + 1, &line2, text_w);
         }
         if cell_h >= 3 {
-            let task = match &a.current_task {
-                Some(t) => sanitize(t).into_owned(),
-                None => match a.open_tasks.iter().next() {
-                    Some(t) => sanitize(t).into_owned(),
-                    None => "no task".into(),
-                },
+            let task = a
+                .current_task
+                .as_ref()
+                .or(a.open_tasks.iter().next())
+                .map(|t| sanitize(t).into_owned());
+            let mut rest = match &task {
+                Some(_) => format!(" · {} open", a.open_tasks.len()),
+                None => "no task".to_string(),
             };
-            let open = a.open_tasks.len();
-            let mut rest = format!(" · {open} open");
             if a.spend.cost_usd > 0.0 {
                 rest.push_str(&format!(" · {}", dollars(a.spend.cost_usd)));
             }
             let task_w = (text_w as usize)
                 .saturating_sub(2 + rest.chars().count())
                 .max(4);
+            let task = task.map_or(String::new(), |t| clip(&t, task_w.min(12)));
             let line3 = Line::from(vec![
                 Span::raw("  "),
-                Span::raw(clip(&task, task_w.min(12))),
+                Span::raw(task),
                 Span::styled(rest, theme.dim()),
             ]);
             put_line(frame, x, y + 2, &line3, text_w);

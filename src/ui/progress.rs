@@ -225,9 +225,12 @@ fn progress_rest(
             theme.dim(),
         ));
     }
-    // Spend against the phase's budget: warned from 80 %, bad past it.
+    put_line(frame, inner.x, y, &Line::from(spans), inner.width);
+    y += 1;
+    // Spend against the phase's budget, on a line of its own: warned from
+    // 80 %, bad past it.
     let spend = &phase.spend;
-    if spend.cost_usd > 0.0 || spend.budget_usd.is_some() {
+    if y < bottom && (spend.cost_usd > 0.0 || spend.budget_usd.is_some()) {
         let spent = crate::engine::spend::dollars(spend.cost_usd);
         let (text, style) = match (spend.budget_usd, spend.used()) {
             (Some(b), Some(used)) => (
@@ -246,11 +249,14 @@ fn progress_rest(
             ),
             _ => (format!("spent {spent}"), theme.dim()),
         };
-        spans.push(Span::raw(" · "));
-        spans.push(Span::styled(text, style));
+        let tokens = format!(" · {} tokens", spend.tokens);
+        let line = Line::from(vec![
+            Span::styled(text, style),
+            Span::styled(tokens, theme.dim()),
+        ]);
+        put_line(frame, inner.x, y, &line, inner.width);
+        y += 1;
     }
-    put_line(frame, inner.x, y, &Line::from(spans), inner.width);
-    y += 1;
     // Sparkline of completion samples, newest at the right, with the next phase.
     if y < bottom && inner.height >= 6 {
         let next = engine.phases.get(engine.current + 1).map_or_else(
