@@ -508,3 +508,69 @@ fn wrap_passes_a_signal_on_and_reports_how_the_command_ended() {
         .unwrap();
     assert_eq!(f["message"], "killed by signal 9 (SIGKILL)");
 }
+
+#[test]
+fn spend_adds_up_in_status_and_report_and_a_budget_opens_its_alert() {
+    let tmp = coord_dir();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("plan.json"),
+        json!({"phases": [{"id": "p1", "budget_usd": 2.0, "components": [{"id": "api"}, {"id": "web"}]}],
+               "agents": [{"id": "cc-1", "budget_usd": 1.0}, {"id": "cc-2"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let lines = [
+        json!({"type": "progress_update", "agent": "cc-1", "component": "api", "progress": 10, "cost_usd": 0.6, "tokens": 1000}),
+        json!({"type": "agent_heartbeat", "agent": "cc-1", "data": {"cost_usd": 0.5, "tokens": 500}}),
+        json!({"type": "progress_update", "agent": "cc-2", "component": "web", "progress": 5, "cost_usd": 0.25, "tokens": 300}),
+        // Refused, named, and not counted.
+        json!({"type": "progress_update", "agent": "cc-2", "component": "web", "cost_usd": -4}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("events/spend.jsonl"), text).unwrap();
+    let s = status(dir);
+    let cc1 = agent(&s, "cc-1");
+    assert_eq!(
+        (
+            cc1["cost_usd"].as_f64(),
+            cc1["tokens"].as_u64(),
+            cc1["budget_usd"].as_f64()
+        ),
+        (Some(1.1), Some(1500), Some(1.0))
+    );
+    let api = s["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "api")
+        .unwrap();
+    assert_eq!(api["cost_usd"].as_f64(), Some(0.6));
+    assert_eq!(
+        (
+            s["phase"]["cost_usd"].as_f64(),
+            s["phase"]["tokens"].as_u64()
+        ),
+        (Some(1.35), Some(1800))
+    );
+    assert_eq!(s["counts"]["parse_errors"], 1);
+    let over = alerts_of(&s, "budget_exceeded");
+    assert_eq!(over.len(), 1, "{s:#}");
+    assert_eq!(
+        (over[0]["level"].as_str(), over[0]["agent"].as_str()),
+        (Some("high"), Some("cc-1"))
+    );
+    // The report says the same.
+    let out = coord(&["report", dir.to_str().unwrap(), "--format", "json"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["fleet"]["cost_usd"].as_f64(), Some(1.35));
+    assert_eq!(r["spend"][0]["agent"], "cc-1");
+    assert_eq!(r["phases"][0]["budget_usd"].as_f64(), Some(2.0));
+    let md = text(&coord(&["report", dir.to_str().unwrap()]).stdout);
+    assert!(md.contains("## Spend"), "{md}");
+    assert!(
+        md.contains("| cc-1 | $1.10 | 1500 | $1.00 | 110 % **over** |"),
+        "{md}"
+    );
+    assert!(md.contains("| p1 | $1.35 | 1800 | $2.00 | 68 % |"), "{md}");
+}
