@@ -527,8 +527,8 @@ fn spend_adds_up_in_status_and_report_and_a_budget_opens_its_alert() {
         // Refused, named, and not counted.
         json!({"type": "progress_update", "agent": "cc-2", "component": "web", "cost_usd": -4}),
     ];
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    std::fs::write(dir.join("events/spend.jsonl"), text).unwrap();
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("events/spend.jsonl"), body).unwrap();
     let s = status(dir);
     let cc1 = agent(&s, "cc-1");
     assert_eq!(
