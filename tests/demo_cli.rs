@@ -50,9 +50,28 @@ fn the_headless_demo_plays_the_whole_story() {
         "blocker_detected",
         "system_failure",
         "communication_failure",
+        "agent_waiting",
+        "budget_exceeded",
     ] {
         assert!(triggers.contains(t), "no {t} alert: {triggers:?}");
     }
+    // devops-2 waited on a person and was answered; the fleet's work cost money.
+    let waited = alerts
+        .iter()
+        .find(|a| a["trigger"] == "agent_waiting")
+        .unwrap();
+    assert_eq!(
+        (waited["agent"].as_str(), waited["resolution"].as_str()),
+        (Some("devops-2"), Some("auto")),
+        "{waited:#}"
+    );
+    let spent: f64 = s["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["cost_usd"].as_f64().unwrap())
+        .sum();
+    assert!(spent > 1.0, "the fleet spent {spent}");
     let tasks = s["tasks"].as_array().unwrap();
     assert!(
         tasks
@@ -91,11 +110,13 @@ fn the_headless_demo_plays_the_whole_story() {
             }
         }
     }
-    assert!(
-        kinds.contains("task_reassigned"),
-        "no task_reassigned in {}: {kinds:?}",
-        outbox.display()
-    );
+    for kind in ["task_reassigned", "budget_warning"] {
+        assert!(
+            kinds.contains(kind),
+            "no {kind} in {}: {kinds:?}",
+            outbox.display()
+        );
+    }
 }
 
 #[test]
