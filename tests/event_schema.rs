@@ -19,6 +19,18 @@ fn property<'a>(schema: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no property {name:?}"))
 }
 
+/// Where the events parsed here come from, and when.
+const ORIGIN: Origin = Origin {
+    source: "assets/event.schema.json",
+    line: 1,
+    offset: 0,
+    ident: "",
+};
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    "2026-11-24T12:00:00Z".parse().unwrap()
+}
+
 fn description(v: &Value) -> &str {
     v["description"].as_str().expect("a description")
 }
@@ -147,14 +159,7 @@ fn spend_is_bounded_as_the_parser_bounds_it() {
     assert_eq!(property(&s, "tokens")["minimum"], 0);
     let parse = |text: &str| {
         let v: Value = serde_json::from_str(text).unwrap();
-        let origin = Origin {
-            source: "t",
-            line: 1,
-            offset: 0,
-            ident: "",
-        };
-        let now = "2026-11-24T12:00:00Z".parse().unwrap();
-        parse_value(v, &origin, now, &ParseOptions::default()).map_err(|e| e.reason)
+        parse_value(v, &ORIGIN, now(), &ParseOptions::default()).map_err(|e| e.reason)
     };
     let e = parse(r#"{"type":"progress_update","cost_usd":0.25,"tokens":900}"#).unwrap();
     assert_eq!(e.spend(), (0.25, 900));
@@ -180,15 +185,8 @@ fn the_schema_examples_are_events_the_parser_reads() {
     let s = schema();
     let examples = s["examples"].as_array().expect("examples");
     assert!(!examples.is_empty());
-    let origin = Origin {
-        source: "assets/event.schema.json",
-        line: 1,
-        offset: 0,
-        ident: "",
-    };
-    let now = "2026-11-24T12:00:00Z".parse().unwrap();
     for example in examples {
-        let e = parse_value(example.clone(), &origin, now, &ParseOptions::default())
+        let e = parse_value(example.clone(), &ORIGIN, now(), &ParseOptions::default())
             .unwrap_or_else(|err| panic!("{example}: {err}"));
         assert!(!e.ts_assumed, "{example}: ts given");
         assert!(e.agent.is_some() && e.progress.is_some() && e.task.is_some());

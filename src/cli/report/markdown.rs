@@ -550,29 +550,24 @@ fn write_spend(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         dollars(r.fleet.cost_usd),
         r.fleet.tokens
     )?;
-    writeln!(out, "| Phase | Spent | Tokens | Budget | Used |")?;
-    writeln!(out, "|---|---:|---:|---:|---:|")?;
-    for p in &r.phases {
-        let (b, used) = budget(p.cost_usd, p.budget_usd);
-        writeln!(
-            out,
-            "| {} | {} | {} | {b} | {used} |",
-            cell(&p.id),
-            dollars(p.cost_usd),
-            p.tokens
-        )?;
-    }
-    writeln!(out, "\n| Agent | Spent | Tokens | Budget | Used |")?;
-    writeln!(out, "|---|---:|---:|---:|---:|")?;
-    for a in &r.spend {
-        let (b, used) = budget(a.cost_usd, a.budget_usd);
-        writeln!(
-            out,
-            "| {} | {} | {} | {b} | {used} |",
-            cell(&a.agent),
-            dollars(a.cost_usd),
-            a.tokens
-        )?;
+    let phases = r
+        .phases
+        .iter()
+        .map(|p| (&p.id, p.cost_usd, p.tokens, p.budget_usd));
+    let agents = r
+        .spend
+        .iter()
+        .map(|a| (&a.agent, a.cost_usd, a.tokens, a.budget_usd));
+    let tables: [(&str, Vec<_>); 2] = [("Phase", phases.collect()), ("Agent", agents.collect())];
+    for (i, (what, rows)) in tables.into_iter().enumerate() {
+        let gap = if i > 0 { "\n" } else { "" };
+        writeln!(out, "{gap}| {what} | Spent | Tokens | Budget | Used |")?;
+        writeln!(out, "|---|---:|---:|---:|---:|")?;
+        for (id, cost, tokens, b) in rows {
+            let (b, used) = budget(cost, b);
+            let (id, spent) = (cell(id), dollars(cost));
+            writeln!(out, "| {id} | {spent} | {tokens} | {b} | {used} |")?;
+        }
     }
     Ok(())
 }
