@@ -137,8 +137,14 @@ pub fn write_human(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
             if a.flapping { "  FLAPPING" } else { "" },
             if a.projected { "  (projected)" } else { "" },
         )?;
-        // Who has it, whether it sleeps, and the last word on it.
+        // What it says, who has it, whether it sleeps, and the last word on it.
         let mut facts = Vec::new();
+        if let Some(m) = &a.message {
+            facts.push(format!(
+                "\"{}\"",
+                sanitize(&crate::text::clip_words(m, 100))
+            ));
+        }
         match (&a.acknowledged_by, &a.assignee) {
             (Some(who), _) => facts.push(format!("owner {}", sanitize(who))),
             (None, Some(to)) => facts.push(format!("assigned to {}", sanitize(to))),
