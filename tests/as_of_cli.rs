@@ -84,11 +84,11 @@ fn a_timeout_past_the_journal_is_projected_and_keeps_its_id() {
     let zulu_due = t0 + TimeDelta::seconds(5);
     assert!(Utc::now() < zulu_due, "the first run took too long");
 
-    // Before the journal's last record: refused (the past is time travel).
+    // Before the journal's first record: nothing was recorded then.
     let out = coord(&["status", dir.to_str().unwrap(), "--at", "1h"]);
     assert_eq!(code(&out), 2);
     assert!(
-        stderr(&out).contains("before the journal's last record"),
+        stderr(&out).contains("before the journal's first record"),
         "{}",
         stderr(&out)
     );
@@ -226,4 +226,127 @@ fn status_says_whether_a_console_is_running() {
     watch.kill().unwrap();
     watch.wait().unwrap();
     assert_eq!(status(dir, "now")["console_running"], false);
+}
+
+/// What a state at T is compared on: all but the fields that say when it was
+/// asked and whether a console runs.
+fn state(mut s: Value) -> Value {
+    for k in ["at", "as_of", "journal_last", "console_running"] {
+        s.as_object_mut().unwrap().remove(k);
+    }
+    s
+}
+
+/// The live state, sampled at several moments of a run (`--at last` while a
+/// console runs: what it had recorded), is what `status --at T` gives for each
+/// moment afterwards, when the journal has gone on: alerts, liveness, tasks,
+/// completion.
+#[test]
+fn the_state_at_a_past_time_is_the_state_the_console_had_then() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("events")).unwrap();
+    std::fs::write(
+        dir.join("coord.json"),
+        json!({"heartbeat_config": {"late_after_seconds": 1, "agent_timeout_minutes": 0.05}})
+            .to_string(),
+    )
+    .unwrap();
+    let mut console = std::process::Command::new(COORD)
+        .args(["watch", dir.to_str().unwrap(), "--headless"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut samples: Vec<Value> = Vec::new();
+    let mut sample = |dir: &Path, want: &dyn Fn(&Value) -> bool| {
+        let start = std::time::Instant::now();
+        loop {
+            // (Until the console's first record, there is no `last`.)
+            let out = coord(&["status", dir.to_str().unwrap(), "--json", "--at", "last"]);
+            let s: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            if want(&s) {
+                samples.push(s);
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{s:#} {}",
+                stderr(&out)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let now = || rfc(Utc::now());
+    append(
+        dir,
+        "a.jsonl",
+        &[
+            json!({"type": "task_assigned", "id": "1", "ts": now(), "agent": "ann", "task": "T-1", "component": "api"}),
+            json!({"type": "progress_update", "id": "2", "ts": now(), "agent": "ann", "task": "T-1", "component": "api", "progress": 30}),
+            json!({"type": "agent_heartbeat", "id": "3", "ts": now(), "agent": "bob"}),
+        ],
+    );
+    sample(dir, &|s| s["counts"]["events"] == 3);
+    // ann falls silent: timed out (3 s), T-1 moves to bob, who keeps beating.
+    for i in 0..8 {
+        append(
+            dir,
+            "b.jsonl",
+            &[
+                json!({"type": "agent_heartbeat", "id": format!("b{i}"), "ts": now(), "agent": "bob"}),
+            ],
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    sample(dir, &|s| {
+        s["alerts"].as_array().is_some_and(|a| !a.is_empty())
+    });
+    append(
+        dir,
+        "b.jsonl",
+        &[
+            json!({"type": "progress_update", "id": "p2", "ts": now(), "agent": "bob", "task": "T-1", "component": "api", "progress": 80}),
+            json!({"type": "agent_heartbeat", "id": "a-back", "ts": now(), "agent": "ann"}),
+        ],
+    );
+    sample(dir, &|s| s["counts"]["events"] == 13);
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &console.id().to_string()])
+        .status();
+    console.wait().unwrap();
+    // Later, with more in the journal: each moment as it was.
+    assert_eq!(samples.len(), 3);
+    for s in &samples {
+        let at = s["as_of"].as_str().unwrap();
+        let past = status(dir, at);
+        assert_eq!(past["as_of"], s["as_of"]);
+        assert_ne!(
+            past["journal_last"], s["journal_last"],
+            "the journal went on"
+        );
+        assert_eq!(state(past), state(s.clone()), "at {at}");
+    }
+    // The moments differ: the timeout, the move, the completion.
+    let alerts = |s: &Value| s["alerts"].as_array().unwrap().len();
+    assert_eq!((alerts(&samples[0]), alerts(&samples[1])), (0, 1));
+    assert_eq!(samples[1]["alerts"][0]["trigger"], "agent_timeout");
+    assert_eq!(samples[2]["alerts"][0]["status"], "resolved");
+    assert_eq!(by_id(&samples[1]["tasks"], "T-1")["agent"], "bob");
+    assert_eq!(by_id(&samples[0]["agents"], "ann")["liveness"], "healthy");
+    assert_eq!(by_id(&samples[1]["agents"], "ann")["liveness"], "timed_out");
+    assert_eq!(by_id(&samples[2]["components"], "api")["progress"], 80.0);
+    // The report's past is the same past.
+    let out = coord(&[
+        "report",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+        "--at",
+        samples[1]["as_of"].as_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["crises"]["open"], 1, "{r:#}");
 }

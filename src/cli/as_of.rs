@@ -12,7 +12,7 @@ use crate::ingest::dir::DirSource;
 use crate::ingest::tailer::Item;
 use crate::journal::DirLock;
 use crate::model::{Event, ParseError};
-use crate::runtime::open;
+use crate::runtime::{open, open_until};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -24,7 +24,8 @@ pub enum At {
     Now,
     /// The journal's last record: what was recorded, nothing projected.
     Last,
-    /// A given time, at or after the journal's last record.
+    /// A given time: before the journal's last record, the state as the
+    /// console had it then; after it, a projection.
     Time(Time),
 }
 
@@ -111,10 +112,17 @@ impl Loaded {
 /// Builds the engine for a directory as of `at` (`now` is the current time):
 /// the journal replayed (read only, no lock: a console may be running); then,
 /// unless `at` is `last`, whatever the sources hold past its checkpoints, in the
-/// order a console reads them, and the timers due at the time asked for.
+/// order a console reads them, and the timers due at the time asked for. A
+/// time before the journal's last record is the past: the records up to it,
+/// nothing read from the sources, no timer fired (the state the console had).
 pub fn load(dir: &Path, at: At, legacy: bool, now: Time) -> Result<Loaded> {
-    let opened = open(dir, false)?;
     let console_running = DirLock::held(&dir.join("journal"));
+    if let At::Time(t) = at {
+        if let Some(loaded) = past(dir, t, console_running)? {
+            return Ok(loaded);
+        }
+    }
+    let opened = open(dir, false)?;
     let journal_last = opened.last_at;
     let mut engine = opened.engine;
     let as_of = match at {
@@ -136,13 +144,6 @@ pub fn load(dir: &Path, at: At, legacy: bool, now: Time) -> Result<Loaded> {
         At::Now => now,
         At::Time(t) => t,
     };
-    if let Some(last) = journal_last.filter(|last| as_of < *last) {
-        bail!(
-            "--at {}: before the journal's last record ({}); the state at a past time is not built yet (use --at last, or a time after it)",
-            crate::journal::record::fmt_at(as_of),
-            crate::journal::record::fmt_at(last)
-        );
-    }
     let max = opened.config.ingest.max_line_bytes as usize;
     let mut events: Vec<Event> = Vec::new();
     let mut errors: Vec<ParseError> = Vec::new();
@@ -187,6 +188,37 @@ pub fn load(dir: &Path, at: At, legacy: bool, now: Time) -> Result<Loaded> {
     })
 }
 
+/// The state at `t` if it is the past (before the journal's last record): the
+/// records up to it, nothing read from the sources, no timer fired. Before the
+/// journal's first record nothing was recorded: refused.
+fn past(dir: &Path, t: Time, console_running: bool) -> Result<Option<Loaded>> {
+    let journal = dir.join("journal");
+    let Some((first, last)) = crate::journal::reader::span(&journal)
+        .with_context(|| format!("reading {}", journal.display()))?
+    else {
+        return Ok(None);
+    };
+    if t >= last {
+        return Ok(None);
+    }
+    let fmt = crate::journal::record::fmt_at;
+    if t < first {
+        bail!(
+            "--at {}: before the journal's first record ({}); nothing was recorded then",
+            fmt(t),
+            fmt(first)
+        );
+    }
+    let opened = open_until(dir, t)?;
+    Ok(Some(Loaded {
+        engine: opened.engine,
+        as_of: t,
+        journal_last: Some(last),
+        console_running,
+        projected: Projected::default(),
+    }))
+}
+
 /// When a view is true, in words (status's text and the Markdown report): the
 /// time, how far the journal goes, whether a console runs, and what
 /// "projected" means when anything is.
@@ -199,6 +231,11 @@ pub fn describe(
     let time = |t: Time| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     let mut first = match journal_last {
         Some(last) if last == as_of => format!("As of {} (the journal's last record)", time(last)),
+        Some(last) if as_of < last => format!(
+            "As of {} (the past: as the console had it then) · the journal goes to {}",
+            time(as_of),
+            time(last)
+        ),
         Some(last) => format!("As of {} · the journal goes to {}", time(as_of), time(last)),
         None => format!("As of {} · no journal yet", time(as_of)),
     };

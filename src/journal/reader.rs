@@ -147,6 +147,26 @@ pub struct Reader {
     end: End,
 }
 
+/// The times of the journal's first and last whole records, read at its two
+/// ends (none when it has no records, or an end is not a whole record).
+pub fn span(dir: &Path) -> io::Result<Option<(crate::engine::Time, crate::engine::Time)>> {
+    let segs = segments(dir)?;
+    let (Some((_, first)), Some((last_n, last))) = (segs.first(), segs.last()) else {
+        return Ok(None);
+    };
+    let mut line = Vec::new();
+    BufReader::new(File::open(first)?).read_until(b'\n', &mut line)?;
+    let first_at = line
+        .strip_suffix(b"\n")
+        .filter(|l| check(l).is_ok())
+        .and_then(|l| std::str::from_utf8(l).ok())
+        .and_then(Record::read)
+        .map(|r| r.at);
+    let len = std::fs::metadata(last)?.len();
+    let last_at = last_at(dir, *last_n, len)?;
+    Ok(first_at.zip(last_at))
+}
+
 /// The time of the record that ends at byte `end` of segment `n` (at `end` 0,
 /// the last record of the segment before): read back from there, a few KiB at
 /// a time, not from the journal's start.

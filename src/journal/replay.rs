@@ -101,8 +101,29 @@ fn refusal(d: &Damage) -> String {
 /// `repair`, a torn tail is truncated away (only the console holding the lock
 /// may do that).
 pub fn replay(journal_dir: &Path, engine: &mut Engine, repair: bool) -> Result<Replayed, Refused> {
+    replay_to(journal_dir, engine, repair, None)
+}
+
+/// The state as the console had it at `until`: from the newest sound snapshot
+/// at or before it, the records up to it (none after; no timer fired past the
+/// last), read only. `last_at` is the last record applied.
+pub fn replay_until(
+    journal_dir: &Path,
+    engine: &mut Engine,
+    until: Time,
+) -> Result<Replayed, Refused> {
+    replay_to(journal_dir, engine, false, Some(until))
+}
+
+fn replay_to(
+    journal_dir: &Path,
+    engine: &mut Engine,
+    repair: bool,
+    until: Option<Time>,
+) -> Result<Replayed, Refused> {
     let mut out = Replayed::default();
-    let mut reader = match snapshot::load(journal_dir, engine).unwrap_or_else(|passed_over| {
+    let loaded = snapshot::load_before(journal_dir, engine, until);
+    let mut reader = match loaded.unwrap_or_else(|passed_over| {
         out.passed_over = passed_over;
         None
     }) {
@@ -120,6 +141,10 @@ pub fn replay(journal_dir: &Path, engine: &mut Engine, repair: bool) -> Result<R
     for item in &mut reader {
         let entry = item.map_err(Refused::Damaged)?;
         let rec = entry.decode(journal_dir).map_err(Refused::Damaged)?;
+        if until.is_some_and(|t| rec.at > t) {
+            // A view of the past: what follows had not happened.
+            return Ok(out);
+        }
         if let Some(input) = record_input(&rec, &mut out.checkpoints, &opts) {
             if let Input::Event(e) = &input {
                 engine.prefetch(e);

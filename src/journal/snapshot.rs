@@ -29,7 +29,7 @@
 
 use super::replay::Checkpoints;
 use super::writer::segments;
-use crate::engine::{Engine, IdLayout, IdSet};
+use crate::engine::{Engine, IdLayout, IdSet, Time};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -208,9 +208,23 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
 /// `engine`; `None` when there is none (replay starts from the first record;
 /// `Err` names the snapshots passed over then).
 pub fn load(journal_dir: &Path, engine: &mut Engine) -> Result<Option<Loaded>, Vec<String>> {
+    load_before(journal_dir, engine, None)
+}
+
+/// `load`, of the snapshots as of a record at or before `until` (all when
+/// `None`): where a view of the past starts.
+pub fn load_before(
+    journal_dir: &Path,
+    engine: &mut Engine,
+    until: Option<Time>,
+) -> Result<Option<Loaded>, Vec<String>> {
     let mut passed_over = Vec::new();
     let listed = list(journal_dir).map_err(|e| vec![format!("snapshots not listed: {e}")])?;
     for (_, path) in listed {
+        // Too new for the time asked (or its time unreadable): not a fault.
+        if until.is_some_and(|t| as_of_time(journal_dir, &path).is_none_or(|at| at > t)) {
+            continue;
+        }
         let mut scratch = engine.clone();
         match read(&path, &mut scratch).and_then(|l| fits(journal_dir, &l).map(|()| l)) {
             Ok(mut loaded) => {
@@ -229,6 +243,18 @@ pub fn load(journal_dir: &Path, engine: &mut Engine) -> Result<Option<Loaded>, V
     }
     tracing::warn!("no sound snapshot: replaying the whole journal");
     Err(passed_over)
+}
+
+/// The time of the record a snapshot is as of, from its header (not checked:
+/// `read` checks it whole).
+fn as_of_time(journal_dir: &Path, path: &Path) -> Option<Time> {
+    use std::io::BufRead;
+    let mut line = Vec::new();
+    std::io::BufReader::new(File::open(path).ok()?)
+        .read_until(b'\n', &mut line)
+        .ok()?;
+    let header: Header = serde_json::from_slice(line.strip_suffix(b"\n")?).ok()?;
+    super::reader::last_at(journal_dir, header.segment, header.offset).ok()?
 }
 
 /// Whether the snapshot at `path` is sound (read into `engine`, a scratch

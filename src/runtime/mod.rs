@@ -114,14 +114,28 @@ pub struct Opened {
 /// Loads the configuration and plan and replays the journal. `repair` cuts a
 /// torn tail off (only under the lock).
 pub fn open(dir: &Path, repair: bool) -> Result<Opened> {
+    open_to(dir, repair, None)
+}
+
+/// `open` as the console had the directory at `until` (read only): the
+/// journal's records up to that time, nothing after.
+pub fn open_until(dir: &Path, until: crate::engine::Time) -> Result<Opened> {
+    open_to(dir, false, Some(until))
+}
+
+fn open_to(dir: &Path, repair: bool, until: Option<crate::engine::Time>) -> Result<Opened> {
     if !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
     let config = load_config(dir)?;
     let plan = load_plan(dir)?;
     let mut engine = Engine::new(config.clone(), plan.as_ref());
-    let r = replay(&dir.join("journal"), &mut engine, repair)
-        .with_context(|| format!("replaying {}", dir.join("journal").display()))?;
+    let journal = dir.join("journal");
+    let r = match until {
+        None => replay(&journal, &mut engine, repair),
+        Some(t) => crate::journal::replay::replay_until(&journal, &mut engine, t),
+    }
+    .with_context(|| format!("replaying {}", journal.display()))?;
     Ok(Opened {
         config,
         engine,
