@@ -235,6 +235,17 @@ enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Why an alert is what it is: its rule, its input events, its timers, its history; exit 0, 2 on error
+    Explain {
+        /// The coordination directory
+        dir: PathBuf,
+        /// The alert: A-12 or 12
+        #[arg(value_parser = parse_alert)]
+        alert: u64,
+        /// One JSON object instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Check or repair the journal (the audit trail)
     Journal {
         #[command(subcommand)]
@@ -376,6 +387,16 @@ fn main() -> ExitCode {
                 every: std::time::Duration::from_secs_f64(every),
                 command,
             }))
+        }
+        Command::Explain { dir, alert, json } => {
+            match coord::cli::explain::run(&dir, alert, json, &mut std::io::stdout()) {
+                Ok(code) => ExitCode::from(code as u8),
+                Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("coord explain: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Check { dir } => {
             let ok = coord::cli::check::check(&dir, &mut std::io::stdout());
