@@ -9,7 +9,7 @@
 //! in several versions.
 
 use crate::config::SyncOutput;
-use crate::engine::{Engine, Time};
+use crate::engine::{Action, Engine, Time};
 use crate::journal::writer::Flusher;
 use crate::runtime::{Core, Observer};
 use crate::ui::{App, UiAction};
@@ -167,7 +167,15 @@ pub fn on_input<V: Observer>(core: &mut Core<V>, input: Event, now: Time) -> boo
         _ => None,
     };
     match action {
-        Some(UiAction::Quit) => true,
+        Some(UiAction::Quit) => {
+            // What the operator saw is the digest's next start.
+            if !blocked {
+                if let crate::engine::Input::Operator(op) = app.operator_input(Action::MarkSeen) {
+                    let _ = core.operator(op, now);
+                }
+            }
+            true
+        }
         // Nothing is applied that the journal cannot hold: the operator retries.
         Some(UiAction::Operator(_)) if blocked => {
             app.status = Some("the journal cannot write: actions wait until it can".into());

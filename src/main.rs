@@ -235,6 +235,21 @@ enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// What changed since you looked: alerts opened, escalated, breached, resolved; moves; agents; progress
+    Digest {
+        /// The coordination directory
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Whose last look (the console's q or m) it starts from (default: $USER)
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
+        /// Start here instead: RFC 3339, YYYY-MM-DD[THH:MM[:SS]] (UTC), or an age (90m, 12h)
+        #[arg(long, value_name = "TIME", value_parser = coord::cli::audit::parse_time_arg)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// One JSON object instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Why an alert is what it is: its rule, its input events, its timers, its history; exit 0, 2 on error
     Explain {
         /// The coordination directory
@@ -387,6 +402,25 @@ fn main() -> ExitCode {
                 every: std::time::Duration::from_secs_f64(every),
                 command,
             }))
+        }
+        Command::Digest {
+            dir,
+            operator,
+            since,
+            json,
+        } => {
+            let operator = operator
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "operator".into());
+            let mut out = std::io::stdout();
+            match coord::cli::digest::run(&dir, &operator, since, json, &mut out) {
+                Ok(code) => ExitCode::from(code as u8),
+                Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("coord digest: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Explain { dir, alert, json } => {
             match coord::cli::explain::run(&dir, alert, json, &mut std::io::stdout()) {

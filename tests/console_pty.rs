@@ -919,3 +919,60 @@ fn idle_bytes_per_second() {
         cpus[cpus.len() / 2]
     );
 }
+
+/// `m` marks everything seen (said on the status line) and `q` does it again
+/// on the way out: `coord digest --operator` starts from the last mark, and
+/// what comes after it is all it shows.
+#[test]
+fn marking_seen_is_where_the_digest_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    let mut c = console(dir.path(), 120, 40);
+    wait_for_fleet(&mut c);
+    c.keys("m");
+    c.wait_for_text("marked seen by");
+    c.keys("q");
+    assert_eq!(c.wait_exit().exit_code(), 0);
+    let digest = |args: &[&str]| -> Value {
+        let mut all = vec!["digest", dir.path().to_str().unwrap(), "--json"];
+        all.extend(args);
+        let out = std::process::Command::new(COORD)
+            .args(&all)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let d = digest(&["--operator", OPERATOR]);
+    assert_eq!(d["since_is"], format!("{OPERATOR} last looked"));
+    assert!(d["opened"].as_array().unwrap().is_empty(), "{d:#}");
+    // Another operator has not looked: all five alerts are news to them.
+    let other = digest(&["--operator", "someone-else"]);
+    assert_eq!(other["opened"].as_array().unwrap().len(), 5, "{other:#}");
+    // After the mark, a new alert is the digest's news.
+    append(
+        dir.path(),
+        "late.jsonl",
+        &[json!({"type": "system_failure", "id": "late-1",
+        "ts": ago(0), "agent": "ops-1", "component": "db", "message": "replica lost"})],
+    );
+    let out = std::process::Command::new(COORD)
+        .args([
+            "watch",
+            dir.path().to_str().unwrap(),
+            "--headless",
+            "--once",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let d = digest(&["--operator", OPERATOR]);
+    let opened = d["opened"].as_array().unwrap();
+    assert_eq!(opened.len(), 1, "{d:#}");
+    assert_eq!(opened[0]["trigger"], "system_failure");
+}

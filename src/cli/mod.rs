@@ -4,6 +4,7 @@ pub mod as_of;
 pub mod audit;
 pub mod check;
 pub mod demo;
+pub mod digest;
 pub mod explain;
 pub mod hook;
 pub mod journal;

@@ -725,6 +725,9 @@ impl Engine {
         let who = op.operator.clone();
         let by = || Actor::Operator(op.operator.clone());
         let reject = |fx: &mut Vec<Effect>, reason: String| fx.push(Effect::Rejected { reason });
+        if op.action == Action::MarkSeen {
+            return; // a mark for the digest, in the journal only
+        }
         if let Action::AcknowledgeAll { alerts } = &op.action {
             for &id in alerts {
                 if self.alerts.get(id).is_some_and(Alert::is_open) {
@@ -874,7 +877,7 @@ impl Engine {
                 self.add_note(alert_id, &who, text, now);
                 self.record(alert_id, now, "noted", by(), format!("note by {who}"), fx);
             }
-            Action::AcknowledgeAll { .. } => unreachable!("handled above"),
+            Action::AcknowledgeAll { .. } | Action::MarkSeen => unreachable!("handled above"),
         }
     }
 

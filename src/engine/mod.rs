@@ -100,6 +100,9 @@ pub enum Action {
         alert: u64,
         text: String,
     },
+    /// The operator has seen everything up to now (on quit, or the `m` key):
+    /// journaled for `coord digest`; changes nothing.
+    MarkSeen,
 }
 
 /// An action in an operator's words, for the log (`acknowledge A-14`); free
@@ -131,6 +134,7 @@ impl std::fmt::Display for Action {
             Action::Resolve { alert, .. } => write!(f, "resolve A-{alert}"),
             Action::FalseAlarm { alert, .. } => write!(f, "mark A-{alert} a false alarm"),
             Action::Note { alert, .. } => write!(f, "add a note to A-{alert}"),
+            Action::MarkSeen => f.write_str("mark everything seen"),
         }
     }
 }
@@ -160,6 +164,7 @@ impl Action {
             | Action::Resolve { alert, .. }
             | Action::FalseAlarm { alert, .. }
             | Action::Note { alert, .. } => vec![alert],
+            Action::MarkSeen => Vec::new(),
         }
     }
 }

@@ -648,6 +648,13 @@ impl App {
         let redraw = Some(UiAction::Redraw);
         match cmd {
             Quit => return Some(UiAction::Quit),
+            MarkSeen => {
+                self.status = Some(format!(
+                    "everything up to now marked seen by {}",
+                    self.operator
+                ));
+                return Some(UiAction::Operator(Action::MarkSeen));
+            }
             Help => self.dialog = Some(Dialog::Help { scroll: 0 }),
             FocusNext | FocusPrev => {
                 let panes: Vec<Pane> = Pane::ALL

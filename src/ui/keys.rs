@@ -41,12 +41,13 @@ pub enum Command {
     ShowResolved,
     Heartbeats,
     Logs,
+    MarkSeen,
     Help,
     Quit,
 }
 
 impl Command {
-    pub const ALL: [Command; 33] = [
+    pub const ALL: [Command; 34] = [
         Command::FocusNext,
         Command::FocusPrev,
         Command::FocusEvents,
@@ -78,6 +79,7 @@ impl Command {
         Command::ShowResolved,
         Command::Heartbeats,
         Command::Logs,
+        Command::MarkSeen,
         Command::Help,
         Command::Quit,
     ];
@@ -117,6 +119,7 @@ impl Command {
             ShowResolved => "show_resolved",
             Heartbeats => "heartbeats",
             Logs => "logs",
+            MarkSeen => "mark_seen",
             Help => "help",
             Quit => "quit",
         }
@@ -161,6 +164,7 @@ impl Command {
             ShowResolved => "show resolved alerts on/off",
             Heartbeats => "show heartbeats in Events, or fold them (the grid has liveness)",
             Logs => "show or hide the log pane",
+            MarkSeen => "mark everything seen (coord digest starts there; q does it too)",
             Help => "this help",
             Quit => "quit",
         }
@@ -201,6 +205,7 @@ impl Command {
             ShowResolved => &["R"],
             Heartbeats => &["H"],
             Logs => &["l"],
+            MarkSeen => &["m"],
             Help => &["?", "f1"],
             Quit => &["q", "ctrl-c"],
         }
