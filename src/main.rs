@@ -250,6 +250,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The journal replayed under another configuration (and plan): what would have been different
+    Whatif {
+        /// The coordination directory
+        dir: PathBuf,
+        /// The other coord.json
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The other plan.json (default: the directory's)
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// One JSON object instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Why an alert is what it is: its rule, its input events, its timers, its history; exit 0, 2 on error
     Explain {
         /// The coordination directory
@@ -418,6 +432,22 @@ fn main() -> ExitCode {
                 Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("coord digest: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Whatif {
+            dir,
+            config,
+            plan,
+            json,
+        } => {
+            let mut out = std::io::stdout();
+            match coord::cli::whatif::run(&dir, &config, plan.as_deref(), json, &mut out) {
+                Ok(code) => ExitCode::from(code as u8),
+                Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("coord whatif: {e:#}");
                     ExitCode::from(2)
                 }
             }

@@ -12,4 +12,5 @@ pub mod publish;
 pub mod report;
 pub mod status;
 pub mod watch;
+pub mod whatif;
 pub mod wrap;
