@@ -12,7 +12,7 @@ use crate::config::SyncOutput;
 use crate::engine::{Action, Engine, Time};
 use crate::journal::writer::Flusher;
 use crate::runtime::{Core, Observer};
-use crate::ui::{App, UiAction};
+use crate::ui::{App, Travel, UiAction};
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use ratatui::crossterm::{execute, queue};
@@ -31,6 +31,10 @@ pub struct Terminal {
     sync: bool,
     /// `COORD_PANIC_WHEN`: a test of the panic path.
     panic_when: Option<std::path::PathBuf>,
+    /// The directory whose journal the time cursor reads.
+    pub dir: Option<std::path::PathBuf>,
+    /// The time cursor: the state at a past moment, built from the journal.
+    past: Option<(Time, Box<Engine>)>,
 }
 
 /// A path: the first frame after it exists panics. How the tests prove that a
@@ -82,6 +86,8 @@ impl Terminal {
             last_second: 0,
             sync,
             panic_when: std::env::var_os(PANIC_WHEN).map(std::path::PathBuf::from),
+            dir: None,
+            past: None,
         })
     }
 
@@ -104,6 +110,12 @@ impl Terminal {
             // Diagnostics logged since the last frame, into the log pane's buffer.
             tui_logger::move_events();
         }
+        // In the past, every pane draws the past's engine at its moment.
+        app.live_now = self.past.as_ref().map(|_| now);
+        let (engine, now) = match &self.past {
+            Some((at, past)) => (&**past, *at),
+            None => (engine, now),
+        };
         app.sync(engine, now);
         if self.sync {
             queue!(self.term.backend_mut(), BeginSynchronizedUpdate)?;
@@ -151,7 +163,12 @@ impl Drop for Terminal {
 
 /// A key, a click or a resize; returns true to quit. An operator's action is
 /// journaled and applied like any other input.
-pub fn on_input<V: Observer>(core: &mut Core<V>, input: Event, now: Time) -> bool {
+pub fn on_input<V: Observer>(
+    core: &mut Core<V>,
+    term: &mut Terminal,
+    input: Event,
+    now: Time,
+) -> bool {
     tracing::debug!(?input, "input");
     let blocked = core.journal_blocked();
     let Some(app) = core.view.console() else {
@@ -181,6 +198,10 @@ pub fn on_input<V: Observer>(core: &mut Core<V>, input: Event, now: Time) -> boo
             app.status = Some("the journal cannot write: actions wait until it can".into());
             false
         }
+        Some(UiAction::Travel(step)) => {
+            travel(core, term, step, now);
+            false
+        }
         Some(UiAction::Operator(a)) => {
             if let crate::engine::Input::Operator(op) = app.operator_input(a) {
                 if let Err(why) = core.operator(op, now) {
@@ -193,6 +214,70 @@ pub fn on_input<V: Observer>(core: &mut Core<V>, input: Event, now: Time) -> boo
         }
         _ => false,
     }
+}
+
+/// Moves the time cursor: to an alert change or a minute away from where it
+/// is (the present when live), building the state there from the journal as
+/// `coord status --at` does; at or past the present, back to live.
+fn travel<V: Observer>(core: &mut Core<V>, term: &mut Terminal, step: Travel, now: Time) {
+    let from = term.past.as_ref().map_or(now, |(at, _)| *at);
+    // The moments an alert changed (what the operator would step through).
+    let changes = || {
+        let mut at: Vec<Time> = core
+            .engine
+            .alerts
+            .all()
+            .iter()
+            .flat_map(|a| &a.history)
+            .filter(|s| !matches!(s.what.as_str(), "notified" | "held" | "repeated"))
+            .map(|s| s.at)
+            .collect();
+        at.sort();
+        at.dedup();
+        at
+    };
+    let minute = chrono::TimeDelta::minutes(1);
+    let to = match step {
+        Travel::Live => None,
+        Travel::Back => match changes().into_iter().rev().find(|t| *t < from) {
+            Some(t) => Some(t),
+            None => {
+                if let Some(app) = core.view.console() {
+                    app.status = Some("no earlier alert change".into());
+                }
+                return;
+            }
+        },
+        Travel::Forward => changes().into_iter().find(|t| *t > from),
+        Travel::MinuteBack => Some(from - minute),
+        Travel::MinuteForward => Some(from + minute),
+    }
+    .filter(|t| *t < now);
+    let built = match (to, &term.dir) {
+        (Some(t), Some(dir)) => match crate::runtime::open_until(dir, t) {
+            Ok(opened) => Some((t, Box::new(opened.engine))),
+            Err(e) => {
+                if let Some(app) = core.view.console() {
+                    app.status = Some(format!("the past: {e:#}"));
+                }
+                return;
+            }
+        },
+        _ => None,
+    };
+    term.past = built;
+    let Some(app) = core.view.console() else {
+        return;
+    };
+    app.past = term.past.as_ref().map(|(t, _)| *t);
+    app.set_filter(app.filter.clone());
+    app.status = Some(match app.past {
+        Some(t) => format!(
+            "PAST {}: [ ] alert changes, {{ }} a minute; actions are refused; Esc or G: live",
+            t.format("%H:%M:%S")
+        ),
+        None => "live".into(),
+    });
 }
 
 #[cfg(test)]

@@ -976,3 +976,36 @@ fn marking_seen_is_where_the_digest_starts() {
     assert_eq!(opened.len(), 1, "{d:#}");
     assert_eq!(opened[0]["trigger"], "system_failure");
 }
+
+/// The time cursor: `[` steps back to the last alert change and the status bar
+/// says PAST with the time; an action there is refused (said, not journaled);
+/// Esc returns to live.
+#[test]
+fn the_time_cursor_steps_back_refuses_actions_and_returns_to_live() {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path());
+    let mut c = console(dir.path(), 120, 40);
+    wait_for_fleet(&mut c);
+    c.keys("[");
+    c.wait_for("PAST on the status bar", |s| {
+        let rows = s.contents();
+        rows.lines().last().is_some_and(|l| l.contains("PAST "))
+    });
+    c.keys("a");
+    c.wait_for_text("actions act on the present");
+    c.keys("\x1b");
+    c.wait_for("live again", |s| {
+        let rows = s.contents();
+        rows.lines()
+            .last()
+            .is_some_and(|l| !l.contains("PAST ") && l.contains("live"))
+    });
+    c.keys("q");
+    assert_eq!(c.wait_exit().exit_code(), 0);
+    // The refused action left nothing in the journal: no alert acknowledged.
+    let s = status_json(dir.path());
+    assert!(
+        alerts(&s).iter().all(|a| a["acknowledged_by"].is_null()),
+        "{s:#}"
+    );
+}

@@ -284,7 +284,9 @@ fn serve<V: Observer>(
                     last.console = true;
                 }
                 let flusher = core.journal.as_ref().map(JournalWriter::flusher);
-                Some(crate::console::Terminal::start(sync, flusher)?)
+                let mut t = crate::console::Terminal::start(sync, flusher)?;
+                t.dir = Some(opts.dir.clone());
+                Some(t)
             }
             None => None,
         };
@@ -299,10 +301,11 @@ fn serve<V: Observer>(
             tokio::select! {
                 key = async { term.as_mut().expect("console").input.recv().await }, if term.is_some() => {
                     let Some(input) = key else { break };
-                    if crate::console::on_input(&mut core, input, now_ms()) {
+                    let t = term.as_mut().expect("console");
+                    if crate::console::on_input(&mut core, t, input, now_ms()) {
                         break;
                     }
-                    if let Some(t) = term.as_mut() { t.dirty = true; }
+                    t.dirty = true;
                 }
                 // Polled only when there is something to draw: an idle console's
                 // timer does not wake it 30 times a second. (A tick missed while

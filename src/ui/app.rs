@@ -75,8 +75,28 @@ pub use super::stream::{EntryBody, StreamEntry};
 
 /// Whether the Events pane shows an entry: the filter's, and heartbeats only
 /// when asked for.
-fn shown_by(filter: &Filter, heartbeats: bool) -> impl Fn(&StreamEntry) -> bool + '_ {
-    move |e| (heartbeats || !e.is_heartbeat()) && filter.matches_entry(e)
+fn shown_by(
+    filter: &Filter,
+    heartbeats: bool,
+    until: Option<Time>,
+) -> impl Fn(&StreamEntry) -> bool + '_ {
+    move |e| {
+        until.is_none_or(|t| e.at <= t)
+            && (heartbeats || !e.is_heartbeat())
+            && filter.matches_entry(e)
+    }
+}
+
+/// A move of the time cursor (the console builds the past it lands on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Travel {
+    /// To the previous alert change.
+    Back,
+    /// To the next alert change; past the last, live.
+    Forward,
+    MinuteBack,
+    MinuteForward,
+    Live,
 }
 
 /// What the loop should do after a key or a click.
@@ -88,6 +108,8 @@ pub enum UiAction {
     Operator(Action),
     /// Restore the terminal, flush the journal, exit.
     Quit,
+    /// Move the time cursor.
+    Travel(Travel),
 }
 
 /// The link to a Redis stream, as the status bar shows it.
@@ -173,6 +195,11 @@ pub struct App {
     pub bell: crate::config::Bell,
     /// An alert called for the bell since the last frame: the console rings it.
     pub bell_due: bool,
+    /// The time cursor: the panes show the state at this moment (the console
+    /// holds its engine); `None` is live.
+    pub past: Option<Time>,
+    /// The present, while in the past (for "how far back").
+    pub live_now: Option<Time>,
     /// The engine revision the orders were built from; `stale` after a key.
     synced: Option<u64>,
     stale: bool,
@@ -189,6 +216,8 @@ impl App {
         App {
             bell: config.ui.bell,
             bell_due: false,
+            past: None,
+            live_now: None,
             focus: Pane::Alerts,
             zoom: false,
             zoom_for_size: false,
@@ -335,7 +364,7 @@ impl App {
         offset: u64,
         body: EntryBody,
     ) {
-        let shows = shown_by(&self.filter, self.show_heartbeats);
+        let shows = shown_by(&self.filter, self.show_heartbeats, self.past);
         let shown = self
             .entries
             .push(at, level, source, (line, offset), body, shows);
@@ -378,8 +407,8 @@ impl App {
     pub fn set_filter(&mut self, filter: Filter) {
         self.stale = true;
         self.filter = filter;
-        let index = !self.filter.is_empty() || !self.show_heartbeats;
-        let shows = shown_by(&self.filter, self.show_heartbeats);
+        let index = !self.filter.is_empty() || !self.show_heartbeats || self.past.is_some();
+        let shows = shown_by(&self.filter, self.show_heartbeats, self.past);
         self.entries.reindex(index.then_some(shows));
     }
 
@@ -648,6 +677,13 @@ impl App {
         let redraw = Some(UiAction::Redraw);
         match cmd {
             Quit => return Some(UiAction::Quit),
+            PastBack => return Some(UiAction::Travel(Travel::Back)),
+            PastForward => return Some(UiAction::Travel(Travel::Forward)),
+            MinuteBack => return Some(UiAction::Travel(Travel::MinuteBack)),
+            MinuteForward => return Some(UiAction::Travel(Travel::MinuteForward)),
+            Back | Bottom if self.past.is_some() => {
+                return Some(UiAction::Travel(Travel::Live));
+            }
             MarkSeen => {
                 self.status = Some(format!(
                     "everything up to now marked seen by {}",
@@ -745,6 +781,9 @@ impl App {
                 return self.alert_command(cmd);
             }
             AcknowledgeAll => {
+                if let Some(refused) = self.refuse_in_the_past() {
+                    return refused;
+                }
                 let ids: Vec<u64> = self
                     .sel
                     .alert_order
@@ -773,8 +812,21 @@ impl App {
         redraw
     }
 
+    /// In the past, actions are refused: they would act on the present.
+    fn refuse_in_the_past(&mut self) -> Option<Option<UiAction>> {
+        let at = self.past?;
+        self.status = Some(format!(
+            "in the past ({}): actions act on the present; Esc returns to live",
+            at.format("%H:%M:%S")
+        ));
+        Some(Some(UiAction::Redraw))
+    }
+
     /// The operator keys on the selected alert.
     fn alert_command(&mut self, cmd: Command) -> Option<UiAction> {
+        if let Some(refused) = self.refuse_in_the_past() {
+            return refused;
+        }
         let Some(row) = self.selected_alert() else {
             self.status = Some(match self.sel.gone {
                 Some(id) => format!(

@@ -42,12 +42,16 @@ pub enum Command {
     Heartbeats,
     Logs,
     MarkSeen,
+    PastBack,
+    PastForward,
+    MinuteBack,
+    MinuteForward,
     Help,
     Quit,
 }
 
 impl Command {
-    pub const ALL: [Command; 34] = [
+    pub const ALL: [Command; 38] = [
         Command::FocusNext,
         Command::FocusPrev,
         Command::FocusEvents,
@@ -80,6 +84,10 @@ impl Command {
         Command::Heartbeats,
         Command::Logs,
         Command::MarkSeen,
+        Command::PastBack,
+        Command::PastForward,
+        Command::MinuteBack,
+        Command::MinuteForward,
         Command::Help,
         Command::Quit,
     ];
@@ -120,6 +128,10 @@ impl Command {
             Heartbeats => "heartbeats",
             Logs => "logs",
             MarkSeen => "mark_seen",
+            PastBack => "past_back",
+            PastForward => "past_forward",
+            MinuteBack => "minute_back",
+            MinuteForward => "minute_forward",
             Help => "help",
             Quit => "quit",
         }
@@ -165,6 +177,10 @@ impl Command {
             Heartbeats => "show heartbeats in Events, or fold them (the grid has liveness)",
             Logs => "show or hide the log pane",
             MarkSeen => "mark everything seen (coord digest starts there; q does it too)",
+            PastBack => "the past: back to the previous alert change (Esc or G: live)",
+            PastForward => "the past: on to the next alert change (past the last: live)",
+            MinuteBack => "the past: a minute back",
+            MinuteForward => "the past: a minute on",
             Help => "this help",
             Quit => "quit",
         }
@@ -206,6 +222,10 @@ impl Command {
             Heartbeats => &["H"],
             Logs => &["l"],
             MarkSeen => &["m"],
+            PastBack => &["["],
+            PastForward => &["]"],
+            MinuteBack => &["{"],
+            MinuteForward => &["}"],
             Help => &["?", "f1"],
             Quit => &["q", "ctrl-c"],
         }

@@ -59,5 +59,5 @@ pub mod status_bar;
 pub mod stream;
 pub mod theme;
 
-pub use app::{App, JournalState, Pane, StreamState, UiAction};
+pub use app::{App, JournalState, Pane, StreamState, Travel, UiAction};
 pub use render::draw;

@@ -31,6 +31,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, engine: &Engine, now: Ti
     let base = theme.status_bar();
     let w = area.width as usize;
     let mut segs: Vec<Segment> = Vec::new();
+    // The time cursor first, and last to go: what is shown is not now.
+    if let Some(at) = app.past {
+        let back = app
+            .live_now
+            .map(|live| format!(" ({} back)", crate::text::fmt_span(live - at)))
+            .unwrap_or_default();
+        segs.push(Segment {
+            spans: vec![Span::styled(
+                format!(" PAST {}{back} ", at.format("%H:%M:%S")),
+                theme.selected(),
+            )],
+            priority: 10,
+        });
+    }
     if app.demo {
         segs.push(Segment {
             spans: vec![Span::styled(" DEMO ", theme.bad())],
