@@ -251,6 +251,7 @@ fn travel<V: Observer>(core: &mut Core<V>, term: &mut Terminal, step: Travel, no
         Travel::Forward => changes().into_iter().find(|t| *t > from),
         Travel::MinuteBack => Some(from - minute),
         Travel::MinuteForward => Some(from + minute),
+        Travel::To(t) => Some(t),
     }
     .filter(|t| *t < now);
     let built = match (to, &term.dir) {

@@ -96,6 +96,8 @@ pub enum Travel {
     Forward,
     MinuteBack,
     MinuteForward,
+    /// To a time the operator typed.
+    To(Time),
     Live,
 }
 
@@ -681,6 +683,7 @@ impl App {
             PastForward => return Some(UiAction::Travel(Travel::Forward)),
             MinuteBack => return Some(UiAction::Travel(Travel::MinuteBack)),
             MinuteForward => return Some(UiAction::Travel(Travel::MinuteForward)),
+            TravelTo => self.dialog = Some(Dialog::input(InputPurpose::TravelTo, 0)),
             Back | Bottom if self.past.is_some() => {
                 return Some(UiAction::Travel(Travel::Live));
             }

@@ -29,6 +29,8 @@ pub enum InputPurpose {
     Resolve,
     FalseAlarm,
     SnoozeMinutes,
+    /// The time cursor's `t`: a time to go to.
+    TravelTo,
 }
 
 impl InputPurpose {
@@ -38,6 +40,7 @@ impl InputPurpose {
             InputPurpose::Resolve => "Resolve",
             InputPurpose::FalseAlarm => "False alarm",
             InputPurpose::SnoozeMinutes => "Snooze for",
+            InputPurpose::TravelTo => "Go back to",
         }
     }
 
@@ -47,6 +50,7 @@ impl InputPurpose {
             InputPurpose::Resolve => "resolution note (optional):",
             InputPurpose::FalseAlarm => "reason (required):",
             InputPurpose::SnoozeMinutes => "duration, e.g. 90, 90m, 2h, 1d:",
+            InputPurpose::TravelTo => "an age (15m, 2h) or a UTC time (2026-12-04T09:30):",
         }
     }
 }
@@ -230,6 +234,15 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<UiAction> {
                         InputPurpose::Note => {
                             app.dialog = None;
                             return Some(UiAction::Operator(Action::Note { alert, text: t }));
+                        }
+                        InputPurpose::TravelTo => {
+                            match crate::cli::audit::parse_time(&t, chrono::Utc::now()) {
+                                Ok(at) => {
+                                    app.dialog = None;
+                                    return Some(UiAction::Travel(super::app::Travel::To(at)));
+                                }
+                                Err(e) => *error = Some(e),
+                            }
                         }
                         InputPurpose::SnoozeMinutes => match parse_minutes(&t) {
                             Some(minutes) => {
@@ -469,7 +482,10 @@ fn render_input(
     };
     let lines = vec![
         Line::from(Span::styled(
-            format!("A-{alert}: {}", purpose.prompt()),
+            match purpose {
+                InputPurpose::TravelTo => purpose.prompt().to_string(),
+                _ => format!("A-{alert}: {}", purpose.prompt()),
+            },
             theme.bold(),
         )),
         Line::from(vec![Span::raw(shown), Span::styled("█", theme.dim())]),

@@ -46,12 +46,13 @@ pub enum Command {
     PastForward,
     MinuteBack,
     MinuteForward,
+    TravelTo,
     Help,
     Quit,
 }
 
 impl Command {
-    pub const ALL: [Command; 38] = [
+    pub const ALL: [Command; 39] = [
         Command::FocusNext,
         Command::FocusPrev,
         Command::FocusEvents,
@@ -88,6 +89,7 @@ impl Command {
         Command::PastForward,
         Command::MinuteBack,
         Command::MinuteForward,
+        Command::TravelTo,
         Command::Help,
         Command::Quit,
     ];
@@ -132,6 +134,7 @@ impl Command {
             PastForward => "past_forward",
             MinuteBack => "minute_back",
             MinuteForward => "minute_forward",
+            TravelTo => "travel_to",
             Help => "help",
             Quit => "quit",
         }
@@ -181,6 +184,7 @@ impl Command {
             PastForward => "the past: on to the next alert change (past the last: live)",
             MinuteBack => "the past: a minute back",
             MinuteForward => "the past: a minute on",
+            TravelTo => "the past: go to a time you type",
             Help => "this help",
             Quit => "quit",
         }
@@ -226,6 +230,7 @@ impl Command {
             PastForward => &["]"],
             MinuteBack => &["{"],
             MinuteForward => &["}"],
+            TravelTo => &["t"],
             Help => &["?", "f1"],
             Quit => &["q", "ctrl-c"],
         }
