@@ -202,6 +202,10 @@ pub fn on_input<V: Observer>(
             travel(core, term, step, now);
             false
         }
+        Some(UiAction::Digest) => {
+            show_digest(core, term, now, false);
+            false
+        }
         Some(UiAction::Operator(a)) => {
             if let crate::engine::Input::Operator(op) = app.operator_input(a) {
                 if let Err(why) = core.operator(op, now) {
@@ -213,6 +217,31 @@ pub fn on_input<V: Observer>(
             false
         }
         _ => false,
+    }
+}
+
+/// Opens the page of what changed since the operator last looked (their last
+/// `m` or `q`); at start (`quiet_skip`), only when they have looked before and
+/// something changed.
+pub fn show_digest<V: Observer>(core: &mut Core<V>, term: &Terminal, now: Time, quiet_skip: bool) {
+    let Some(dir) = term.dir.clone() else { return };
+    let Some(operator) = core.view.console().map(|a| a.operator.clone()) else {
+        return;
+    };
+    let d = crate::cli::digest::digest_of(&dir, &core.engine, &operator, None, now);
+    let Some(app) = core.view.console() else {
+        return;
+    };
+    match d {
+        Ok(d) if quiet_skip && (d.is_quiet() || !d.since_is.ends_with("last looked")) => {}
+        Ok(d) => {
+            app.dialog = Some(crate::ui::dialogs::Dialog::Digest {
+                lines: d.lines(),
+                scroll: 0,
+            })
+        }
+        Err(e) if !quiet_skip => app.status = Some(format!("digest: {e:#}")),
+        Err(_) => {}
     }
 }
 

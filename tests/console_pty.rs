@@ -975,6 +975,23 @@ fn marking_seen_is_where_the_digest_starts() {
     let opened = d["opened"].as_array().unwrap();
     assert_eq!(opened.len(), 1, "{d:#}");
     assert_eq!(opened[0]["trigger"], "system_failure");
+    // The console opens with it; Esc closes it, D shows it again.
+    let mut c = console(dir.path(), 120, 40);
+    c.wait_for_text("Since you looked");
+    c.wait_for_text("replica lost");
+    c.keys("\x1b");
+    c.wait_for("the page closed", |s| {
+        !s.contents().contains("Since you looked")
+    });
+    c.keys("D");
+    c.wait_for_text("Since you looked");
+    c.keys("\x1b");
+    // (An Esc with a key right after reads as Alt and that key.)
+    c.wait_for("the page closed again", |s| {
+        !s.contents().contains("Since you looked")
+    });
+    c.keys("q");
+    assert_eq!(c.wait_exit().exit_code(), 0);
 }
 
 /// The time cursor: `[` steps back to the last alert change and the status bar

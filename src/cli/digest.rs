@@ -25,6 +25,8 @@ pub struct AlertChange {
     pub trigger: String,
     pub level: String,
     pub subject: String,
+    /// The alert's own message.
+    pub message: Option<String>,
     pub why: String,
 }
 
@@ -99,7 +101,20 @@ pub fn run(
 }
 
 pub fn digest(dir: &Path, operator: &str, since: Option<Time>, now: Time) -> Result<Digest> {
+    let loaded = load(dir, At::Now, false, now)?;
+    digest_of(dir, &loaded.engine, operator, since, loaded.as_of)
+}
+
+/// The digest up to `until`, with `engine` the state then (a console's own).
+pub fn digest_of(
+    dir: &Path,
+    engine: &Engine,
+    operator: &str,
+    since: Option<Time>,
+    until: Time,
+) -> Result<Digest> {
     let journal = dir.join("journal");
+    let now = until;
     let (since, since_is) = match since {
         Some(t) => (t, "--since".to_string()),
         None => match last_seen(&journal, operator)? {
@@ -115,11 +130,9 @@ pub fn digest(dir: &Path, operator: &str, since: Option<Time>, now: Time) -> Res
             }
         },
     };
-    let loaded = load(dir, At::Now, false, now)?;
-    let engine = &loaded.engine;
     let mut d = Digest {
         since,
-        until: loaded.as_of,
+        until,
         since_is,
         opened: Vec::new(),
         escalated: Vec::new(),
@@ -251,6 +264,7 @@ fn alert_change(
         trigger: a.map(|a| a.trigger.to_string()).unwrap_or_default(),
         level: level.to_string(),
         subject,
+        message: a.and_then(|a| a.message.clone()),
         why,
     }
 }
@@ -285,6 +299,30 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
+impl Digest {
+    /// Whether anything changed in the span.
+    pub fn is_quiet(&self) -> bool {
+        self.opened.is_empty()
+            && self.escalated.is_empty()
+            && self.breached.is_empty()
+            && self.resolved.is_empty()
+            && self.reassigned.is_empty()
+            && self.agents.died.is_empty()
+            && self.agents.recovered.is_empty()
+            && self.progress.completed.is_empty()
+    }
+
+    /// The text, a line each (the console's page).
+    pub fn lines(&self) -> Vec<String> {
+        let mut buf = Vec::new();
+        let _ = write_text(self, &mut buf);
+        String::from_utf8_lossy(&buf)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 fn write_text(d: &Digest, out: &mut dyn Write) -> std::io::Result<()> {
     let time = |t: Time| t.format("%Y-%m-%d %H:%M:%S").to_string();
     writeln!(
@@ -312,9 +350,14 @@ fn write_text(d: &Digest, out: &mut dyn Write) -> std::io::Result<()> {
     let alerts = |out: &mut dyn Write, title: &str, list: &[AlertChange]| -> std::io::Result<()> {
         writeln!(out, "\n{title}: {}", list.len())?;
         for c in list {
+            let message = c
+                .message
+                .as_deref()
+                .map(|m| format!("  \"{}\"", sanitize(m)))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "  {}  {:<6} {:<8} {:<22} {}  {}",
+                "  {}  {:<6} {:<8} {:<22} {}{message}  ({})",
                 time(c.at),
                 c.alert,
                 c.level.to_uppercase(),

@@ -323,6 +323,13 @@ fn serve<V: Observer>(
                     core.apply_batch(batch.items, now_ms());
                     if let Some(t) = term.as_mut() { t.dirty = true; }
                     if batch.caught_up {
+                        // Once caught up, the console opens with what changed
+                        // since the operator last looked, if anything did.
+                        if !caught_up {
+                            if let Some(t) = term.as_ref() {
+                                crate::console::show_digest(&mut core, t, now_ms(), true);
+                            }
+                        }
                         caught_up = true;
                         if opts.once() {
                             core.tick(now_ms());

@@ -112,6 +112,8 @@ pub enum UiAction {
     Quit,
     /// Move the time cursor.
     Travel(Travel),
+    /// Show what changed since the operator last looked.
+    Digest,
 }
 
 /// The link to a Redis stream, as the status bar shows it.
@@ -684,6 +686,7 @@ impl App {
             MinuteBack => return Some(UiAction::Travel(Travel::MinuteBack)),
             MinuteForward => return Some(UiAction::Travel(Travel::MinuteForward)),
             TravelTo => self.dialog = Some(Dialog::input(InputPurpose::TravelTo, 0)),
+            Digest => return Some(UiAction::Digest),
             Back | Bottom if self.past.is_some() => {
                 return Some(UiAction::Travel(Travel::Live));
             }

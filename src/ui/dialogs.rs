@@ -60,6 +60,11 @@ pub enum Dialog {
     Help {
         scroll: u16,
     },
+    /// What changed since the operator last looked (`coord digest`'s text).
+    Digest {
+        lines: Vec<String>,
+        scroll: u16,
+    },
     Reassign {
         alert: u64,
         choices: Vec<(String, usize)>,
@@ -130,7 +135,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<UiAction> {
     let code = key.code;
     let closes = matches!(code, KeyCode::Esc);
     match dialog {
-        Dialog::Help { scroll } => {
+        Dialog::Help { scroll } | Dialog::Digest { scroll, .. } => {
             if closes
                 || matches!(
                     code,
@@ -327,6 +332,7 @@ pub fn render(frame: &mut Frame, app: &App) {
     }
     match dialog {
         Dialog::Help { scroll } => render_help(frame, app, *scroll),
+        Dialog::Digest { lines, scroll } => render_digest(frame, &app.theme, lines, *scroll),
         Dialog::Reassign {
             alert,
             choices,
@@ -394,6 +400,29 @@ fn render_help(frame: &mut Frame, app: &App, scroll: u16) {
             "Keys",
             "Esc close · j/k scroll",
         )),
+        r,
+    );
+}
+
+fn render_digest(frame: &mut Frame, theme: &Theme, text: &[String], scroll: u16) {
+    let area = frame.area();
+    let lines: Vec<Line> = text
+        .iter()
+        .map(|l| Line::raw(sanitize(l).into_owned()))
+        .collect();
+    let w = area.width.saturating_sub(4).min(120);
+    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2).max(3));
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(frame_block(
+                theme,
+                "Since you looked",
+                "Esc close · j/k scroll · D again",
+            )),
         r,
     );
 }

@@ -47,12 +47,13 @@ pub enum Command {
     MinuteBack,
     MinuteForward,
     TravelTo,
+    Digest,
     Help,
     Quit,
 }
 
 impl Command {
-    pub const ALL: [Command; 39] = [
+    pub const ALL: [Command; 40] = [
         Command::FocusNext,
         Command::FocusPrev,
         Command::FocusEvents,
@@ -90,6 +91,7 @@ impl Command {
         Command::MinuteBack,
         Command::MinuteForward,
         Command::TravelTo,
+        Command::Digest,
         Command::Help,
         Command::Quit,
     ];
@@ -135,6 +137,7 @@ impl Command {
             MinuteBack => "minute_back",
             MinuteForward => "minute_forward",
             TravelTo => "travel_to",
+            Digest => "digest",
             Help => "help",
             Quit => "quit",
         }
@@ -185,6 +188,7 @@ impl Command {
             MinuteBack => "the past: a minute back",
             MinuteForward => "the past: a minute on",
             TravelTo => "the past: go to a time you type",
+            Digest => "what changed since you last looked (m or q marks it)",
             Help => "this help",
             Quit => "quit",
         }
@@ -231,6 +235,7 @@ impl Command {
             MinuteBack => &["{"],
             MinuteForward => &["}"],
             TravelTo => &["t"],
+            Digest => &["D"],
             Help => &["?", "f1"],
             Quit => &["q", "ctrl-c"],
         }
