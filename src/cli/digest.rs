@@ -91,13 +91,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let d = digest(dir, operator, since, chrono::Utc::now())?;
-    if json {
-        serde_json::to_writer_pretty(&mut *out, &d)?;
-        writeln!(out)?;
-    } else {
-        write_text(&d, out)?;
-    }
-    Ok(0)
+    super::emit(&d, json, out, write_text)
 }
 
 pub fn digest(dir: &Path, operator: &str, since: Option<Time>, now: Time) -> Result<Digest> {

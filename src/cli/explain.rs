@@ -70,13 +70,7 @@ pub fn run(dir: &Path, alert: u64, json: bool, out: &mut dyn Write) -> Result<i3
     let now = chrono::Utc::now();
     let loaded = load(dir, At::Now, false, now)?;
     let e = explain(dir, &loaded.engine, alert, loaded.as_of)?;
-    if json {
-        serde_json::to_writer_pretty(&mut *out, &e)?;
-        writeln!(out)?;
-    } else {
-        write_text(&e, out)?;
-    }
-    Ok(0)
+    super::emit(&e, json, out, write_text)
 }
 
 pub fn explain(dir: &Path, engine: &Engine, id: u64, now: Time) -> Result<Explanation> {

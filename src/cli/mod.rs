@@ -14,3 +14,19 @@ pub mod status;
 pub mod watch;
 pub mod whatif;
 pub mod wrap;
+
+/// A command's answer: one JSON object (pretty), or its text.
+pub fn emit<T: serde::Serialize>(
+    value: &T,
+    json: bool,
+    out: &mut dyn std::io::Write,
+    text: impl FnOnce(&T, &mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<i32> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, value)?;
+        writeln!(out)?;
+    } else {
+        text(value, out)?;
+    }
+    Ok(0)
+}

@@ -89,13 +89,7 @@ pub fn run(
         None => load_plan(dir)?,
     };
     let w = compare(dir, other_config, other_plan.as_ref())?;
-    if json {
-        serde_json::to_writer_pretty(&mut *out, &w)?;
-        writeln!(out)?;
-    } else {
-        write_text(&w, out)?;
-    }
-    Ok(0)
+    super::emit(&w, json, out, write_text)
 }
 
 /// Replays the journal under both configurations and compares.
@@ -255,14 +249,17 @@ fn pair(actual: &[Alert], whatif: &[Alert]) -> (Vec<Lone>, Vec<Lone>, Vec<Moved>
     (only_actual, only_whatif, moved)
 }
 
+/// The keys of either side, in order.
+fn either<'a, V>(
+    a: &'a BTreeMap<String, V>,
+    b: &'a BTreeMap<String, V>,
+) -> std::collections::BTreeSet<&'a String> {
+    a.keys().chain(b.keys()).collect()
+}
+
 fn summary(w: &WhatIf) -> Vec<String> {
     let mut out = Vec::new();
-    let triggers: std::collections::BTreeSet<&String> = w
-        .actual
-        .by_trigger
-        .keys()
-        .chain(w.whatif.by_trigger.keys())
-        .collect();
+    let triggers = either(&w.actual.by_trigger, &w.whatif.by_trigger);
     for t in triggers {
         let total = |s: &Side| s.by_trigger.get(t).map_or(0, |l| l.values().sum::<usize>());
         let gone = w.only_actual.iter().filter(|l| &l.trigger == t).count();
@@ -322,12 +319,7 @@ fn summary(w: &WhatIf) -> Vec<String> {
         w.actual.sla_breached,
         w.whatif.sla_breached,
     ));
-    let channels: std::collections::BTreeSet<&String> = w
-        .actual
-        .notifications
-        .keys()
-        .chain(w.whatif.notifications.keys())
-        .collect();
+    let channels = either(&w.actual.notifications, &w.whatif.notifications);
     for c in channels {
         let n = |s: &Side| s.notifications.get(c).copied().unwrap_or(0);
         out.extend(diff(
@@ -349,12 +341,7 @@ fn write_text(w: &WhatIf, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "  {s}")?;
     }
     writeln!(out, "\nAlerts per trigger and level (actual → what-if)")?;
-    let triggers: std::collections::BTreeSet<&String> = w
-        .actual
-        .by_trigger
-        .keys()
-        .chain(w.whatif.by_trigger.keys())
-        .collect();
+    let triggers = either(&w.actual.by_trigger, &w.whatif.by_trigger);
     for t in triggers {
         let show = |s: &Side| {
             s.by_trigger.get(t).map_or("0".into(), |l| {
