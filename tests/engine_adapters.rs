@@ -208,3 +208,27 @@ fn spend_adds_up_per_agent_component_and_phase_and_budgets_warn_then_alert_once(
         (12.1, 1810, Some(10.0))
     );
 }
+
+/// A planned agent (offline until it reports) whose first word is already
+/// older than the timeout is timed out by the next tick, as an unplanned one is.
+#[test]
+fn a_planned_agent_heard_of_only_long_ago_times_out() {
+    let plan = json!({"phases": [{"id": "p1", "components": [{"id": "api"}]}],
+                      "agents": [{"id": "ann"}, {"id": "bob"}, {"id": "cid"}]});
+    let mut sim = Sim::with_plan(plan);
+    sim.at(1200);
+    let long_ago = (support::t0()).to_rfc3339();
+    sim.push(json!({"type": "task_assigned", "agent": "ann", "task": "T-1", "ts": long_ago}));
+    sim.push(json!({"type": "agent_heartbeat", "agent": "bob"}));
+    assert_eq!(liveness(&sim, "ann"), Liveness::Late);
+    sim.at(1201).tick();
+    assert_eq!(liveness(&sim, "ann"), Liveness::TimedOut);
+    assert_eq!(sim.open_of("agent_timeout").agent.as_deref(), Some("ann"));
+    assert_eq!(
+        sim.task_agent("T-1").as_deref(),
+        Some("bob"),
+        "its task moved"
+    );
+    // One that never spoke stays offline: nothing says it ran.
+    assert_eq!(liveness(&sim, "cid"), Liveness::Offline);
+}

@@ -265,10 +265,12 @@ impl Engine {
             seen.timestamp_millis()
         };
         let age = now - seen_ms;
-        // Past the timeout, age alone changes nothing: the tick derives the timeout.
+        // Past the timeout, age alone changes nothing: the tick derives the
+        // timeout. An agent not yet heard from (a planned one, offline) that
+        // speaks only of long ago is late, so that the tick finds it too.
         let by_age = if age <= late_after {
             Liveness::Healthy
-        } else if age <= timeout {
+        } else if age <= timeout || (from == Liveness::Offline && newest) {
             Liveness::Late
         } else {
             from
