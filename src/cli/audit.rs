@@ -167,7 +167,7 @@ pub fn run(dir: &Path, q: &AuditQuery, json: bool, out: &mut dyn Write) -> Resul
 /// Reads every record of the journal in order, checked; damage refuses
 /// (naming where it is), as replay does. A last line still being written is
 /// not read.
-fn scan(journal: &Path, mut f: impl FnMut(&str, &Record<'_>)) -> Result<()> {
+pub(crate) fn scan(journal: &Path, mut f: impl FnMut(&str, &Record<'_>)) -> Result<()> {
     let reader = Reader::open(journal).with_context(|| format!("reading {}", journal.display()))?;
     for item in reader {
         let entry = item.map_err(Refused::Damaged)?;

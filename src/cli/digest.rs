@@ -7,11 +7,10 @@
 //! `coord status --at` builds them.
 
 use super::as_of::{load, At};
+use crate::engine::alerts::Alert;
 use crate::engine::{Engine, Time};
-use crate::journal::reader::Reader;
-use crate::journal::replay::Refused;
 use crate::sanitize::sanitize;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 use std::io::Write;
@@ -136,7 +135,7 @@ pub fn digest_of(
         agents: Agents::default(),
         progress: progress(dir, engine, since)?,
     };
-    scan(&journal, since, |rec_kind, rec_at, fx| {
+    effects_after(&journal, since, |rec_kind, rec_at, fx| {
         let s = |k: &str| fx.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         // A transition's own time; an action's, the record's.
         let at = fx
@@ -194,7 +193,7 @@ pub fn digest_of(
 /// The operator's last `mark_seen` in the journal.
 fn last_seen(journal: &Path, operator: &str) -> Result<Option<Time>> {
     let mut last = None;
-    read(journal, |rec| {
+    super::audit::scan(journal, |_, rec| {
         if rec.kind == "action" {
             if let Some(op) = rec.op.as_ref() {
                 if op.operator == operator && op.action == crate::engine::Action::MarkSeen {
@@ -206,22 +205,9 @@ fn last_seen(journal: &Path, operator: &str) -> Result<Option<Time>> {
     Ok(last)
 }
 
-fn read(journal: &Path, mut f: impl FnMut(&crate::journal::record::Record<'_>)) -> Result<()> {
-    if !journal.is_dir() {
-        return Ok(());
-    }
-    let reader = Reader::open(journal).with_context(|| format!("reading {}", journal.display()))?;
-    for item in reader {
-        let entry = item.map_err(Refused::Damaged)?;
-        let rec = entry.decode(journal).map_err(Refused::Damaged)?;
-        f(&rec);
-    }
-    Ok(())
-}
-
 /// The effects recorded after `since`, with their record's kind and time.
-fn scan(journal: &Path, since: Time, mut f: impl FnMut(&str, Time, &Value)) -> Result<()> {
-    read(journal, |rec| {
+fn effects_after(journal: &Path, since: Time, mut f: impl FnMut(&str, Time, &Value)) -> Result<()> {
+    super::audit::scan(journal, |_, rec| {
         if rec.at <= since {
             return;
         }
@@ -242,16 +228,7 @@ fn alert_change(
     level: &str,
 ) -> AlertChange {
     let a = engine.alerts.get(id);
-    let subject = a
-        .map(|a| {
-            [&a.agent, &a.component, &a.gate, &a.task]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default();
+    let subject = a.map(Alert::subject).unwrap_or_default();
     AlertChange {
         alert: format!("A-{id}"),
         at: at.or(a.map(|a| a.first_seen)).unwrap_or_default(),
@@ -266,14 +243,17 @@ fn alert_change(
 /// The current phase's completion then and now, and the phases completed.
 fn progress(dir: &Path, engine: &Engine, since: Time) -> Result<Progress> {
     let phase = engine.current_phase().expect("there is always a phase");
-    let then = match load(dir, At::Time(since), false, since) {
-        Ok(l) => l
+    // The journal's records up to then (no event file read, no timer fired);
+    // before its first record, nothing was recorded then.
+    let first = crate::journal::reader::span(&dir.join("journal"))?.map(|(f, _)| f);
+    let then = match first {
+        Some(first) if since >= first => crate::runtime::open_until(dir, since)?
             .engine
             .phases
             .iter()
             .find(|p| p.id == phase.id)
             .map(|p| p.completion()),
-        Err(_) => None, // before the journal: nothing then
+        _ => None,
     };
     let completed = engine
         .phases

@@ -8,14 +8,10 @@ use super::as_of::{load, At};
 use crate::engine::alerts::{Alert, Resolution, Status};
 use crate::engine::matrix::Trigger;
 use crate::engine::{Engine, Time};
-use crate::journal::reader::Reader;
-use crate::journal::replay::Refused;
-use crate::model::event::{parse_value, Origin, ParseOptions};
-use crate::model::parse::parse_line;
 use crate::model::{Event, EventType};
 use crate::sanitize::sanitize;
 use crate::text::fmt_span;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::io::Write;
@@ -191,50 +187,15 @@ fn inputs(dir: &Path, a: &Alert, wanted: &HashSet<&str>) -> Result<Vec<Input>> {
     let mut found = Vec::new();
     let mut last_word: Option<Input> = None;
     let quiet = matches!(a.trigger, EventType::AgentTimeout | EventType::AgentWaiting);
-    let opts = ParseOptions::default();
-    let reader =
-        Reader::open(&journal).with_context(|| format!("reading {}", journal.display()))?;
-    for item in reader {
-        let entry = item.map_err(Refused::Damaged)?;
-        let rec = entry.decode(&journal).map_err(Refused::Damaged)?;
-        let (event, source) = match rec.kind.as_ref() {
-            "event" => {
-                let (Some(p), Some(raw)) = (rec.position(), rec.raw) else {
-                    continue;
-                };
-                let origin = Origin {
-                    source: p.src,
-                    line: p.line,
-                    offset: p.off,
-                    ident: p.file,
-                };
-                let Ok(e) = parse_line(raw.get().as_bytes(), &origin, rec.at, &opts) else {
-                    continue;
-                };
-                (e, format!("{}:{}", p.src, p.line))
-            }
-            "derived" => {
-                let Some(fx) = rec
-                    .effect
-                    .and_then(|f| serde_json::from_str::<serde_json::Value>(f.get()).ok())
-                else {
-                    continue;
-                };
-                let origin = Origin {
-                    source: crate::journal::recent::DERIVED,
-                    line: 0,
-                    offset: 0,
-                    ident: "",
-                };
-                let Some(Ok(e)) = fx
-                    .get("event")
-                    .map(|v| parse_value(v.clone(), &origin, rec.at, &opts))
-                else {
-                    continue;
-                };
-                (e, crate::journal::recent::DERIVED.to_string())
-            }
-            _ => continue,
+    super::audit::scan(&journal, |_, rec| {
+        // An event or a derived one, read as the Events pane reads them.
+        let Some(r) = crate::journal::recent::entry(rec) else {
+            return;
+        };
+        let Ok(event) = r.body else { return };
+        let source = match r.line {
+            0 => r.src,
+            line => format!("{}:{line}", r.src),
         };
         let input = |e: &Event| Input {
             id: e.id.to_string(),
@@ -258,7 +219,7 @@ fn inputs(dir: &Path, a: &Alert, wanted: &HashSet<&str>) -> Result<Vec<Input>> {
         {
             last_word = Some(input(&event));
         }
-    }
+    })?;
     found.extend(last_word);
     Ok(found)
 }

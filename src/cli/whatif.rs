@@ -13,8 +13,7 @@
 use crate::config::{load_config, parse_config, Config};
 use crate::engine::alerts::Alert;
 use crate::engine::{Effect, Engine, Input, Time};
-use crate::journal::reader::Reader;
-use crate::journal::replay::{record_input, Checkpoints, Refused};
+use crate::journal::replay::{record_input, Checkpoints};
 use crate::model::event::ParseOptions;
 use crate::model::plan::{load_plan, parse_plan, Plan};
 use crate::sanitize::sanitize;
@@ -99,16 +98,12 @@ pub fn compare(dir: &Path, config: Config, plan: Option<&Plan>) -> Result<WhatIf
     let (mut a_side, mut w_side) = (Side::default(), Side::default());
     let (mut replayed, mut dropped) = (0, 0);
     let journal = dir.join("journal");
-    let reader =
-        Reader::open(&journal).with_context(|| format!("reading {}", journal.display()))?;
     let (opts, mut checkpoints) = (ParseOptions::default(), Checkpoints::default());
     let mut fx = Vec::new();
     // The journal holds only the ticks that did something; a console under the
     // other configuration would have ticked every second in between.
     let mut next_tick: Option<Time> = None;
-    for item in reader {
-        let entry = item.map_err(Refused::Damaged)?;
-        let rec = entry.decode(&journal).map_err(Refused::Damaged)?;
+    super::audit::scan(&journal, |_, rec| {
         let mut t = *next_tick.get_or_insert(rec.at);
         while t < rec.at {
             whatif.apply_into(Input::Tick, t, &mut fx);
@@ -117,8 +112,8 @@ pub fn compare(dir: &Path, config: Config, plan: Option<&Plan>) -> Result<WhatIf
             t += chrono::TimeDelta::seconds(1);
         }
         next_tick = Some(t);
-        let Some(input) = record_input(&rec, &mut checkpoints, &opts) else {
-            continue;
+        let Some(input) = record_input(rec, &mut checkpoints, &opts) else {
+            return;
         };
         // An action names the actual side's alerts: the what-if side's with
         // the same subject, open now, stand in; without one it is dropped.
@@ -152,7 +147,7 @@ pub fn compare(dir: &Path, config: Config, plan: Option<&Plan>) -> Result<WhatIf
             count(&mut w_side, &fx);
             fx.clear();
         }
-    }
+    })?;
     tally(&mut a_side, &actual);
     tally(&mut w_side, &whatif);
     let (only_actual, only_whatif, detection) = pair(actual.alerts.all(), whatif.alerts.all());
@@ -195,21 +190,12 @@ fn tally(side: &mut Side, engine: &Engine) {
     }
 }
 
-fn subject(a: &Alert) -> String {
-    [&a.agent, &a.component, &a.gate, &a.task]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn lone(a: &Alert) -> Lone {
     Lone {
-        alert: format!("A-{}", a.id),
+        alert: a.label(),
         trigger: a.trigger.to_string(),
         level: a.level.to_string(),
-        subject: subject(a),
+        subject: a.subject(),
         at: a.first_seen,
     }
 }
@@ -230,7 +216,7 @@ fn pair(actual: &[Alert], whatif: &[Alert]) -> (Vec<Lone>, Vec<Lone>, Vec<Moved>
                 if w.first_seen != a.first_seen {
                     moved.push(Moved {
                         trigger: a.trigger.to_string(),
-                        subject: subject(a),
+                        subject: a.subject(),
                         actual: a.first_seen,
                         whatif: w.first_seen,
                         by_s: (w.first_seen - a.first_seen).num_milliseconds() as f64 / 1000.0,

@@ -145,6 +145,16 @@ impl Alert {
     pub fn label(&self) -> String {
         format!("A-{}", self.id)
     }
+
+    /// What it is about, in words: `be-1 auth-api unit_tests T-3`.
+    pub fn subject(&self) -> String {
+        [&self.agent, &self.component, &self.gate, &self.task]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// An alert as a notification tells it.

@@ -144,6 +144,12 @@ fn f64_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
 }
 
 impl Action {
+    /// Whether every console of a fleet applies it (through a stream): all
+    /// but a mark of what one operator saw, which is their console's own.
+    pub fn is_shared(&self) -> bool {
+        *self != Action::MarkSeen
+    }
+
     /// The alerts the action names, in order.
     pub fn alerts(&self) -> Vec<u64> {
         self.clone()

@@ -179,7 +179,7 @@ impl Engine {
                 projected: false,
                 waiting_since: a.waiting_since.filter(|_| a.liveness == Liveness::Waiting),
                 waiting_for: a.waiting_for.clone(),
-                cost_usd: cents(a.spend.cost_usd),
+                cost_usd: round_usd(a.spend.cost_usd),
                 tokens: a.spend.tokens,
                 budget_usd: a.spend.budget_usd,
             })
@@ -222,7 +222,7 @@ impl Engine {
                 progress: c.progress,
                 blocked: c.blocked(),
                 gates: c.gates.iter().map(|(k, g)| (k.clone(), g.status)).collect(),
-                cost_usd: cents(c.spend.cost_usd),
+                cost_usd: round_usd(c.spend.cost_usd),
                 tokens: c.spend.tokens,
             })
             .collect();
@@ -282,7 +282,7 @@ impl Engine {
                 outlook: self.outlook(phase, at),
                 criteria: phase.criteria.clone(),
                 next: self.phases.get(self.current + 1).map(|p| p.id.clone()),
-                cost_usd: cents(phase.spend.cost_usd),
+                cost_usd: round_usd(phase.spend.cost_usd),
                 tokens: phase.spend.tokens,
                 budget_usd: phase.spend.budget_usd,
             },
@@ -316,6 +316,6 @@ fn round2(x: f64) -> f64 {
 }
 
 /// Dollars as summed, without the float's tail (0.1 + 0.2 reads 0.3).
-fn cents(v: f64) -> f64 {
+pub fn round_usd(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }

@@ -403,9 +403,7 @@ impl<V: Observer> Core<V> {
         op: crate::engine::OperatorAction,
         now: Time,
     ) -> Result<(), &'static str> {
-        // A mark of what this operator saw is this console's own, not the fleet's.
-        let shared = op.action != crate::engine::Action::MarkSeen;
-        if let (Some(sender), true) = (&self.actions, shared) {
+        if let (Some(sender), true) = (&self.actions, op.action.is_shared()) {
             // Applied when it comes back from the stream, like every console's.
             if self.stream_down {
                 tracing::warn!(operator = %op.operator, action = %op.action, "operator action not sent: the stream is disconnected");

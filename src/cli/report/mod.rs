@@ -12,6 +12,7 @@ use crate::cli::as_of::At;
 use crate::engine::alerts::{Resolution, Status};
 use crate::engine::metrics::{DurationStats, Metrics};
 use crate::engine::phases::Outlook;
+use crate::engine::summary::round_usd;
 use crate::engine::summary::{AlertSummary, ComponentSummary, Summary};
 use crate::engine::{Engine, Time};
 use crate::model::{Escalation, Level};
@@ -290,7 +291,7 @@ pub fn build(engine: &Engine, summary: Summary) -> Report {
             criteria_met: p.criteria.iter().filter(|c| c.met).count(),
             criteria_total: p.criteria.len(),
             components: p.components.clone(),
-            cost_usd: round2(p.spend.cost_usd),
+            cost_usd: round_usd(p.spend.cost_usd),
             tokens: p.spend.tokens,
             budget_usd: p.spend.budget_usd,
         })
@@ -420,7 +421,7 @@ fn fleet(s: &Summary, phases: &[PhaseReport]) -> Fleet {
         standby: live(Liveness::Standby),
         waiting: live(Liveness::Waiting),
         idle: live(Liveness::Idle),
-        cost_usd: round2(phases.iter().map(|p| p.cost_usd).sum()),
+        cost_usd: round_usd(phases.iter().map(|p| p.cost_usd).sum()),
         tokens: phases.iter().map(|p| p.tokens).sum(),
         tasks_total: s.tasks.len(),
         tasks_open: s.tasks.iter().filter(|t| t.open).count(),
