@@ -5,10 +5,12 @@
 #   bench/past.sh [BINARY]      (default: target/release/coord, built if missing)
 #
 # Generates PAST_EVENTS events (default 1000000) with bench/gen_events.py,
-# ingests them once (`watch --headless --once`: one snapshot, at the end), then
-# times `status DIR --at T --json` PAST_RUNS times (default 5) for T at 20 %,
-# 50 % and 99 % of the journal's span and prints the medians with the number
-# of events the state at T holds.
+# ingests them once (`watch --headless --once`: a past snapshot every 100,000
+# records, a run's snapshot at the end), then times `status DIR --at T --json`
+# PAST_RUNS times (default 5) for T at 20 %, 50 % and 99 % of the journal's span,
+# and just before the second newest past snapshot (the most a view of the
+# past replays: from the one before it), and prints the medians with the
+# number of events the state at T holds.
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -37,9 +39,31 @@ print(first, last)
 PY
 )
 read -r first last <<< "$span"
-for pct in 20 50 99; do
-    ms=$(( first + (last - first) * pct / 100 ))
-    t=$(python3 -c "import datetime,sys; print(datetime.datetime.fromtimestamp($ms/1000, datetime.timezone.utc).isoformat(timespec='milliseconds').replace('+00:00','Z'))")
+# The last time before the second newest past snapshot's (the newest is at the
+# end, with the run's snapshot): a view then starts from the one before it.
+worst=$(python3 - "$dir/journal" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+target = sorted(int(f.split(".")[0]) for f in os.listdir(os.path.join(d, "snapshots", "past")))[-2]
+before, current = None, None
+for seg in sorted(f for f in os.listdir(d) if f.endswith(".jsonl")):
+    with open(os.path.join(d, seg), "rb") as f:
+        for line in f:
+            at = line.split(b'"at":"', 1)[1].split(b'"', 1)[0].decode()
+            if at != current:
+                before, current = current, at
+            if line.startswith(b'{"seq":%d,' % target):
+                print(before)
+                sys.exit(0)
+PY
+)
+for pct in 20 50 99 worst; do
+    if [ "$pct" = worst ]; then
+        t=$worst
+    else
+        ms=$(( first + (last - first) * pct / 100 ))
+        t=$(python3 -c "import datetime,sys; print(datetime.datetime.fromtimestamp($ms/1000, datetime.timezone.utc).isoformat(timespec='milliseconds').replace('+00:00','Z'))")
+    fi
     times=()
     for _ in $(seq 1 "$RUNS"); do
         t0=$EPOCHREALTIME
@@ -49,6 +73,8 @@ for pct in 20 50 99; do
     done
     events=$(python3 -c "import json; print(json.load(open('$dir/out.json'))['counts']['events'])")
     median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-    printf 'past: --at %s %% of the span: median %.3f s over %d runs (%d events in the state)\n' \
-        "$pct" "$median" "$RUNS" "$events"
+    what="$pct % of the span"
+    [ "$pct" = worst ] && what="just before a past snapshot"
+    printf 'past: --at %s: median %.3f s over %d runs (%d events in the state)\n' \
+        "$what" "$median" "$RUNS" "$events"
 done

@@ -112,7 +112,7 @@ fn survey(journal: &Path) -> Result<Survey> {
     if let Some(off) = end.torn {
         s.torn = Some((journal.join(segment_name(end.segment)), off));
     }
-    let list = snapshot::list(journal)?;
+    let list = snapshot::list_all(journal)?;
     s.snapshots = list.len();
     let mut scratch = Engine::new(Config::default(), None);
     for (_, path) in list {
@@ -195,7 +195,7 @@ pub fn repair(dir: &Path, now: Time, out: &mut dyn Write) -> Result<i32> {
 
     let kept_seq = s.kept.map_or(0, |k| k.0);
     for (path, _) in &s.bad_snapshots {
-        aside(path, &file_name(path), &mut moved)?;
+        aside(path, &snapshot_name(path), &mut moved)?;
     }
     if s.damage.is_empty() {
         if let Some((path, off)) = &s.torn {
@@ -237,9 +237,9 @@ pub fn repair(dir: &Path, now: Time, out: &mut dyn Write) -> Result<i32> {
         f.set_len(end)?;
         f.sync_all()?;
     }
-    for (seq, path) in snapshot::list(&journal)? {
+    for (seq, path) in snapshot::list_all(&journal)? {
         if seq > kept_seq {
-            aside(&path, &file_name(&path), &mut moved)?;
+            aside(&path, &snapshot_name(&path), &mut moved)?;
         }
     }
 
@@ -284,6 +284,13 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// A snapshot's name in the quarantine: a past one's as `past-<seq>.snap`
+/// (a run's snapshot may be as of the same record).
+fn snapshot_name(path: &Path) -> String {
+    let past = path.parent().and_then(Path::file_name) == Some("past".as_ref());
+    format!("{}{}", if past { "past-" } else { "" }, file_name(path))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -15,18 +15,23 @@ pub mod watch;
 pub mod whatif;
 pub mod wrap;
 
-/// A command's answer: one JSON object (pretty), or its text.
+/// A command's answer: one JSON object (pretty), or its text. Buffered:
+/// stdout writes each line as it ends, and a state of a million events is
+/// 300,000 lines.
 pub fn emit<T: serde::Serialize>(
     value: &T,
     json: bool,
     out: &mut dyn std::io::Write,
     text: impl FnOnce(&T, &mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> anyhow::Result<i32> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
     if json {
-        serde_json::to_writer_pretty(&mut *out, value)?;
+        serde_json::to_writer_pretty(&mut out, value)?;
         writeln!(out)?;
     } else {
-        text(value, out)?;
+        text(value, &mut out)?;
     }
+    out.flush()?;
     Ok(0)
 }

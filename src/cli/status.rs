@@ -17,12 +17,7 @@ use std::path::Path;
 /// Runs the command; returns the exit code.
 pub fn run(dir: &Path, json: bool, legacy: bool, at: At, out: &mut dyn Write) -> Result<i32> {
     let summary = load(dir, at, legacy, chrono::Utc::now())?.summary();
-    if json {
-        serde_json::to_writer_pretty(&mut *out, &summary)?;
-        writeln!(out)?;
-    } else {
-        write_human(&summary, out)?;
-    }
+    super::emit(&summary, json, out, |s, out| write_human(s, out))?;
     Ok(if summary.healthy() { 0 } else { 1 })
 }
 

@@ -437,16 +437,19 @@ impl Engine {
     /// The state for a snapshot: the engine's JSON (without the
     /// configuration and plan), and a copy of its event ids.
     pub fn save(&self) -> (Vec<u8>, IdSet) {
-        let json = serde_json::to_vec(self).expect("the engine's state serialises");
-        (json, self.seen_ids.clone())
+        (self.save_state(), self.seen_ids.clone())
+    }
+
+    /// The state without the ids: what a view of the past starts from.
+    pub fn save_state(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("the engine's state serialises")
     }
 
     /// `save` for the last time: the ids are moved out, not copied (a million
     /// of them are 13 MB, and their table 16 MB), and the engine knows none
     /// after.
     pub fn save_last(&mut self) -> (Vec<u8>, IdSet) {
-        let json = serde_json::to_vec(self).expect("the engine's state serialises");
-        (json, std::mem::take(&mut self.seen_ids))
+        (self.save_state(), std::mem::take(&mut self.seen_ids))
     }
 
     /// Takes the state `save` gave; the configuration and plan stay this

@@ -23,6 +23,16 @@
 //! time is not the one marked has changed since, and is read and checked in
 //! full; the snapshot's own segment is checked up to the snapshot's record.
 //!
+//! Views of the past (`status --at`, the console's time cursor) start from
+//! the newest snapshot at or before the time asked. Three are too few for
+//! that, and at ~30 bytes an event the ids are too many to keep more: so
+//! every `PAST_RECORDS` records the core also writes a *past* snapshot, the
+//! same file with no ids (`snapshots/past/`), which a view of the past may
+//! start from and a run never does (it would count events again). They are
+//! thinned to `PAST_KEEP`, evenly over the journal (`thin`): a view of the
+//! past replays at most about `PAST_RECORDS` records up to `PAST_KEEP` of
+//! them, a fraction `1/PAST_KEEP` of the journal after.
+//!
 //! The outbox needs nothing here: it resends from its own newest line
 //! (`runtime::resend_undelivered`), and the Events pane refills from the
 //! journal's end (`recent`).
@@ -40,14 +50,20 @@ use std::path::{Path, PathBuf};
 pub const VERSION: u32 = 2;
 /// Snapshots kept: the newest and the ones a damaged newest falls back to.
 const KEEP: usize = 3;
+/// A past snapshot every this many records (at each multiple of it).
+pub const PAST_RECORDS: u64 = 100_000;
+/// Past snapshots kept, spread evenly over the journal.
+const PAST_KEEP: usize = 32;
 
 /// A snapshot to write: the state as of record `seq`.
 pub struct Job {
     pub seq: u64,
     pub checkpoints: Checkpoints,
     pub state: Vec<u8>,
-    /// The event ids (`Engine::save`).
+    /// The event ids (`Engine::save`); none in a past snapshot.
     pub ids: IdSet,
+    /// For views of the past only (see the module's comment).
+    pub past: bool,
 }
 
 /// What a start takes from a snapshot besides the engine's state.
@@ -113,19 +129,46 @@ struct Header {
     crc: String,
 }
 
-fn dir_of(journal_dir: &Path) -> PathBuf {
-    journal_dir.join("snapshots")
+fn dir_of(journal_dir: &Path, past: bool) -> PathBuf {
+    let dir = journal_dir.join("snapshots");
+    if past {
+        dir.join("past")
+    } else {
+        dir
+    }
 }
 
-/// The snapshots of a journal, newest first.
+/// The snapshots a run may start from, newest first.
 pub fn list(journal_dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
-    let mut out = super::writer::numbered(&dir_of(journal_dir), ".snap")?;
+    let mut out = super::writer::numbered(&dir_of(journal_dir, false), ".snap")?;
     out.reverse();
     Ok(out)
 }
 
+/// Every snapshot, past ones too, newest first (a run's first of two as of
+/// the same record).
+pub fn list_all(journal_dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    let mut out = list(journal_dir)?;
+    out.extend(super::writer::numbered(
+        &dir_of(journal_dir, true),
+        ".snap",
+    )?);
+    out.sort_by_key(|s| std::cmp::Reverse(s.0));
+    Ok(out)
+}
+
+/// The past snapshot to let go of when there are more than `PAST_KEEP`: of
+/// those between the oldest and the newest, the one whose going leaves the
+/// smallest gap (`seqs` ascending). Keeps them spread evenly.
+fn thin(seqs: &[u64]) -> Option<usize> {
+    if seqs.len() <= PAST_KEEP {
+        return None;
+    }
+    (1..seqs.len() - 1).min_by_key(|&i| seqs[i + 1] - seqs[i - 1])
+}
+
 /// Writes `job` as the snapshot as of the record that ends at `offset` of
-/// `segment`, then lets go of all but the newest `KEEP`.
+/// `segment`, then lets go of all but the newest `KEEP` (past ones: `thin`).
 pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Result<PathBuf> {
     let mut marks = Vec::new();
     for (n, path) in segments(journal_dir)? {
@@ -172,24 +215,33 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
     }
     writeln!(head, ",\"crc\":\"{:08x}\"}}", crc.finalize())?;
 
-    let dir = dir_of(journal_dir);
+    let dir = dir_of(journal_dir, job.past);
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{:020}.snap", job.seq));
     let tmp = dir.join(format!(".{:020}.snap.tmp", job.seq));
     let written = (|| {
-        let f = OpenOptions::new()
+        let mut f = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
             .open(&tmp)?;
-        let mut f = io::BufWriter::with_capacity(1 << 20, f);
-        f.write_all(&head)?;
-        f.write_all(&job.state)?;
-        for part in chunks.iter().copied().chain([&pad[..], table]) {
+        // A few large parts: written as they are, no buffer.
+        for part in [&head[..], &job.state]
+            .into_iter()
+            .chain(chunks.iter().copied())
+        {
             f.write_all(part)?;
         }
-        f.into_inner().map_err(|e| e.into_error())?.sync_all()
+        f.write_all(&pad)?;
+        f.write_all(table)?;
+        // A past snapshot is not synced: one a crash leaves short fails its
+        // checksum and is passed over, costing only time.
+        if job.past {
+            Ok(())
+        } else {
+            f.sync_all()
+        }
     })();
     if let Err(e) = written {
         // A full disk: nothing half-written is left behind.
@@ -197,9 +249,16 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
         return Err(e);
     }
     std::fs::rename(&tmp, &path)?;
-    File::open(&dir)?.sync_all()?;
-    for (_, old) in list(journal_dir)?.into_iter().skip(KEEP) {
-        let _ = std::fs::remove_file(old);
+    if job.past {
+        let mut past = super::writer::numbered(&dir, ".snap")?;
+        while let Some(i) = thin(&past.iter().map(|(seq, _)| *seq).collect::<Vec<_>>()) {
+            let _ = std::fs::remove_file(past.remove(i).1);
+        }
+    } else {
+        File::open(&dir)?.sync_all()?;
+        for (_, old) in list(journal_dir)?.into_iter().skip(KEEP) {
+            let _ = std::fs::remove_file(old);
+        }
     }
     Ok(path)
 }
@@ -211,15 +270,21 @@ pub fn load(journal_dir: &Path, engine: &mut Engine) -> Result<Option<Loaded>, V
     load_before(journal_dir, engine, None)
 }
 
-/// `load`, of the snapshots as of a record at or before `until` (all when
-/// `None`): where a view of the past starts.
+/// `load`, of the snapshots as of a record at or before `until`, past ones
+/// too (all a run may start from when `None`): where a view of the past
+/// starts.
 pub fn load_before(
     journal_dir: &Path,
     engine: &mut Engine,
     until: Option<Time>,
 ) -> Result<Option<Loaded>, Vec<String>> {
     let mut passed_over = Vec::new();
-    let listed = list(journal_dir).map_err(|e| vec![format!("snapshots not listed: {e}")])?;
+    let listed = if until.is_some() {
+        list_all(journal_dir)
+    } else {
+        list(journal_dir)
+    };
+    let listed = listed.map_err(|e| vec![format!("snapshots not listed: {e}")])?;
     for (_, path) in listed {
         // Too new for the time asked (or its time unreadable): not a fault.
         if until.is_some_and(|t| as_of_time(journal_dir, &path).is_none_or(|at| at > t)) {
@@ -340,4 +405,31 @@ fn read(path: &Path, engine: &mut Engine) -> Result<Loaded, String> {
         passed_over: Vec::new(),
         marks: header.segments,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{thin, PAST_KEEP, PAST_RECORDS};
+
+    /// Past snapshots written one every `PAST_RECORDS` records for a long run
+    /// stay `PAST_KEEP`, the first and the newest kept, no gap between two
+    /// more than twice the even spacing.
+    #[test]
+    fn thinning_keeps_past_snapshots_few_and_evenly_spread() {
+        let mut kept: Vec<u64> = Vec::new();
+        for n in 1..=500 {
+            kept.push(n * PAST_RECORDS);
+            while let Some(i) = thin(&kept) {
+                kept.remove(i);
+            }
+            assert!(kept.len() <= PAST_KEEP);
+        }
+        assert_eq!(kept.len(), PAST_KEEP);
+        assert_eq!(kept[0], PAST_RECORDS);
+        assert_eq!(*kept.last().unwrap(), 500 * PAST_RECORDS);
+        let gaps: Vec<u64> = kept.windows(2).map(|w| w[1] - w[0]).collect();
+        let even = (kept[PAST_KEEP - 1] - kept[0]) / (PAST_KEEP as u64 - 1);
+        assert!(gaps.iter().all(|g| *g <= 2 * even), "{gaps:?}");
+        assert_eq!(thin(&kept[..5]), None);
+    }
 }

@@ -8,6 +8,7 @@ use super::observer::Observer;
 use crate::engine::{Body, Effect, Engine, Input, Notification, NotifyClass, Time};
 use crate::ingest::tailer::{Item, Pos};
 use crate::journal::record::{self, Position};
+use crate::journal::snapshot::PAST_RECORDS;
 use crate::journal::writer::{Lines, Records, Splice};
 use crate::journal::{Checkpoints, JournalWriter};
 use crate::outbox::{Letter, Outbox};
@@ -61,6 +62,9 @@ pub struct Core<V: Observer> {
     pub checkpoints: Checkpoints,
     /// The last snapshot's record and when it was taken.
     pub snapshot: (u64, Instant),
+    /// The record of the last commit: a past snapshot is due when a commit
+    /// passes a multiple of `PAST_RECORDS`.
+    committed: u64,
 }
 
 /// A batch's items lent to the journal writer, which writes their event records;
@@ -133,6 +137,7 @@ impl<V: Observer> Core<V> {
             fx: Vec::new(),
             checkpoints: Checkpoints::new(),
             snapshot: (seq, Instant::now()),
+            committed: seq,
         }
     }
 
@@ -284,8 +289,27 @@ impl<V: Observer> Core<V> {
             checkpoints: self.checkpoints.clone(),
             state,
             ids,
+            past: false,
         });
         self.snapshot = (self.seq, Instant::now());
+    }
+
+    /// Queues a past snapshot (for views of the past) if a multiple of
+    /// `PAST_RECORDS` was passed since the last commit.
+    fn past_snapshot(&mut self) {
+        let (was, now) = (self.committed, self.seq);
+        self.committed = now;
+        let Some(j) = &self.journal else { return };
+        if now / PAST_RECORDS == was / PAST_RECORDS || j.error().is_some() {
+            return;
+        }
+        j.snapshot(crate::journal::snapshot::Job {
+            seq: now,
+            checkpoints: self.checkpoints.clone(),
+            state: self.engine.save_state(),
+            ids: Default::default(),
+            past: true,
+        });
     }
 
     /// A snapshot is due: `SNAPSHOT_RECORDS` records since the last one and
@@ -462,6 +486,7 @@ impl<V: Observer> Core<V> {
         if let Some(j) = &self.journal {
             j.write(records, self.seq);
         }
+        self.past_snapshot();
         if self.snapshot_due() {
             self.snapshot();
         }
