@@ -72,6 +72,8 @@ enum HookCommand {
 enum ReportFormat {
     Md,
     Json,
+    /// One self-contained page with charts (inline CSS and SVG, no script)
+    Html,
 }
 
 #[derive(Subcommand)]
@@ -169,7 +171,7 @@ enum Command {
         /// For a redis:// source: the state directory its console uses
         #[arg(long, value_name = "DIR")]
         state: Option<PathBuf>,
-        /// Markdown (tables) or one JSON object
+        /// Markdown (tables, sparklines, a mermaid burn-up), one JSON object, or one self-contained HTML page with charts
         #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
         /// Evaluate as of: now (default); last (the journal's last record, nothing projected); or a later TIME (RFC 3339, YYYY-MM-DD[THH:MM[:SS]] UTC, or an age: 90s, 15m, 2h)
@@ -640,6 +642,7 @@ fn main() -> ExitCode {
             let format = match format {
                 ReportFormat::Md => Format::Markdown,
                 ReportFormat::Json => Format::Json,
+                ReportFormat::Html => Format::Html,
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());

@@ -151,6 +151,18 @@ pub struct ResolutionTimes {
     pub low: DurationStats,
 }
 
+impl ResolutionTimes {
+    pub fn get(&self, level: crate::model::Level) -> &DurationStats {
+        use crate::model::Level;
+        match level {
+            Level::Critical => &self.critical,
+            Level::High => &self.high,
+            Level::Medium => &self.medium,
+            Level::Low => &self.low,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DataIntegrity {
     /// Events applied (each id once).

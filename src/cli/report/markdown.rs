@@ -2,8 +2,9 @@
 //! raw in a terminal and rendered on a code host. Every string that came from an
 //! event is made terminal-safe and cannot break a table cell.
 
-use super::{PerLevel, Report, ScoreStatus, SlaCounts};
-use crate::engine::metrics::DurationStats;
+use super::history::History;
+use super::{PerLevel, Report, Score, ScoreStatus, SlaCounts};
+use crate::engine::metrics::{DurationStats, Metrics};
 use crate::engine::phases::{GateStatus, Outlook};
 use crate::engine::Time;
 use crate::model::Level;
@@ -25,7 +26,7 @@ fn opt(s: &Option<String>) -> String {
     s.as_deref().map_or_else(|| "-".into(), cell)
 }
 
-fn time(t: Time) -> String {
+pub(super) fn time(t: Time) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
@@ -37,7 +38,7 @@ fn pct(x: f64) -> String {
     format!("{x:.1} %")
 }
 
-fn rate(x: Option<f64>) -> String {
+pub(super) fn rate(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |r| pct(r * 100.0))
 }
 
@@ -62,7 +63,7 @@ fn count(n: u64, thing: &str) -> String {
     format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }
 
-fn stats(d: &DurationStats) -> String {
+pub(super) fn stats(d: &DurationStats) -> String {
     if d.count == 1 {
         // One sample: the mean is its exact value; the percentiles add nothing.
         return d
@@ -82,6 +83,42 @@ fn stats(d: &DurationStats) -> String {
     }
 }
 
+/// A scorecard row in words: its value, what the target is judged on, and
+/// whether it is met (the Markdown and the HTML say the same).
+pub(super) fn score_words(s: &Score, m: &Metrics) -> (String, &'static str, &'static str) {
+    let value = match s.metric {
+        "detection_time" => stats(&m.detection_time),
+        "response_initiation_time" => stats(&m.response_initiation_time),
+        "resolution_time" => stats(&m.resolution_time.all),
+        "coordination_restoration" => stats(&m.coordination_restoration),
+        "automated_resolution_rate" => rate(m.automated_resolution_rate),
+        "escalation_accuracy" => rate(m.escalation_accuracy),
+        "false_alert_rate" => rate(m.false_alert_rate),
+        "data_integrity" => {
+            let d = &m.data_integrity;
+            format!(
+                "{}, {} (counted once), {}, {} derived",
+                count(d.events, "event"),
+                count(d.duplicates, "duplicate"),
+                count(d.parse_errors, "parse error"),
+                d.derived
+            )
+        }
+        _ => "-".into(),
+    };
+    let judged_on = match s.statistic {
+        "p99_s" => " (p99)",
+        "mean_s" => " (mean)",
+        _ => "",
+    };
+    let status = match s.status {
+        ScoreStatus::Met => "met",
+        ScoreStatus::Missed => "missed",
+        ScoreStatus::NoData => "no data",
+    };
+    (value, judged_on, status)
+}
+
 /// After an alert's id: what only timers past the journal did.
 fn projected_mark(projected: bool) -> &'static str {
     if projected {
@@ -91,7 +128,7 @@ fn projected_mark(projected: bool) -> &'static str {
     }
 }
 
-fn level_name(l: Level) -> &'static str {
+pub(super) fn level_name(l: Level) -> &'static str {
     match l {
         Level::Critical => "Critical",
         Level::High => "High",
@@ -100,7 +137,7 @@ fn level_name(l: Level) -> &'static str {
     }
 }
 
-fn outlook(o: Outlook) -> &'static str {
+pub(super) fn outlook(o: Outlook) -> &'static str {
     match o {
         Outlook::OnTrack => "on track",
         Outlook::AtRisk => "at risk",
@@ -110,7 +147,7 @@ fn outlook(o: Outlook) -> &'static str {
 }
 
 /// What an alert is about: its agent, component, gate and task.
-fn subject(
+pub(super) fn subject(
     agent: &Option<String>,
     component: &Option<String>,
     gate: &Option<String>,
@@ -154,7 +191,110 @@ fn per_level<T>(p: &PerLevel<T>, f: impl Fn(&T) -> String) -> String {
         .join(", ")
 }
 
-pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A text sparkline of `values` from 0 to `max` (an empty one when there is
+/// nothing to draw).
+pub(super) fn sparkline(values: &[f64], max: f64) -> String {
+    values
+        .iter()
+        .map(|v| {
+            let i = if max > 0.0 {
+                (v / max * 7.0).round()
+            } else {
+                0.0
+            };
+            SPARKS[(i as usize).min(7)]
+        })
+        .collect()
+}
+
+/// `n` items evenly taken from `items` (all when fewer), the first and the
+/// last kept.
+fn every<T>(items: &[T], n: usize) -> Vec<&T> {
+    let len = items.len();
+    if len <= n {
+        return items.iter().collect();
+    }
+    (0..n).map(|i| &items[(i * (len - 1)) / (n - 1)]).collect()
+}
+
+/// Text for a mermaid string: no quote, backtick or control character.
+fn mermaid_text(s: &str) -> String {
+    sanitize(s).replace(['"', '`'], "'")
+}
+
+/// The current phase's burn-up as a mermaid xychart, which GitHub draws:
+/// completion at `POINTS` moments, and the straight line to the target.
+fn burn_up(r: &Report, h: &History, out: &mut dyn Write) -> io::Result<()> {
+    const POINTS: usize = 12;
+    let Some(i) = r
+        .phases
+        .iter()
+        .position(|p| p.current)
+        .or(r.phases.len().checked_sub(1))
+    else {
+        return Ok(());
+    };
+    let samples = every(&h.samples, POINTS);
+    if samples.len() < 2 {
+        return Ok(());
+    }
+    let p = &r.phases[i];
+    let (t0, t1) = (samples[0].at, samples[samples.len() - 1].at);
+    let label = |t: Time| {
+        if t1 - t0 > chrono::TimeDelta::days(1) {
+            t.format("%m-%d %H:%M").to_string()
+        } else {
+            t.format("%H:%M:%S").to_string()
+        }
+    };
+    let xs: Vec<String> = samples
+        .iter()
+        .map(|s| format!("\"{}\"", label(s.at)))
+        .collect();
+    let done: Vec<String> = samples
+        .iter()
+        .map(|s| format!("{:.1}", s.phases.get(i).copied().unwrap_or(0.0)))
+        .collect();
+    writeln!(out, "\n```mermaid\nxychart-beta")?;
+    writeln!(
+        out,
+        "    title \"Burn-up: {} ({})\"",
+        mermaid_text(&p.name),
+        mermaid_text(&p.id)
+    )?;
+    writeln!(out, "    x-axis \"time (UTC)\" [{}]", xs.join(", "))?;
+    writeln!(out, "    y-axis \"completion (%)\" 0 --> 100")?;
+    writeln!(out, "    line [{}]", done.join(", "))?;
+    let target = p.target.filter(|t| *t > t0).map(|t| {
+        let whole = (t - t0).num_milliseconds() as f64;
+        samples
+            .iter()
+            .map(|s| {
+                let y = (s.at - t0).num_milliseconds() as f64 / whole * 100.0;
+                format!("{:.1}", y.min(100.0))
+            })
+            .collect::<Vec<_>>()
+    });
+    if let Some(line) = &target {
+        writeln!(out, "    line [{}]", line.join(", "))?;
+    }
+    writeln!(out, "```\n")?;
+    writeln!(
+        out,
+        "Completion of {} over time{}.",
+        cell(&p.name),
+        if target.is_some() {
+            "; the second line is the straight line from the journal's start to the target"
+        } else {
+            ""
+        }
+    )?;
+    Ok(())
+}
+
+pub fn write(r: &Report, h: &History, out: &mut dyn Write) -> io::Result<()> {
     let epic = r.epic.name.as_deref().map(cell);
     writeln!(
         out,
@@ -255,10 +395,17 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "\n## Phases\n")?;
     writeln!(
         out,
-        "| Phase | Status | Completion | ETA (UTC) | Target (UTC) | Outlook | Criteria met |"
+        "| Phase | Status | Completion | Burn-up | ETA (UTC) | Target (UTC) | Outlook | Criteria met |"
     )?;
-    writeln!(out, "|---|---|---:|---|---|---|---:|")?;
-    for p in &r.phases {
+    writeln!(out, "|---|---|---:|---|---|---|---|---:|")?;
+    for (i, p) in r.phases.iter().enumerate() {
+        let series: Vec<f64> = h
+            .samples
+            .iter()
+            .map(|s| s.phases.get(i).copied().unwrap_or(0.0))
+            .collect();
+        let trend: Vec<f64> = every(&series, 16).into_iter().copied().collect();
+        let trend = sparkline(&trend, 100.0);
         let status = if p.complete {
             "complete"
         } else if p.current {
@@ -268,11 +415,12 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         };
         writeln!(
             out,
-            "| {} ({}) | {} | {} | {} | {} | {} | {}/{} |",
+            "| {} ({}) | {} | {} | {} | {} | {} | {} | {}/{} |",
             cell(&p.name),
             cell(&p.id),
             status,
             pct(p.completion),
+            if trend.is_empty() { "-".into() } else { trend },
             opt_time(p.eta),
             opt_time(p.target),
             outlook(p.outlook),
@@ -280,6 +428,8 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             p.criteria_total
         )?;
     }
+
+    burn_up(r, h, out)?;
 
     if f.cost_usd > 0.0 || f.tokens > 0 {
         write_spend(r, out)?;
@@ -388,60 +538,53 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         "An alert meets its SLA when it is answered (acknowledged, or an automated action \
          taken) or resolved within its level's response window.\n"
     )?;
+    let (_, _, bins) = super::charts::opened_bins(r, h);
+    let per_bin = |k: Option<usize>| -> Vec<f64> {
+        bins.iter()
+            .map(|b| k.map_or(b.iter().sum::<usize>(), |k| b[k]) as f64)
+            .collect()
+    };
+    let top = per_bin(None).into_iter().fold(0.0, f64::max);
     writeln!(
         out,
-        "| Level | Alerts | Met | Breached | Pending | Compliance |"
+        "| Level | Alerts | Opened over time | Met | Breached | Pending | Compliance |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
-    let row = |name: &str, s: &SlaCounts| {
+    writeln!(out, "|---|---:|---|---:|---:|---:|---:|")?;
+    let row = |name: &str, s: &SlaCounts, k: Option<usize>| {
         format!(
-            "| {name} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} |",
             s.alerts,
+            sparkline(&per_bin(k), top),
             s.met,
             s.breached,
             s.pending,
             rate(s.compliance)
         )
     };
-    for l in Level::ALL {
-        writeln!(out, "{}", row(level_name(l), r.sla.by_level.get(l)))?;
+    for (k, l) in Level::ALL.into_iter().enumerate() {
+        writeln!(
+            out,
+            "{}",
+            row(level_name(l), r.sla.by_level.get(l), Some(k))
+        )?;
     }
-    writeln!(out, "{}", row("**All**", &r.sla.all))?;
+    writeln!(out, "{}", row("**All**", &r.sla.all, None))?;
+    writeln!(
+        out,
+        "\nOpened over time: alerts opened in each twelfth of the time from the journal's \
+         first record to this report, on one scale for all levels."
+    )?;
 
     writeln!(out, "\n## Metrics\n")?;
     writeln!(out, "| Metric | Value | Seed target | Status |")?;
     writeln!(out, "|---|---|---|---|")?;
     let m = &r.metrics;
     for s in &r.scorecard {
-        let value = match s.metric {
-            "detection_time" => stats(&m.detection_time),
-            "response_initiation_time" => stats(&m.response_initiation_time),
-            "resolution_time" => stats(&m.resolution_time.all),
-            "coordination_restoration" => stats(&m.coordination_restoration),
-            "automated_resolution_rate" => rate(m.automated_resolution_rate),
-            "escalation_accuracy" => rate(m.escalation_accuracy),
-            "false_alert_rate" => rate(m.false_alert_rate),
-            "data_integrity" => {
-                let d = &m.data_integrity;
-                format!(
-                    "{}, {} (counted once), {}, {} derived",
-                    count(d.events, "event"),
-                    count(d.duplicates, "duplicate"),
-                    count(d.parse_errors, "parse error"),
-                    d.derived
-                )
-            }
-            _ => "-".into(),
-        };
-        let judged_on = match s.statistic {
-            "p99_s" => " (p99)",
-            "mean_s" => " (mean)",
-            _ => "",
-        };
-        let status = match s.status {
-            ScoreStatus::Met => "met",
-            ScoreStatus::Missed => "**missed**",
-            ScoreStatus::NoData => "no data",
+        let (value, judged_on, status) = score_words(s, m);
+        let status = if s.status == ScoreStatus::Missed {
+            format!("**{status}**")
+        } else {
+            status.to_string()
         };
         writeln!(
             out,
@@ -457,13 +600,8 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "Resolution time by level:\n")?;
     writeln!(out, "| Level | Resolution time |")?;
     writeln!(out, "|---|---|")?;
-    let rt = &m.resolution_time;
-    for (l, d) in [
-        (Level::Critical, &rt.critical),
-        (Level::High, &rt.high),
-        (Level::Medium, &rt.medium),
-        (Level::Low, &rt.low),
-    ] {
+    for l in Level::ALL {
+        let d = m.resolution_time.get(l);
         writeln!(out, "| {} | {} |", level_name(l), stats(d))?;
     }
 
@@ -572,7 +710,7 @@ fn write_spend(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn status_word(s: crate::engine::alerts::Status) -> &'static str {
+pub(super) fn status_word(s: crate::engine::alerts::Status) -> &'static str {
     match s {
         crate::engine::alerts::Status::Triggered => "triggered",
         crate::engine::alerts::Status::Acknowledged => "acknowledged",

@@ -6,6 +6,9 @@
 //! It reads the directory exactly as `coord status` does (the same loader, the same
 //! summary), so the two never disagree; this file only arranges what they give.
 
+mod charts;
+mod history;
+mod html;
 mod markdown;
 
 use crate::cli::as_of::At;
@@ -26,6 +29,7 @@ use std::path::Path;
 pub enum Format {
     Markdown,
     Json,
+    Html,
 }
 
 /// The whole report; `--format json` prints it as it stands.
@@ -253,7 +257,14 @@ pub fn run(dir: &Path, format: Format, legacy: bool, at: At, out: &mut dyn Write
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
         }
-        Format::Markdown => markdown::write(&report, out)?,
+        Format::Markdown => {
+            let h = history::of(dir, &loaded.engine, loaded.as_of)?;
+            markdown::write(&report, &h, out)?
+        }
+        Format::Html => {
+            let h = history::of(dir, &loaded.engine, loaded.as_of)?;
+            html::write(&report, &h, out)?
+        }
     }
     Ok(())
 }
