@@ -636,3 +636,23 @@ fn report_errors_and_formats() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("# Stakeholder report"));
 }
+
+/// The HTML page says what the JSON and the Markdown say: the sentences under
+/// its charts, on the scripted scenario.
+#[test]
+fn report_html_tells_the_same_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    scenario(tmp.path());
+    let html = report(tmp.path(), "html");
+    for sentence in [
+        "Phase 1 (phase-1) is 40 % complete as of 2026-11-24 10:20 UTC; at its current pace it \
+         is done 2026-11-24 11:15 UTC; target 2026-11-25 10:00 UTC (on track).",
+        "7 alerts opened (2 critical, 3 high, 2 medium, 0 low)",
+        "Deadlines kept: critical 1 of 2 (50 %); high 3 of 3 (100 %); medium 2 of 2 (100 %); \
+         low none decided.",
+        "<td>A-7</td><td>Critical</td>",
+        "<span class=\"bad\">85.7 %</span>",
+    ] {
+        assert!(html.contains(sentence), "{sentence:?} in:\n{html}");
+    }
+}
