@@ -656,3 +656,37 @@ fn report_html_tells_the_same_figures() {
         assert!(html.contains(sentence), "{sentence:?} in:\n{html}");
     }
 }
+
+/// `--format html --at T` in the past draws the past: the charts end at T.
+#[test]
+fn report_html_at_a_past_time_draws_the_past() {
+    let tmp = tempfile::tempdir().unwrap();
+    scenario(tmp.path());
+    let out = coord(&[
+        "report",
+        tmp.path().to_str().unwrap(),
+        "--format",
+        "html",
+        "--at",
+        "2026-11-24T10:10:00Z",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let html = stdout(&out);
+    for sentence in [
+        "Phase 1 (phase-1) is 27 % complete as of 2026-11-24 10:10 UTC",
+        "the past: as the console had it then",
+    ] {
+        assert!(html.contains(sentence), "{sentence:?} in:\n{html}");
+    }
+    let json = report_json(tmp.path());
+    let opened_by_then = json["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["opened"].as_str().unwrap() <= "2026-11-24T10:10:00")
+        .count();
+    assert!(
+        html.contains(&format!("{opened_by_then} alerts opened")),
+        "{opened_by_then} alerts by then in:\n{html}"
+    );
+}
