@@ -172,6 +172,15 @@ where
     m
 }
 
+/// Names of rows, the first on top (row `i` of `n` is drawn at `n - 1 - i`).
+fn row_names(names: &[String]) -> impl Fn(&SegmentValue<usize>) -> String + '_ {
+    let n = names.len();
+    move |v| match v {
+        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n => names[n - 1 - *i].clone(),
+        _ => String::new(),
+    }
+}
+
 /// The frame every chart shares: caption, margins, room for the labels.
 fn frame<'a, 'b, 'c>(
     area: &'a Area<'c>,
@@ -445,12 +454,7 @@ fn rows(
             .x_desc(unit)
             .disable_y_mesh()
             .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n => {
-                    names.get(row(*i)).cloned().unwrap_or_default()
-                }
-                _ => String::new(),
-            })
+            .y_label_formatter(&row_names(names))
             .draw()?;
         let band = |i: usize, v: f64| {
             [
@@ -658,12 +662,7 @@ pub fn availability(h: &History) -> Chart {
             .x_labels(8)
             .x_label_formatter(&time_label(t0, span))
             .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n => {
-                    names.get(row(*i)).cloned().unwrap_or_default()
-                }
-                _ => String::new(),
-            })
+            .y_label_formatter(&row_names(&names[..]))
             .disable_y_mesh()
             .draw()?;
         for (i, (agent, _)) in order.iter().enumerate() {

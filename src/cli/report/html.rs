@@ -5,7 +5,9 @@
 
 use super::charts::{self, Chart};
 use super::history::History;
-use super::markdown::{level_name, outlook, rate, score_words, stats, status_word, time};
+use super::markdown::{
+    level_name, outlook, rate, score_words, stats, status_word, subject_as, time,
+};
 use super::Report;
 use crate::engine::summary::AlertSummary;
 use crate::sanitize::sanitize;
@@ -62,20 +64,7 @@ fn kpi(out: &mut dyn Write, name: &str, value: &str, bad: bool) -> io::Result<()
 }
 
 fn subject(a: &AlertSummary) -> String {
-    let parts: Vec<String> = [
-        ("agent", &a.agent),
-        ("component", &a.component),
-        ("gate", &a.gate),
-        ("task", &a.task),
-    ]
-    .iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {}", escape(v))))
-    .collect();
-    if parts.is_empty() {
-        "-".into()
-    } else {
-        parts.join(", ")
-    }
+    subject_as(&a.agent, &a.component, &a.gate, &a.task, escape)
 }
 
 fn figure(out: &mut dyn Write, c: &Chart) -> io::Result<()> {

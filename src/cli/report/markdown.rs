@@ -147,11 +147,22 @@ pub(super) fn outlook(o: Outlook) -> &'static str {
 }
 
 /// What an alert is about: its agent, component, gate and task.
-pub(super) fn subject(
+fn subject(
     agent: &Option<String>,
     component: &Option<String>,
     gate: &Option<String>,
     task: &Option<String>,
+) -> String {
+    subject_as(agent, component, gate, task, cell)
+}
+
+/// `subject`, each name made safe by `text` (a Markdown cell, HTML).
+pub(super) fn subject_as(
+    agent: &Option<String>,
+    component: &Option<String>,
+    gate: &Option<String>,
+    task: &Option<String>,
+    text: impl Fn(&str) -> String,
 ) -> String {
     let parts: Vec<String> = [
         ("agent", agent),
@@ -160,7 +171,7 @@ pub(super) fn subject(
         ("task", task),
     ]
     .iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {}", cell(v))))
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {}", text(v))))
     .collect();
     if parts.is_empty() {
         "-".into()
