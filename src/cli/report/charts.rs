@@ -423,12 +423,12 @@ pub fn alerts_over_time(r: &Report, h: &History) -> Chart {
     }
 }
 
-/// Horizontal bars, one row per name: each of `bars` drawn over the one
+/// Horizontal bars, one row per name (`what` they are, on the y axis): each of `bars` drawn over the one
 /// before (the shorter on top reads as a part of the longer), then `marks`
 /// as a dark line across the row (a budget); `unit` on the axis.
 fn rows(
     title: &str,
-    unit: &str,
+    (unit, what): (&str, &str),
     names: &[String],
     max: f64,
     bars: &[(&str, RGBColor, Vec<Option<f64>>)],
@@ -452,6 +452,7 @@ fn rows(
             frame(root, title, 150).build_cartesian_2d(0f64..max, (0..n).into_segmented())?;
         mesh(&mut c)
             .x_desc(unit)
+            .y_desc(what)
             .disable_y_mesh()
             .y_labels(n)
             .y_label_formatter(&row_names(names))
@@ -503,7 +504,10 @@ pub fn sla(r: &Report) -> Chart {
         .collect();
     let svg = rows(
         &title,
-        "alerts answered or resolved before their deadline (%)",
+        (
+            "alerts answered or resolved before their deadline (%)",
+            "level",
+        ),
         &names,
         100.0,
         &[("compliance", BLUE, values)],
@@ -562,7 +566,7 @@ pub fn time_to_resolve(r: &Report) -> Chart {
     let names: Vec<String> = LEVELS.iter().map(|l| level_name(*l).to_string()).collect();
     let svg = rows(
         &title,
-        &format!("time from opened to resolved ({unit})"),
+        (&format!("time from opened to resolved ({unit})"), "level"),
         &names,
         (max / div * 1.1).max(1.0),
         &[
@@ -659,6 +663,7 @@ pub fn availability(h: &History) -> Chart {
             frame(root, &title, 150).build_cartesian_2d(0f64..span, (0..n).into_segmented())?;
         mesh(&mut c)
             .x_desc("time (UTC)")
+            .y_desc("agent")
             .x_labels(8)
             .x_label_formatter(&time_label(t0, span))
             .y_labels(n)
@@ -750,7 +755,7 @@ pub fn spend(r: &Report) -> Chart {
         .fold(0.01f64, |m, v| m.max(*v));
     let svg = rows(
         &title,
-        "US dollars",
+        ("US dollars", "phase, agent"),
         &names,
         max * 1.1,
         &[("spent", BLUE, spent.clone())],
