@@ -259,4 +259,10 @@ fn untrusted_text_cannot_break_the_page() {
         "the text is shown"
     );
     assert!(!html.contains('\u{1b}'));
+    // A name longer than the charts' label room is clipped there, whole in
+    // the tables.
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/scr…"),
+        "clipped in the swimlanes"
+    );
 }

@@ -172,11 +172,14 @@ where
     m
 }
 
-/// Names of rows, the first on top (row `i` of `n` is drawn at `n - 1 - i`).
+/// Names of rows, the first on top (row `i` of `n` is drawn at `n - 1 - i`),
+/// clipped to what the label area holds.
 fn row_names(names: &[String]) -> impl Fn(&SegmentValue<usize>) -> String + '_ {
     let n = names.len();
     move |v| match v {
-        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n => names[n - 1 - *i].clone(),
+        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n => {
+            crate::text::clip(&names[n - 1 - *i], 22)
+        }
         _ => String::new(),
     }
 }
@@ -268,8 +271,12 @@ pub fn burn_up(r: &Report, h: &History) -> Chart {
         legend.push(key("projection at the current pace (dashed)", ORANGE));
     }
     let svg = svg(340, &legend, |root| {
-        let mut c = frame(root, &format!("{title}: {}", sanitize(&p.name)), 50)
-            .build_cartesian_2d(0f64..x_max, 0f64..100f64)?;
+        let mut c = frame(
+            root,
+            &format!("{title}: {}", crate::text::clip(&sanitize(&p.name), 60)),
+            50,
+        )
+        .build_cartesian_2d(0f64..x_max, 0f64..100f64)?;
         mesh(&mut c)
             .x_desc("time (UTC)")
             .y_desc("completion (%)")
