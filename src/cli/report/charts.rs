@@ -47,15 +47,6 @@ fn level_colour(l: Level) -> RGBColor {
     }
 }
 
-fn level_name(l: Level) -> &'static str {
-    match l {
-        Level::Critical => "critical",
-        Level::High => "high",
-        Level::Medium => "medium",
-        Level::Low => "low",
-    }
-}
-
 /// Liveness states in the swimlanes' legend order, with their colours.
 const STATES: [(Liveness, RGBColor); 7] = [
     (Liveness::Healthy, GREEN),
@@ -215,7 +206,7 @@ pub fn all(r: &Report, h: &History) -> Vec<Chart> {
 }
 
 /// The phase the report is about: the current one, or the last.
-fn phase_index(r: &Report) -> Option<usize> {
+pub fn phase_index(r: &Report) -> Option<usize> {
     r.phases
         .iter()
         .position(|p| p.current)
@@ -364,7 +355,7 @@ pub fn alerts_over_time(r: &Report, h: &History) -> Chart {
         .unwrap_or(0);
     let legend: Vec<Key> = LEVELS
         .iter()
-        .map(|l| key(level_name(*l), level_colour(*l)))
+        .map(|l| key(l.as_str(), level_colour(*l)))
         .collect();
     let svg = svg(320, &legend, |root| {
         let mut c = frame(root, &title, 50)
@@ -405,7 +396,7 @@ pub fn alerts_over_time(r: &Report, h: &History) -> Chart {
             .iter()
             .map(|l| {
                 let n = r.timeline.iter().filter(|a| a.level == *l).count();
-                format!("{n} {}", level_name(*l))
+                format!("{n} {}", l.as_str())
             })
             .collect();
         let (busiest, n) = bins
@@ -504,7 +495,7 @@ fn rows(
 /// Response deadlines kept per level: met / decided.
 pub fn sla(r: &Report) -> Chart {
     let title = "SLA compliance per level".to_string();
-    let names: Vec<String> = LEVELS.iter().map(|l| level_name(*l).to_string()).collect();
+    let names: Vec<String> = LEVELS.iter().map(|l| l.as_str().to_string()).collect();
     let values: Vec<Option<f64>> = LEVELS
         .iter()
         .map(|l| r.sla.by_level.get(*l).compliance.map(|c| c * 100.0))
@@ -527,12 +518,12 @@ pub fn sla(r: &Report) -> Chart {
             match c.compliance {
                 Some(x) => format!(
                     "{} {} of {} ({:.0} %)",
-                    level_name(*l),
+                    l.as_str(),
                     c.met,
                     c.met + c.breached,
                     x * 100.0
                 ),
-                None => format!("{} none decided", level_name(*l)),
+                None => format!("{} none decided", l.as_str()),
             }
         })
         .collect();
@@ -570,7 +561,7 @@ pub fn time_to_resolve(r: &Report) -> Chart {
         .filter_map(|s| s.p90_s.or(s.mean_s))
         .fold(0.0, f64::max);
     let (div, unit) = minutes_or_seconds(max);
-    let names: Vec<String> = LEVELS.iter().map(|l| level_name(*l).to_string()).collect();
+    let names: Vec<String> = LEVELS.iter().map(|l| l.as_str().to_string()).collect();
     let svg = rows(
         &title,
         (&format!("time from opened to resolved ({unit})"), "level"),
@@ -597,7 +588,7 @@ pub fn time_to_resolve(r: &Report) -> Chart {
         .map(|(l, s)| {
             format!(
                 "{} {} (mean {}, p90 {})",
-                level_name(*l),
+                l.as_str(),
                 plural(s.count as usize, "resolved", "resolved"),
                 super::markdown::duration(s.mean_s.unwrap_or(0.0)),
                 super::markdown::duration(s.p90_s.unwrap_or(0.0))

@@ -101,7 +101,7 @@ pub fn write(r: &Report, h: &History, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "<p class=\"when\">{}</p>", escape(line))?;
     }
     writeln!(out, "<div class=\"kpis\">")?;
-    let phase = r.phases.iter().find(|p| p.current).or(r.phases.last());
+    let phase = charts::phase_index(r).map(|i| &r.phases[i]);
     if let Some(p) = phase {
         kpi(out, "phase", &format!("{} ({})", p.name, p.id), false)?;
         kpi(

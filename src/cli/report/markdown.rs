@@ -239,12 +239,7 @@ fn mermaid_text(s: &str) -> String {
 /// completion at `POINTS` moments, and the straight line to the target.
 fn burn_up(r: &Report, h: &History, out: &mut dyn Write) -> io::Result<()> {
     const POINTS: usize = 12;
-    let Some(i) = r
-        .phases
-        .iter()
-        .position(|p| p.current)
-        .or(r.phases.len().checked_sub(1))
-    else {
+    let Some(i) = super::charts::phase_index(r) else {
         return Ok(());
     };
     let samples = every(&h.samples, POINTS);
