@@ -29,6 +29,11 @@ pub fn fmt_span(d: TimeDelta) -> String {
     }
 }
 
+/// A time in a command's text: `2026-11-24 10:00:00` (UTC).
+pub fn fmt_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
 /// `1 open task`, `2 open tasks`, `0 open tasks`.
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

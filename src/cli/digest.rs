@@ -298,7 +298,7 @@ impl Digest {
 }
 
 fn write_text(d: &Digest, out: &mut dyn Write) -> std::io::Result<()> {
-    let time = |t: Time| t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let time = crate::text::fmt_time;
     writeln!(
         out,
         "Since {} ({}), until {}",
@@ -331,12 +331,8 @@ fn write_text(d: &Digest, out: &mut dyn Write) -> std::io::Result<()> {
                 .unwrap_or_default();
             writeln!(
                 out,
-                "  {}  {:<6} {:<8} {:<22} {}{message}  ({})",
-                time(c.at),
-                c.alert,
-                c.level.to_uppercase(),
-                sanitize(&c.trigger),
-                sanitize(&c.subject),
+                "{}{message}  ({})",
+                super::alert_row(c.at, &c.alert, &c.level, &c.trigger, &c.subject),
                 sanitize(&c.why)
             )?;
         }

@@ -288,7 +288,7 @@ fn timers(a: &Alert, now: Time) -> Vec<Timer> {
 }
 
 fn write_text(e: &Explanation, out: &mut dyn Write) -> std::io::Result<()> {
-    let time = |t: Time| t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let time = crate::text::fmt_time;
     writeln!(
         out,
         "{} · {} · {} · {} · {}",

@@ -15,6 +15,26 @@ pub mod watch;
 pub mod whatif;
 pub mod wrap;
 
+/// One alert on a line of a command's text: time, id, level, trigger,
+/// subject (`digest`, `whatif`), each string sanitised.
+pub fn alert_row(
+    at: crate::engine::Time,
+    alert: &str,
+    level: &str,
+    trigger: &str,
+    subject: &str,
+) -> String {
+    use crate::sanitize::sanitize;
+    format!(
+        "  {}  {:<6} {:<8} {:<22} {}",
+        crate::text::fmt_time(at),
+        alert,
+        level.to_uppercase(),
+        sanitize(trigger),
+        sanitize(subject)
+    )
+}
+
 /// A command's answer: one JSON object (pretty), or its text. Buffered:
 /// stdout writes each line as it ends, and a state of a million events is
 /// 300,000 lines.

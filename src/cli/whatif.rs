@@ -321,7 +321,6 @@ fn summary(w: &WhatIf) -> Vec<String> {
 }
 
 fn write_text(w: &WhatIf, out: &mut dyn Write) -> std::io::Result<()> {
-    let time = |t: Time| t.format("%Y-%m-%d %H:%M:%S").to_string();
     writeln!(out, "What would have been different")?;
     for s in &w.summary {
         writeln!(out, "  {s}")?;
@@ -353,12 +352,8 @@ fn write_text(w: &WhatIf, out: &mut dyn Write) -> std::io::Result<()> {
         for l in list {
             writeln!(
                 out,
-                "  {}  {:<6} {:<8} {:<22} {}",
-                time(l.at),
-                l.alert,
-                l.level.to_uppercase(),
-                sanitize(&l.trigger),
-                sanitize(&l.subject)
+                "{}",
+                super::alert_row(l.at, &l.alert, &l.level, &l.trigger, &l.subject)
             )?;
         }
     }

@@ -27,7 +27,7 @@ fn opt(s: &Option<String>) -> String {
 }
 
 pub(super) fn time(t: Time) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
+    crate::text::fmt_time(t)
 }
 
 fn opt_time(t: Option<Time>) -> String {
