@@ -300,14 +300,26 @@ fn garbage_and_a_missing_directory_exit_0_quickly_and_say_why() {
         text(&out.stderr)
     );
     assert!(took < Duration::from_millis(500));
-    // Codex with no payload, and with garbage.
+    // Codex with no payload (its one argument is then the payload, and the
+    // directory the working one), and with garbage: said in DIR/coord.log.
     for args in [vec![], vec!["{oops"]] {
         let mut all = vec!["hook", "codex", dir.to_str().unwrap()];
         all.extend(args.iter().copied());
-        let out = coord(&all);
+        let out = Command::new(COORD)
+            .args(&all)
+            .current_dir(dir)
+            .output()
+            .expect("run coord");
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert!(out.stdout.is_empty());
     }
+    let log = std::fs::read_to_string(dir.join("coord.log")).unwrap_or_default();
+    assert_eq!(
+        log.matches("coord hook codex: the notify JSON argument")
+            .count(),
+        2,
+        "{log}"
+    );
     // A hook misconfigured in settings.json: said, and still exit 0 (Claude
     // Code reads exit 2 from PreToolUse as "block the tool").
     for args in [
