@@ -202,8 +202,14 @@ fn check_story(run: &Run) {
         ],
         &format!("T-3 moved data-1 → data-2 → data-1: {t3:?}"),
     );
+    // T-3 is closed by the end: its row in the closed tasks.
+    let t3_moves = e.tasks.get("T-3").cloned().or_else(|| {
+        e.closed
+            .iter()
+            .find_map(|(id, t)| (id == "T-3").then_some(t))
+    });
     story(
-        e.tasks["T-3"].auto_reassignments == 2,
+        t3_moves.is_some_and(|t| t.auto_reassignments == 2),
         "T-3 reassigned twice",
     );
     let human_t3 = run.alerts("agent_timeout").into_iter().any(|a| {

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use coord::config::Config;
+use coord::engine::agents::Task;
 use coord::engine::alerts::Status;
 use coord::engine::{Action, Engine, Input, OperatorAction};
 use coord::model::event::{Origin, ParseError};
@@ -421,10 +422,17 @@ fn check(engine: &Engine, seen: &mut Seen) -> Result<(), TestCaseError> {
         .config
         .crisis_response_config
         .max_automated_reassignments;
-    prop_assert_eq!(
-        engine.open_tasks,
-        engine.tasks.values().filter(|t| t.open).count()
-    );
+    let closed: Vec<(String, Task)> = engine.closed.iter().collect();
+    prop_assert_eq!(closed.len(), engine.closed.len());
+    for (id, t) in &closed {
+        prop_assert!(engine.closed.contains(id));
+        prop_assert!(
+            !engine.tasks.contains_key(id),
+            "task {} open and closed",
+            id
+        );
+        prop_assert!(t.auto_reassignments <= max);
+    }
     for (id, t) in &engine.tasks {
         prop_assert!(
             t.auto_reassignments <= max,
@@ -433,9 +441,6 @@ fn check(engine: &Engine, seen: &mut Seen) -> Result<(), TestCaseError> {
             t.auto_reassignments,
             max
         );
-        if !t.open {
-            continue;
-        }
         if let Some(owner) = &t.agent {
             let Some(agent) = engine.agents.get(owner) else {
                 return Err(TestCaseError::fail(format!(
@@ -456,7 +461,7 @@ fn check(engine: &Engine, seen: &mut Seen) -> Result<(), TestCaseError> {
         for t in &agent.open_tasks {
             let task = engine.tasks.get(t);
             prop_assert!(
-                task.is_some_and(|task| task.open && task.agent.as_deref() == Some(name)),
+                task.is_some_and(|task| task.agent.as_deref() == Some(name)),
                 "{} lists task {} as open, but the task is {:?}",
                 name,
                 t,
@@ -740,9 +745,10 @@ fn run_snapshotted(
             "the journal replays to another state from {} snapshots",
             left
         );
-        let (json, ids) = replayed.engine.save();
-        let ids: Vec<Vec<u8>> = ids.iter().map(<[u8]>::to_vec).collect();
-        whole.push((canonical(&json), ids));
+        let saved = replayed.engine.save();
+        let ids: Vec<Vec<u8>> = saved.ids.iter().map(<[u8]>::to_vec).collect();
+        let closed: Vec<u8> = saved.closed.rows().flatten().copied().collect();
+        whole.push((canonical(&saved.state), ids, closed));
         if let Some((_, newest)) = coord::journal::snapshot::list(&journal)
             .expect("list")
             .first()
@@ -759,7 +765,10 @@ fn run_snapshotted(
         prop_assert!(
             w == full,
             "a snapshot + tail differs from the full replay: {} vs {}",
-            at.map_or_else(|| "(ids or length)".into(), |at| near(&w.0, at)),
+            at.map_or_else(
+                || "(ids, closed tasks or length)".into(),
+                |at| near(&w.0, at)
+            ),
             at.map_or_else(String::new, |at| near(&full.0, at))
         );
     }

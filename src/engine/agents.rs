@@ -133,21 +133,19 @@ impl Agent {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-/// A task, under its id in `Engine::tasks`.
+/// A task, under its id in `Engine::tasks` while it is open, then in
+/// `Engine::closed`.
 pub struct Task {
     pub agent: Option<String>,
     pub component: Option<String>,
-    pub open: bool,
     pub auto_reassignments: u32,
     pub opened: Time,
 }
 
-/// Tasks in a snapshot: their count, then a row `[id, agent, component, open,
-/// auto_reassignments, seconds, nanoseconds]` each (the count first, so the
-/// map is made at its size). Every task ever assigned is
-/// kept (a late report on finished work must not reopen it), so they are most
-/// of a long run's state; as a map of objects they were twice the bytes, and
-/// their times text to parse.
+/// Open tasks in a snapshot's state: their count, then a row `[id, agent,
+/// component, auto_reassignments, seconds, nanoseconds]` each (the count
+/// first, so the map is made at its size), as closed ones are kept
+/// (`closed`).
 pub(super) mod task_list {
     use super::super::Map;
     use super::Task;
@@ -156,7 +154,7 @@ pub(super) mod task_list {
     use serde::ser::SerializeSeq;
     use serde::{Deserializer, Serializer};
 
-    type Row = (String, Option<String>, Option<String>, bool, u32, i64, u32);
+    type Row = (String, Option<String>, Option<String>, u32, i64, u32);
 
     pub fn serialize<S: Serializer>(tasks: &Map<String, Task>, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(tasks.len() + 1))?;
@@ -166,7 +164,6 @@ pub(super) mod task_list {
                 id,
                 &t.agent,
                 &t.component,
-                t.open,
                 t.auto_reassignments,
                 t.opened.timestamp(),
                 t.opened.timestamp_subsec_nanos(),
@@ -188,13 +185,12 @@ pub(super) mod task_list {
                 // A count is not trusted further than the bytes that follow.
                 let mut tasks = Map::with_capacity_and_hasher(n.min(1 << 20), Default::default());
                 while let Some(row) = seq.next_element::<Row>()? {
-                    let (id, agent, component, open, auto_reassignments, secs, nanos) = row;
+                    let (id, agent, component, auto_reassignments, secs, nanos) = row;
                     let opened = DateTime::from_timestamp(secs, nanos)
                         .ok_or_else(|| A::Error::custom(format!("task {id}: time out of range")))?;
                     let task = Task {
                         agent,
                         component,
-                        open,
                         auto_reassignments,
                         opened,
                     };
@@ -656,29 +652,25 @@ impl Engine {
         at: Time,
         fx: &mut Vec<Effect>,
     ) {
-        let mut new = false;
-        let t = self.tasks.entry_ref(task).or_insert_with(|| {
-            new = true;
-            Task {
+        if !self.tasks.contains_key(task) {
+            if self.closed.contains(task) {
+                // A late report about finished work: it is nobody's current task.
+                if let Some(a) = agent.and_then(|a| self.agents.get_mut(a)) {
+                    if a.current_task.as_deref() == Some(task) {
+                        a.current_task = None;
+                    }
+                }
+                return;
+            }
+            let new = Task {
                 agent: None,
                 component: None,
-                open: true,
                 auto_reassignments: 0,
                 opened: at,
-            }
-        });
-        if new {
-            self.open_tasks += 1;
+            };
+            self.tasks.insert(task.to_string(), new);
         }
-        if !t.open {
-            // A late report about finished work: it is nobody's current task.
-            if let Some(a) = agent.and_then(|a| self.agents.get_mut(a)) {
-                if a.current_task.as_deref() == Some(task) {
-                    a.current_task = None;
-                }
-            }
-            return;
-        }
+        let t = self.tasks.get_mut(task).expect("the task is open");
         if t.component.is_none() {
             t.component = component.map(str::to_string);
         }
@@ -699,16 +691,12 @@ impl Engine {
     }
 
     pub(super) fn close_task(&mut self, task: &str) {
-        let Some(t) = self.tasks.get_mut(task) else {
+        let Some((id, t)) = self.tasks.remove_entry(task) else {
             return;
         };
-        if !t.open {
-            return;
-        }
-        t.open = false;
-        self.open_tasks -= 1;
-        if let Some(owner) = t.agent.clone() {
-            if let Some(a) = self.agents.get_mut(&owner) {
+        self.closed.insert(&id, &t);
+        if let Some(owner) = &t.agent {
+            if let Some(a) = self.agents.get_mut(owner) {
                 a.open_tasks.remove(task);
                 if a.current_task.as_deref() == Some(task) {
                     a.current_task = a.open_tasks.iter().next().cloned();
@@ -740,7 +728,7 @@ impl Engine {
             })
             .unwrap_or_default();
         components.sort();
-        let open_tasks = self.open_tasks;
+        let open_tasks = self.tasks.len();
         let mut idle: Vec<String> = self
             .agents
             .values()

@@ -809,7 +809,7 @@ impl Engine {
                     if self
                         .tasks
                         .get(&t)
-                        .is_some_and(|t| t.open && t.agent.as_deref() != Some(to.as_str()))
+                        .is_some_and(|t| t.agent.as_deref() != Some(to.as_str()))
                     {
                         self.move_task(
                             &t,

@@ -162,6 +162,14 @@ impl IdSet {
         hash as usize & (self.slots.len() - 1)
     }
 
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Every id, in the order added.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
         (0..self.chunks.len()).flat_map(move |number| {
@@ -184,24 +192,30 @@ impl IdSet {
         }
     }
 
-    /// What a snapshot writes, in order: the chunks end to end, then the
-    /// table (to be placed at a multiple of 8 bytes).
-    pub fn parts(&self) -> (impl Iterator<Item = &[u8]>, &[u8]) {
-        let table: &[u8] = bytemuck::cast_slice(&self.slots);
-        (self.chunks.iter().map(|c| &**c), table)
+    /// What a snapshot writes, in order, for a set that begins at byte `at`
+    /// of its file: the chunks end to end, zeros up to a multiple of 8 bytes
+    /// from the start of the file, then the table (which ends at a multiple
+    /// of 8 too).
+    pub fn parts(&self, at: usize) -> Vec<&[u8]> {
+        const ZEROS: [u8; 8] = [0; 8];
+        let mut parts: Vec<&[u8]> = self.chunks.iter().map(|c| &**c).collect();
+        let end = at + parts.iter().map(|p| p.len()).sum::<usize>();
+        parts.push(&ZEROS[..end.next_multiple_of(8) - end]);
+        parts.push(bytemuck::cast_slice(&self.slots));
+        parts
     }
 
-    /// The set a snapshot holds: its chunks from `at` in `map`, end to end,
-    /// and its table at `table_at` of `file` (mapped privately). The bytes
-    /// are the snapshot's, checksummed; only their shape is checked here, and
-    /// a table whose entries point nowhere finds no id rather than failing.
+    /// The set a snapshot holds from byte `at` of `file` (`parts`): its
+    /// chunks as they lie in `map`, its table mapped privately. Returns it and
+    /// where its table ends. The bytes are the snapshot's, checksummed; only
+    /// their shape is checked here, and a table whose entries point nowhere
+    /// finds no id rather than failing.
     pub fn mapped(
         file: &std::fs::File,
         map: &Arc<Mmap>,
         at: usize,
         layout: &Layout,
-        table_at: usize,
-    ) -> Result<IdSet, String> {
+    ) -> Result<(IdSet, usize), String> {
         let n = usize::try_from(layout.slots).map_err(|e| e.to_string())?;
         if !n.is_power_of_two() || (layout.ids as u128) * 2 > n as u128 {
             return Err(format!("{n} slots for {} ids", layout.ids));
@@ -217,9 +231,12 @@ impl IdSet {
             chunks.push(Chunk::Mapped(map.clone(), from..to));
             from = to;
         }
-        if table_at < from || !table_at.is_multiple_of(8) || table_at + n * 8 != map.len() {
-            return Err("the table is not where the file ends".into());
-        }
+        let table_at = from.next_multiple_of(8);
+        let end = n
+            .checked_mul(8)
+            .and_then(|bytes| table_at.checked_add(bytes))
+            .filter(|end| *end <= map.len())
+            .ok_or("the table runs past the file")?;
         // SAFETY: a private mapping of a snapshot file, which coord never
         // writes again once renamed into place (a file cut short while mapped
         // would fault; snapshots are not edited by hand).
@@ -233,11 +250,12 @@ impl IdSet {
         if bytemuck::try_cast_slice::<u8, u64>(&slots).is_err() {
             return Err("the table is not aligned".into());
         }
-        Ok(IdSet {
+        let set = IdSet {
             slots: Slots::Mapped(slots),
             len: layout.ids as usize,
             chunks,
-        })
+        };
+        Ok((set, end))
     }
 
     /// Puts an id's bytes in the chunks and returns where they are.
@@ -383,18 +401,13 @@ mod tests {
         use std::io::Write;
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(head).unwrap();
-        let (chunks, table) = set.parts();
-        let mut at = head.len();
-        for c in chunks {
-            f.write_all(c).unwrap();
-            at += c.len();
+        for part in set.parts(head.len()) {
+            f.write_all(part).unwrap();
         }
-        let table_at = at.next_multiple_of(8);
-        f.write_all(&vec![0; table_at - at]).unwrap();
-        f.write_all(table).unwrap();
         let file = f.reopen().unwrap();
         let map = Arc::new(unsafe { Mmap::map(&file) }.unwrap());
-        let back = IdSet::mapped(&file, &map, head.len(), &set.layout(), table_at).unwrap();
+        let (back, end) = IdSet::mapped(&file, &map, head.len(), &set.layout()).unwrap();
+        assert_eq!(end, map.len(), "the table ends the file");
         (f, back)
     }
 
@@ -446,11 +459,11 @@ mod tests {
             set.insert(IdSet::hash(id), id);
         }
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        let (chunks, table) = set.parts();
-        let chunk: Vec<u8> = chunks.flatten().copied().collect();
-        f.write_all(&chunk).unwrap();
-        let table_at = chunk.len().next_multiple_of(8);
-        f.write_all(&vec![0; table_at - chunk.len()]).unwrap();
+        let mut parts = set.parts(0);
+        let table = parts.pop().unwrap();
+        for part in parts {
+            f.write_all(part).unwrap();
+        }
         // Every entry points past its chunk.
         let wild: Vec<u64> = bytemuck::cast_slice::<u8, u64>(table)
             .iter()
@@ -462,12 +475,17 @@ mod tests {
         let layout = set.layout();
         let mut bad = layout.clone();
         bad.slots = 3;
-        assert!(IdSet::mapped(&file, &map, 0, &bad, table_at).is_err());
+        assert!(IdSet::mapped(&file, &map, 0, &bad).is_err());
         bad = layout.clone();
         bad.chunks = vec![1 << 40];
-        assert!(IdSet::mapped(&file, &map, 0, &bad, table_at).is_err());
-        assert!(IdSet::mapped(&file, &map, 0, &layout, table_at + 8).is_err());
-        let mut back = IdSet::mapped(&file, &map, 0, &layout, table_at).unwrap();
+        assert!(IdSet::mapped(&file, &map, 0, &bad).is_err());
+        bad = layout.clone();
+        bad.slots *= 2;
+        assert!(
+            IdSet::mapped(&file, &map, 0, &bad).is_err(),
+            "past the file"
+        );
+        let (mut back, _) = IdSet::mapped(&file, &map, 0, &layout).unwrap();
         assert!(!back.contains(IdSet::hash("a"), "a"));
         for i in 0..100 {
             let id = format!("n{i}");

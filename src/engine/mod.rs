@@ -11,6 +11,7 @@
 pub mod agents;
 pub mod alerts;
 pub mod classify;
+pub mod closed;
 pub mod flapping;
 mod ids;
 pub mod matrix;
@@ -25,6 +26,7 @@ use agents::{Agent, Liveness, Task};
 use alerts::{AlertBook, Resolution};
 use chrono::{DateTime, TimeDelta, Utc};
 use classify::classify;
+pub use closed::{ClosedLayout, ClosedTasks};
 pub use ids::{IdSet, Layout as IdLayout};
 use matrix::{Matrix, Trigger};
 use metrics::Counters;
@@ -37,6 +39,15 @@ pub type Set<K> = hashbrown::HashSet<K, rustc_hash::FxBuildHasher>;
 use serde::{Deserialize, Serialize};
 
 pub type Time = DateTime<Utc>;
+
+/// What a snapshot keeps of the engine (`Engine::save`): the state as JSON
+/// (without the configuration and plan), and beside it, read in place, the
+/// event ids and the closed tasks.
+pub struct Saved {
+    pub state: Vec<u8>,
+    pub ids: IdSet,
+    pub closed: ClosedTasks,
+}
 
 /// What the engine is fed. Events are by far the most frequent input, so they
 /// are carried inline, not boxed.
@@ -364,10 +375,12 @@ pub struct Engine {
     #[serde(skip)]
     pub planned: bool,
     pub agents: Map<String, Agent>,
+    /// The open tasks.
     #[serde(with = "agents::task_list")]
     pub tasks: Map<String, Task>,
-    /// How many of `tasks` are open.
-    pub open_tasks: usize,
+    /// The closed ones: kept in a snapshot beside the state, read in place.
+    #[serde(skip)]
+    pub closed: ClosedTasks,
     /// Something that can complete a phase changed since the last check.
     phase_dirty: bool,
     pub components: Map<String, Component>,
@@ -413,7 +426,7 @@ impl Engine {
             planned: plan.is_some(),
             agents: Map::default(),
             tasks: Map::default(),
-            open_tasks: 0,
+            closed: ClosedTasks::default(),
             phase_dirty: false,
             components: Map::default(),
             phases: Vec::new(),
@@ -434,29 +447,40 @@ impl Engine {
         engine
     }
 
-    /// The state for a snapshot: the engine's JSON (without the
-    /// configuration and plan), and a copy of its event ids.
-    pub fn save(&self) -> (Vec<u8>, IdSet) {
-        (self.save_state(), self.seen_ids.clone())
+    /// The state for a snapshot, with a copy of its event ids.
+    pub fn save(&self) -> Saved {
+        Saved {
+            ids: self.seen_ids.clone(),
+            ..self.save_past()
+        }
     }
 
     /// The state without the ids: what a view of the past starts from.
-    pub fn save_state(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("the engine's state serialises")
+    pub fn save_past(&self) -> Saved {
+        Saved {
+            state: serde_json::to_vec(self).expect("the engine's state serialises"),
+            ids: IdSet::default(),
+            closed: self.closed.clone(),
+        }
     }
 
-    /// `save` for the last time: the ids are moved out, not copied (a million
-    /// of them are 13 MB, and their table 16 MB), and the engine knows none
-    /// after.
-    pub fn save_last(&mut self) -> (Vec<u8>, IdSet) {
-        (self.save_state(), std::mem::take(&mut self.seen_ids))
+    /// `save` for the last time: the ids and closed tasks are moved out, not
+    /// copied (a million ids are 13 MB, and their table 16 MB), and the engine
+    /// knows none after.
+    pub fn save_last(&mut self) -> Saved {
+        Saved {
+            state: serde_json::to_vec(self).expect("the engine's state serialises"),
+            ids: std::mem::take(&mut self.seen_ids),
+            closed: std::mem::take(&mut self.closed),
+        }
     }
 
     /// Takes the state `save` gave; the configuration and plan stay this
     /// engine's. On error the engine is as it was.
-    pub fn restore(&mut self, json: &[u8], ids: IdSet) -> Result<(), String> {
+    pub fn restore(&mut self, json: &[u8], ids: IdSet, closed: ClosedTasks) -> Result<(), String> {
         let mut saved: Engine = serde_json::from_slice(json).map_err(|e| e.to_string())?;
         saved.seen_ids = ids;
+        saved.closed = closed;
         saved.config = self.config.clone();
         saved.matrix = self.matrix.clone();
         saved.timing = self.timing.clone();

@@ -308,7 +308,7 @@ impl Engine {
         let mut done: Vec<String> = self
             .tasks
             .iter()
-            .filter(|(_, t)| t.open && t.component.as_deref() == Some(id))
+            .filter(|(_, t)| t.component.as_deref() == Some(id))
             .map(|(task, _)| task.clone())
             .collect();
         done.sort();

@@ -2,7 +2,7 @@
 //! contract, documented in the README) and the stakeholder report read it, so
 //! every view tells the same story.
 
-use super::agents::Liveness;
+use super::agents::{Liveness, Task};
 use super::alerts::{Note, Resolution, Status, Step};
 use super::metrics::{self, Metrics};
 use super::phases::{Criterion, GateStatus, Outlook};
@@ -185,17 +185,18 @@ impl Engine {
             })
             .collect();
         agents.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut tasks: Vec<TaskSummary> = self
-            .tasks
-            .iter()
-            .map(|(id, t)| TaskSummary {
-                id: id.clone(),
-                agent: t.agent.clone(),
-                component: t.component.clone(),
-                open: t.open,
-                auto_reassignments: t.auto_reassignments,
-                projected: false,
-            })
+        let task = |id: String, t: Task, open: bool| TaskSummary {
+            id,
+            agent: t.agent,
+            component: t.component,
+            open,
+            auto_reassignments: t.auto_reassignments,
+            projected: false,
+        };
+        let open = self.tasks.iter().map(|(id, t)| (id.clone(), t.clone()));
+        let mut tasks: Vec<TaskSummary> = open
+            .map(|(id, t)| task(id, t, true))
+            .chain(self.closed.iter().map(|(id, t)| task(id, t, false)))
             .collect();
         tasks.sort_by(|a, b| a.id.cmp(&b.id));
         // Components in plan order, then the unplanned ones by name.

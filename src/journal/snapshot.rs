@@ -4,12 +4,14 @@
 //!
 //! `journal/snapshots/<seq>.snap` is one JSON header line, then the engine's
 //! state (JSON), its event ids (`IdSet::parts`: the ids end to end, then zeros
-//! up to a multiple of 8 bytes, then their hash table), read in place
-//! (`IdSet::mapped`). The header names the record the snapshot is as of
+//! up to a multiple of 8 bytes, then their hash table), then its closed tasks
+//! (`ClosedTasks::parts`: their ids the same way, then their rows), both read
+//! in place (`mapped`). The header names the record the snapshot is as of
 //! (`seq`, and the segment and offset just past it), a mark of every segment
 //! up to it (its first `seq`, its length and its modification time), the
-//! checkpoints, the state's length and where the ids lie; its last field,
-//! `crc`, is the CRC-32 of the header before it and of everything after it.
+//! checkpoints, the state's length and where the ids and the closed tasks
+//! lie; its last field, `crc`, is the CRC-32 of the header before it and of
+//! everything after it.
 //! A snapshot is written to a temporary name, synced, and renamed, only once
 //! the records it is as of are durable. One that fails its checksum or is of
 //! another version is passed over for the one before it, and past the oldest,
@@ -39,7 +41,7 @@
 
 use super::replay::Checkpoints;
 use super::writer::segments;
-use crate::engine::{Engine, IdLayout, IdSet, Time};
+use crate::engine::{ClosedLayout, ClosedTasks, Engine, IdLayout, IdSet, Saved, Time};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -47,7 +49,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The snapshot format; another is passed over (a full replay reads it).
-pub const VERSION: u32 = 2;
+/// 3: closed tasks beside the state, read in place.
+pub const VERSION: u32 = 3;
 /// Snapshots kept: the newest and the ones a damaged newest falls back to.
 const KEEP: usize = 3;
 /// A past snapshot every this many records (at each multiple of it).
@@ -59,9 +62,8 @@ const PAST_KEEP: usize = 32;
 pub struct Job {
     pub seq: u64,
     pub checkpoints: Checkpoints,
-    pub state: Vec<u8>,
-    /// The event ids (`Engine::save`); none in a past snapshot.
-    pub ids: IdSet,
+    /// The engine's (`Engine::save`); no event ids in a past snapshot.
+    pub saved: Saved,
     /// For views of the past only (see the module's comment).
     pub past: bool,
 }
@@ -125,6 +127,7 @@ struct Header {
     checkpoints: Checkpoints,
     state_bytes: u64,
     ids: IdLayout,
+    closed: ClosedLayout,
     #[serde(default, skip_serializing)]
     crc: String,
 }
@@ -170,6 +173,7 @@ fn thin(seqs: &[u64]) -> Option<usize> {
 /// Writes `job` as the snapshot as of the record that ends at `offset` of
 /// `segment`, then lets go of all but the newest `KEEP` (past ones: `thin`).
 pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Result<PathBuf> {
+    let saved = &job.saved;
     let mut marks = Vec::new();
     for (n, path) in segments(journal_dir)? {
         if n > segment {
@@ -193,24 +197,24 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
         offset,
         segments: marks,
         checkpoints: job.checkpoints.clone(),
-        state_bytes: job.state.len() as u64,
-        ids: job.ids.layout(),
+        state_bytes: saved.state.len() as u64,
+        ids: saved.ids.layout(),
+        closed: saved.closed.layout(),
         crc: String::new(),
     };
     let mut head = serde_json::to_vec(&header).map_err(io::Error::other)?;
     head.pop(); // the closing brace: the checksum goes before it
                 // The header's length is known only with its checksum written; the
-                // checksum's text is of fixed length, so the padding before the table is
-                // too.
-    let ids_at = head.len() + ",\"crc\":\"00000000\"}\n".len() + job.state.len();
-    let (chunks, table) = job.ids.parts();
-    let chunks: Vec<&[u8]> = chunks.collect();
-    let ids_end = ids_at + chunks.iter().map(|c| c.len()).sum::<usize>();
-    let pad = vec![0u8; ids_end.next_multiple_of(8) - ids_end];
+                // checksum's text is of fixed length, so the padding before each
+                // table is too.
+    let ids_at = head.len() + ",\"crc\":\"00000000\"}\n".len() + saved.state.len();
+    let mut parts = saved.ids.parts(ids_at);
+    let closed_at = ids_at + parts.iter().map(|p| p.len()).sum::<usize>();
+    parts.extend(saved.closed.parts(closed_at));
     let mut crc = crc32fast::Hasher::new();
     crc.update(&head);
-    crc.update(&job.state);
-    for part in chunks.iter().copied().chain([&pad[..], table]) {
+    crc.update(&saved.state);
+    for part in &parts {
         crc.update(part);
     }
     writeln!(head, ",\"crc\":\"{:08x}\"}}", crc.finalize())?;
@@ -227,14 +231,9 @@ pub fn write(journal_dir: &Path, job: &Job, segment: u64, offset: u64) -> io::Re
             .mode(0o600)
             .open(&tmp)?;
         // A few large parts: written as they are, no buffer.
-        for part in [&head[..], &job.state]
-            .into_iter()
-            .chain(chunks.iter().copied())
-        {
+        for part in [&head[..], &saved.state].into_iter().chain(parts) {
             f.write_all(part)?;
         }
-        f.write_all(&pad)?;
-        f.write_all(table)?;
         // A past snapshot is not synced: one a crash leaves short fails its
         // checksum and is passed over, costing only time.
         if job.past {
@@ -369,22 +368,12 @@ fn read(path: &Path, engine: &mut Engine) -> Result<Loaded, String> {
         .and_then(|n| state_at.checked_add(n))
         .filter(|end| *end <= bytes.len())
         .ok_or("the state runs past the file")?;
-    let ids_end = header
-        .ids
-        .chunks
-        .iter()
-        .try_fold(ids_at, |at, n| at.checked_add(usize::try_from(*n).ok()?))
-        .ok_or("the ids run past the file")?;
-    let table_at = ids_end.next_multiple_of(8);
-    let expected = usize::try_from(header.ids.slots)
-        .ok()
-        .and_then(|n| n.checked_mul(8)?.checked_add(table_at));
-    if expected != Some(bytes.len()) {
-        return Err(format!(
-            "{} bytes, {} expected",
-            bytes.len(),
-            expected.map_or("more".into(), |n| n.to_string())
-        ));
+    let (ids, closed_at) =
+        IdSet::mapped(&file, &map, ids_at, &header.ids).map_err(|e| format!("event ids: {e}"))?;
+    let (closed, end) = ClosedTasks::mapped(&file, &map, closed_at, &header.closed)
+        .map_err(|e| format!("closed tasks: {e}"))?;
+    if end != bytes.len() {
+        return Err(format!("{} bytes, {end} expected", bytes.len()));
     }
     let mut crc = crc32fast::Hasher::new();
     crc.update(&bytes[..signed]);
@@ -392,10 +381,8 @@ fn read(path: &Path, engine: &mut Engine) -> Result<Loaded, String> {
     if format!("{:08x}", crc.finalize()) != header.crc {
         return Err("fails its checksum".into());
     }
-    let ids = IdSet::mapped(&file, &map, ids_at, &header.ids, table_at)
-        .map_err(|e| format!("event ids: {e}"))?;
     engine
-        .restore(&bytes[state_at..ids_at], ids)
+        .restore(&bytes[state_at..ids_at], ids, closed)
         .map_err(|e| format!("state: {e}"))?;
     Ok(Loaded {
         seq: header.seq,

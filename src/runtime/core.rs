@@ -277,18 +277,16 @@ impl<V: Observer> Core<V> {
         self.snapshot_as(Engine::save_last);
     }
 
-    fn snapshot_as(&mut self, save: impl FnOnce(&mut Engine) -> (Vec<u8>, crate::engine::IdSet)) {
+    fn snapshot_as(&mut self, save: impl FnOnce(&mut Engine) -> crate::engine::Saved) {
         self.commit();
         let Some(j) = &self.journal else { return };
         if self.seq <= self.snapshot.0 || j.error().is_some() {
             return;
         }
-        let (state, ids) = save(&mut self.engine);
         j.snapshot(crate::journal::snapshot::Job {
             seq: self.seq,
             checkpoints: self.checkpoints.clone(),
-            state,
-            ids,
+            saved: save(&mut self.engine),
             past: false,
         });
         self.snapshot = (self.seq, Instant::now());
@@ -306,8 +304,7 @@ impl<V: Observer> Core<V> {
         j.snapshot(crate::journal::snapshot::Job {
             seq: now,
             checkpoints: self.checkpoints.clone(),
-            state: self.engine.save_state(),
-            ids: Default::default(),
+            saved: self.engine.save_past(),
             past: true,
         });
     }

@@ -556,7 +556,7 @@ pub fn component_lines<'a>(theme: &Theme, engine: &Engine, id: &str, now: Time) 
     let mut tasks: Vec<(&str, &crate::engine::agents::Task)> = engine
         .tasks
         .iter()
-        .filter(|(_, t)| t.open && t.component.as_deref() == Some(id))
+        .filter(|(_, t)| t.component.as_deref() == Some(id))
         .map(|(k, t)| (k.as_str(), t))
         .collect();
     tasks.sort_by_key(|(k, _)| *k);

@@ -574,15 +574,12 @@ fn check_engine(engine: &Engine, seen: &mut Seen) {
         .config
         .crisis_response_config
         .max_automated_reassignments;
-    assert_eq!(
-        engine.open_tasks,
-        engine.tasks.values().filter(|t| t.open).count()
-    );
+    for (id, t) in engine.closed.iter() {
+        assert!(t.auto_reassignments <= max, "task {id} moved too often");
+        assert!(!engine.tasks.contains_key(&id), "task {id} open and closed");
+    }
     for (id, t) in &engine.tasks {
         assert!(t.auto_reassignments <= max, "task {id} moved too often");
-        if !t.open {
-            continue;
-        }
         if let Some(owner) = &t.agent {
             let agent = engine
                 .agents
@@ -596,7 +593,7 @@ fn check_engine(engine: &Engine, seen: &mut Seen) {
         for t in &agent.open_tasks {
             let task = engine.tasks.get(t);
             assert!(
-                task.is_some_and(|task| task.open && task.agent.as_deref() == Some(name)),
+                task.is_some_and(|task| task.agent.as_deref() == Some(name)),
                 "{name} lists task {t} as open, but it is {task:?}"
             );
         }
