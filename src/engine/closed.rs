@@ -84,20 +84,21 @@ impl ClosedTasks {
         self.rows()
             .flat_map(|rows| rows.split(|b| *b == b'\n'))
             .filter(|line| !line.is_empty())
-            .filter_map(|line| match serde_json::from_slice::<OwnedRow>(line) {
-                Ok((id, agent, component, auto_reassignments, secs, nanos)) => {
+            .filter_map(|line| {
+                let row = serde_json::from_slice::<OwnedRow>(line).map_err(|e| e.to_string());
+                let task = row.and_then(|(id, agent, component, moved, secs, nanos)| {
+                    let opened = DateTime::from_timestamp(secs, nanos)
+                        .ok_or_else(|| format!("task {id}: time out of range"))?;
                     let task = Task {
                         agent,
                         component,
-                        auto_reassignments,
-                        opened: DateTime::from_timestamp(secs, nanos)?,
+                        auto_reassignments: moved,
+                        opened,
                     };
-                    Some((id, task))
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "a closed task's row does not read");
-                    None
-                }
+                    Ok((id, task))
+                });
+                task.map_err(|e| tracing::error!(error = %e, "a closed task's row does not read"))
+                    .ok()
             })
     }
 
@@ -200,6 +201,9 @@ mod tests {
         let mut closed = ClosedTasks::default();
         closed.insert("T-1", &task(Some("a"), 0));
         closed.own.extend_from_slice(b"[\"T-2\", nonsense]\n");
+        closed
+            .own
+            .extend_from_slice(b"[\"T-4\",null,null,0,9223372036854775807,0]\n");
         closed.insert("T-3", &task(Some("a"), 0));
         let ids: Vec<String> = closed.iter().map(|(id, _)| id).collect();
         assert_eq!(ids, ["T-1", "T-3"]);
