@@ -18,18 +18,6 @@ fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn append(dir: &Path, file: &str, events: &[Value]) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("events").join(file))
-        .unwrap();
-    for e in events {
-        writeln!(f, "{e}").unwrap();
-    }
-}
-
 fn run_once(dir: &Path) {
     let out = coord(&["watch", dir.to_str().unwrap(), "--headless", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -71,7 +59,7 @@ fn a_timeout_past_the_journal_is_projected_and_keeps_its_id() {
     )
     .unwrap();
     let t0 = Utc::now();
-    append(
+    append_events(
         dir,
         "fleet.jsonl",
         &[
@@ -278,7 +266,7 @@ fn the_state_at_a_past_time_is_the_state_the_console_had_then() {
         }
     };
     let now = || rfc(Utc::now());
-    append(
+    append_events(
         dir,
         "a.jsonl",
         &[
@@ -290,7 +278,7 @@ fn the_state_at_a_past_time_is_the_state_the_console_had_then() {
     sample(dir, &|s| s["counts"]["events"] == 3);
     // ann falls silent: timed out (3 s), T-1 moves to bob, who keeps beating.
     for i in 0..8 {
-        append(
+        append_events(
             dir,
             "b.jsonl",
             &[
@@ -302,7 +290,7 @@ fn the_state_at_a_past_time_is_the_state_the_console_had_then() {
     sample(dir, &|s| {
         s["alerts"].as_array().is_some_and(|a| !a.is_empty())
     });
-    append(
+    append_events(
         dir,
         "b.jsonl",
         &[

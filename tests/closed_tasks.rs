@@ -7,19 +7,7 @@ mod ingest_support;
 
 use ingest_support::*;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::Path;
-
-fn append(dir: &Path, events: &[Value]) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("events/fleet.jsonl"))
-        .unwrap();
-    for e in events {
-        writeln!(f, "{e}").unwrap();
-    }
-}
 
 fn ev(id: &str, kind: &str, agent: &str, task: &str) -> Value {
     json!({"type": kind, "id": id, "agent": agent, "task": task, "component": "api"})
@@ -37,22 +25,19 @@ fn tasks_and_agents(dir: &Path) -> (Value, Value) {
     (s["tasks"].clone(), Value::Array(agents))
 }
 
+/// The snapshots a run may start from, newest first.
 fn snapshots(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir.join("journal/snapshots"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "snap"))
-        .collect();
-    v.sort();
-    v
+    let listed = coord::journal::snapshot::list(&dir.join("journal")).unwrap();
+    listed.into_iter().map(|(_, path)| path).collect()
 }
 
 #[test]
 fn closed_tasks_come_back_from_a_snapshot_and_stay_closed() {
     let tmp = coord_dir();
     let dir = tmp.path();
-    append(
+    append_events(
         dir,
+        "fleet.jsonl",
         &[
             ev("e1", "task_assigned", "ann", "T-1"),
             ev("e2", "task_assigned", "bob", "T-2"),
@@ -63,8 +48,9 @@ fn closed_tasks_come_back_from_a_snapshot_and_stay_closed() {
     assert_eq!(snapshots(dir).len(), 1, "a run's stop takes a snapshot");
     // From the snapshot: T-1 closed, and a late report on it (ann says she
     // is on it again) does not reopen it or make it her current task.
-    append(
+    append_events(
         dir,
+        "fleet.jsonl",
         &[
             ev("e4", "progress_update", "ann", "T-1"),
             ev("e5", "task_completed", "bob", "T-2"),
@@ -99,8 +85,9 @@ fn closed_tasks_come_back_from_a_snapshot_and_stay_closed() {
 fn a_snapshot_of_the_version_before_is_passed_over_and_replayed_past() {
     let tmp = coord_dir();
     let dir = tmp.path();
-    append(
+    append_events(
         dir,
+        "fleet.jsonl",
         &[
             ev("e1", "task_assigned", "ann", "T-1"),
             ev("e2", "task_completed", "ann", "T-1"),
@@ -109,7 +96,7 @@ fn a_snapshot_of_the_version_before_is_passed_over_and_replayed_past() {
     once(dir);
     let want = tasks_and_agents(dir);
     // What an older coord wrote: version 2 in the header.
-    let snap = snapshots(dir).pop().unwrap();
+    let snap = snapshots(dir).remove(0);
     let mut bytes = std::fs::read(&snap).unwrap();
     let head = b"{\"coord_snapshot\":3,";
     assert!(bytes.starts_with(head), "{:?}", &bytes[..40]);

@@ -22,12 +22,13 @@
 //! `COORD_IDLE_RUNS` (default 3) change the terminal size, the window and the
 //! number of runs; the median of the runs is printed.
 
+mod cli_support;
 mod pty_support;
 
 use chrono::{SecondsFormat, TimeDelta, Utc};
+use cli_support::append_events;
 use pty_support::*;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -40,23 +41,6 @@ const OPERATOR: &str = "pty-operator";
 /// `secs` seconds ago, RFC 3339 UTC.
 fn ago(secs: i64) -> String {
     (Utc::now() - TimeDelta::seconds(secs)).to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn append(dir: &Path, file: &str, events: &[Value]) {
-    let mut text = String::new();
-    for e in events {
-        text.push_str(&e.to_string());
-        text.push('\n');
-    }
-    let events_dir = dir.join("events");
-    std::fs::create_dir_all(&events_dir).unwrap();
-    // One write of whole lines: the tailer never sees half a line.
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(events_dir.join(file))
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
 }
 
 /// Agents that heartbeat and hold tasks.
@@ -91,9 +75,9 @@ fn fleet(dir: &Path) {
             json!({"type": "agent_heartbeat", "id": format!("hb-{agent}"),
             "ts": ago(3 + 2 * i), "agent": agent}),
         );
-        append(dir, &format!("{agent}.jsonl"), &lines);
+        append_events(dir, &format!("{agent}.jsonl"), &lines);
     }
-    append(
+    append_events(
         dir,
         "dead-1.jsonl",
         &[
@@ -102,7 +86,7 @@ fn fleet(dir: &Path) {
             json!({"type": "agent_heartbeat", "id": "hb-dead", "ts": ago(420), "agent": "dead-1"}),
         ],
     );
-    append(
+    append_events(
         dir,
         "ops.jsonl",
         &[
@@ -188,7 +172,7 @@ fn appended_events_appear_on_screen() {
     assert!(!c.screen_text().contains("zulu-9"));
 
     // A new agent's first events, appended to an existing file and to a new one.
-    append(
+    append_events(
         dir.path(),
         "alpha.jsonl",
         &[
@@ -197,7 +181,7 @@ fn appended_events_appear_on_screen() {
         ],
     );
     c.wait_for_text("T-PTY-4242");
-    append(
+    append_events(
         dir.path(),
         "zulu-9.jsonl",
         &[
@@ -257,7 +241,7 @@ fn the_selected_agent_stays_selected_through_heartbeats() {
         let mut order = HEALTHY.to_vec();
         order.rotate_left(round % HEALTHY.len());
         for agent in order {
-            append(
+            append_events(
                 dir.path(),
                 &format!("{agent}.jsonl"),
                 &[
@@ -291,7 +275,7 @@ fn the_selected_agent_stays_selected_through_heartbeats() {
 #[test]
 fn a_key_lands_on_the_selected_alert_and_the_row_shows_owner_and_message() {
     let dir = tempfile::tempdir().unwrap();
-    append(
+    append_events(
         dir.path(),
         "alpha.jsonl",
         &[
@@ -302,7 +286,7 @@ fn a_key_lands_on_the_selected_alert_and_the_row_shows_owner_and_message() {
     );
     let mut c = console_env(dir.path(), 120, 40, &[("COORD_LOG", "debug")]);
     c.wait_for_text("1 open");
-    append(
+    append_events(
         dir.path(),
         "ops.jsonl",
         &[
@@ -415,7 +399,7 @@ fn a_key_lands_on_the_selected_alert_and_the_row_shows_owner_and_message() {
 #[test]
 fn a_new_critical_alert_rings_the_bell() {
     let dir = tempfile::tempdir().unwrap();
-    append(
+    append_events(
         dir.path(),
         "alpha.jsonl",
         &[json!({"type": "agent_heartbeat", "id": "hb-a", "ts": ago(1), "agent": "alpha"})],
@@ -424,7 +408,7 @@ fn a_new_critical_alert_rings_the_bell() {
     c.wait_for_text("1 agent · 1 healthy");
     let bells = |c: &Console| c.raw().iter().filter(|b| **b == 0x07).count();
     assert_eq!(bells(&c), 0, "no bell before anything is wrong");
-    append(
+    append_events(
         dir.path(),
         "ops.jsonl",
         &[
@@ -957,7 +941,7 @@ fn marking_seen_is_where_the_digest_starts() {
     let other = digest(&["--operator", "someone-else"]);
     assert_eq!(other["opened"].as_array().unwrap().len(), 5, "{other:#}");
     // After the mark, a new alert is the digest's news.
-    append(
+    append_events(
         dir.path(),
         "late.jsonl",
         &[json!({"type": "system_failure", "id": "late-1",

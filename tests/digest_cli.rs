@@ -13,18 +13,6 @@ fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn append(dir: &Path, events: &[Value]) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("events/a.jsonl"))
-        .unwrap();
-    for e in events {
-        writeln!(f, "{e}").unwrap();
-    }
-}
-
 fn once(dir: &Path) {
     let out = coord(&["watch", dir.to_str().unwrap(), "--headless", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -58,8 +46,9 @@ fn what_changed_in_a_span() {
     .unwrap();
     let now = Utc::now();
     // First run: ann went silent 10 minutes ago holding T-1; bob is fine.
-    append(
+    append_events(
         dir,
+        "a.jsonl",
         &[
             json!({"type": "task_assigned", "id": "1", "ts": rfc(now - TimeDelta::minutes(12)), "agent": "ann", "task": "T-1", "component": "api"}),
             json!({"type": "progress_update", "id": "2", "ts": rfc(now - TimeDelta::minutes(11)), "agent": "ann", "task": "T-1", "component": "api", "progress": 20}),
@@ -70,8 +59,9 @@ fn what_changed_in_a_span() {
     let mid = Utc::now();
     std::thread::sleep(std::time::Duration::from_millis(50));
     // Second run: ann is back, a blocker opens, bob moves api on.
-    append(
+    append_events(
         dir,
+        "a.jsonl",
         &[
             json!({"type": "agent_heartbeat", "id": "4", "ts": rfc(Utc::now()), "agent": "ann"}),
             json!({"type": "blocker_detected", "id": "5", "ts": rfc(Utc::now()), "agent": "bob", "component": "web", "message": "no schema"}),

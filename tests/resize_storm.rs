@@ -4,31 +4,17 @@
 //! arriving. It stays alive, the screen settles sane at the final size (pane
 //! titles and the status bar), keys still work, and `q` exits 0.
 
+mod cli_support;
 mod pty_support;
 
+use cli_support::append_events;
 use pty_support::Pty;
 use serde_json::json;
-use std::io::Write;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn append(dir: &Path, file: &str, lines: &[serde_json::Value]) {
-    let mut text = String::new();
-    for l in lines {
-        text.push_str(&l.to_string());
-        text.push('\n');
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("events").join(file))
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
 }
 
 /// The sizes of the storm: 100 steps from 300×100 down to 1×1, odd shapes,
@@ -66,7 +52,7 @@ fn a_resize_storm_leaves_the_console_alive_and_sane() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::create_dir_all(dir.join("events")).unwrap();
-    append(
+    append_events(
         dir,
         "ops.jsonl",
         &[
@@ -89,7 +75,7 @@ fn a_resize_storm_leaves_the_console_alive_and_sane() {
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                append(
+                append_events(
                     &dir,
                     "storm.jsonl",
                     &[

@@ -30,3 +30,18 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     text(&out.stderr)
 }
+
+/// Appends `events` to `DIR/events/FILE` as JSON Lines, in one write of whole
+/// lines (a console tailing the file never sees half a line).
+pub fn append_events(dir: &std::path::Path, file: &str, events: &[serde_json::Value]) {
+    use std::io::Write;
+    let text: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let events_dir = dir.join("events");
+    std::fs::create_dir_all(&events_dir).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(events_dir.join(file))
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 #[path = "../cli_support/mod.rs"]
 mod cli_support;
-pub use cli_support::{coord, text, COORD};
+#[allow(unused_imports)] // each test binary uses some of them
+pub use cli_support::{append_events, coord, text, COORD};
 
 /// A fresh coordination directory with `events/`.
 pub fn coord_dir() -> tempfile::TempDir {
