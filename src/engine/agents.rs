@@ -652,25 +652,21 @@ impl Engine {
         at: Time,
         fx: &mut Vec<Effect>,
     ) {
-        if !self.tasks.contains_key(task) {
-            if self.closed.contains(task) {
-                // A late report about finished work: it is nobody's current task.
-                if let Some(a) = agent.and_then(|a| self.agents.get_mut(a)) {
-                    if a.current_task.as_deref() == Some(task) {
-                        a.current_task = None;
-                    }
+        if !self.tasks.contains_key(task) && self.closed.contains(task) {
+            // A late report about finished work: it is nobody's current task.
+            if let Some(a) = agent.and_then(|a| self.agents.get_mut(a)) {
+                if a.current_task.as_deref() == Some(task) {
+                    a.current_task = None;
                 }
-                return;
             }
-            let new = Task {
-                agent: None,
-                component: None,
-                auto_reassignments: 0,
-                opened: at,
-            };
-            self.tasks.insert(task.to_string(), new);
+            return;
         }
-        let t = self.tasks.get_mut(task).expect("the task is open");
+        let t = self.tasks.entry_ref(task).or_insert_with(|| Task {
+            agent: None,
+            component: None,
+            auto_reassignments: 0,
+            opened: at,
+        });
         if t.component.is_none() {
             t.component = component.map(str::to_string);
         }

@@ -458,7 +458,7 @@ impl Engine {
     /// The state without the ids: what a view of the past starts from.
     pub fn save_past(&self) -> Saved {
         Saved {
-            state: serde_json::to_vec(self).expect("the engine's state serialises"),
+            state: self.state_json(),
             ids: IdSet::default(),
             closed: self.closed.clone(),
         }
@@ -469,10 +469,16 @@ impl Engine {
     /// knows none after.
     pub fn save_last(&mut self) -> Saved {
         Saved {
-            state: serde_json::to_vec(self).expect("the engine's state serialises"),
+            state: self.state_json(),
             ids: std::mem::take(&mut self.seen_ids),
             closed: std::mem::take(&mut self.closed),
         }
+    }
+
+    /// The engine's JSON, without the configuration and plan (and without
+    /// what is kept beside it: the ids and the closed tasks).
+    fn state_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("the engine's state serialises")
     }
 
     /// Takes the state `save` gave; the configuration and plan stay this
